@@ -1,0 +1,75 @@
+package kjson
+
+import (
+	"sync"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
+)
+
+// fieldInfo is what the codec needs to know about one field.
+type fieldInfo struct {
+	fd protoreflect.FieldDescriptor
+	// intOrString accepts JSON numbers for string values (quantities).
+	intOrString bool
+	// status marks a field named status: its subtree is read leniently.
+	status bool
+	// emitEmpty writes the field even when it is empty.
+	emitEmpty bool
+}
+
+// messageInfo is what the codec needs to know about one message.
+type messageInfo struct {
+	fields  []*fieldInfo
+	byName  map[string]*fieldInfo
+	byField map[protoreflect.FieldNumber]*fieldInfo
+	// inline is the bytes field of an inline_json message.
+	inline protoreflect.FieldDescriptor
+	// flatten is the map field of a flatten_map message.
+	flatten protoreflect.FieldDescriptor
+}
+
+var infos sync.Map // protoreflect.FullName → *messageInfo
+
+// infoOf returns the cached codec facts of md.
+func infoOf(md protoreflect.MessageDescriptor) *messageInfo {
+	if v, ok := infos.Load(md.FullName()); ok {
+		return v.(*messageInfo)
+	}
+	mi := &messageInfo{
+		byName:  map[string]*fieldInfo{},
+		byField: map[protoreflect.FieldNumber]*fieldInfo{},
+	}
+	if opts := md.Options(); opts != nil {
+		if r, ok := proto.GetExtension(opts, v1.E_Message).(*v1.MessageRules); ok && r != nil {
+			fields := md.Fields()
+			if r.GetInlineJson() && fields.Len() == 1 && fields.Get(0).Kind() == protoreflect.BytesKind {
+				mi.inline = fields.Get(0)
+			}
+			if r.GetFlattenMap() && fields.Len() == 1 && fields.Get(0).IsMap() {
+				mi.flatten = fields.Get(0)
+			}
+		}
+	}
+	fields := md.Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		f := &fieldInfo{fd: fd, status: fd.JSONName() == "status" && fd.Kind() == protoreflect.MessageKind}
+		if opts := fd.Options(); opts != nil {
+			if r, ok := proto.GetExtension(opts, v1.E_Field).(*v1.FieldRules); ok && r != nil {
+				f.intOrString = r.GetIntOrString()
+				f.emitEmpty = r.GetEmitEmpty()
+			}
+		}
+		mi.fields = append(mi.fields, f)
+		mi.byName[fd.JSONName()] = f
+		if string(fd.Name()) != fd.JSONName() {
+			mi.byName[string(fd.Name())] = f
+		}
+		mi.byField[fd.Number()] = f
+	}
+	v, _ := infos.LoadOrStore(md.FullName(), mi)
+	return v.(*messageInfo)
+}
