@@ -1,0 +1,334 @@
+// Package rollout is the one piece of code every layer uses to move its
+// children to a new desired state safely: one child at a time, in the
+// layer's order, each only after every child before it is up to date and
+// healthy; every other child is held exactly as Metacontroller last applied
+// it. The same hold freezes all children while a parent's spec is invalid.
+package rollout
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/vtmeta/vtmeta/internal/kjson"
+	"github.com/vtmeta/vtmeta/internal/observed"
+	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
+)
+
+// Child is one desired child of a layer.
+type Child struct {
+	// Kind and APIVersion are the child's type, as in the childResources rule.
+	Kind, APIVersion string
+	// Name is the child's name.
+	Name string
+	// JSON is the whole desired object, hash annotation included.
+	JSON []byte
+	// Hash is the hash of the desired object stamped in its annotations.
+	Hash string
+}
+
+// String names the child for messages: "VitessCell vitess-zone1".
+func (c Child) String() string { return c.Kind + " " + c.Name }
+
+// Stamp builds a Child: it marshals the object, hashes that encoding,
+// records the hash through setHash (which must put it in the object's
+// annotations under observed.HashAnnotation) and marshals again. marshal
+// must be deterministic, and must not include the hash before setHash runs.
+func Stamp(kind, apiVersion, name string, marshal func() ([]byte, error), setHash func(string)) (Child, error) {
+	b, err := marshal()
+	if err != nil {
+		return Child{}, fmt.Errorf("encode %s %s: %w", kind, name, err)
+	}
+	sum := sha256.Sum256(b)
+	h := hex.EncodeToString(sum[:8])
+	setHash(h)
+	if b, err = marshal(); err != nil {
+		return Child{}, fmt.Errorf("encode %s %s: %w", kind, name, err)
+	}
+	return Child{Kind: kind, APIVersion: apiVersion, Name: name, JSON: b, Hash: h}, nil
+}
+
+// Object is one of vtmeta's own kinds, as generated from the proto.
+type Object interface {
+	proto.Message
+	GetApiVersion() string
+	GetKind() string
+	GetMetadata() *v1.ObjectMeta
+}
+
+// FromProto builds a Child from one of vtmeta's kinds; its metadata must be
+// set, and gets the hash annotation.
+func FromProto(o Object) (Child, error) {
+	md := o.GetMetadata()
+	if md == nil {
+		return Child{}, errors.New("child without metadata")
+	}
+	delete(md.Annotations, observed.HashAnnotation)
+	return Stamp(o.GetKind(), o.GetApiVersion(), md.GetName(),
+		func() ([]byte, error) { return kjson.Marshal(o) },
+		func(h string) {
+			if md.Annotations == nil {
+				md.Annotations = map[string]string{}
+			}
+			md.Annotations[observed.HashAnnotation] = h
+		})
+}
+
+// Type is a child type a layer manages.
+type Type struct {
+	// Kind and APIVersion are as in the childResources rule.
+	Kind, APIVersion string
+}
+
+// Options steer a walk.
+type Options struct {
+	// Freeze holds every observed child as last applied and creates nothing;
+	// a layer sets it when its parent's spec is invalid.
+	Freeze bool
+	// Owned are the child types the layer manages; observed children of these
+	// types that are not desired have left the spec.
+	Owned []Type
+	// Retain keeps children that left the spec, held as last applied, and
+	// lists them in Result.Retired; otherwise they are left out, and
+	// Metacontroller deletes them.
+	Retain bool
+}
+
+// Result is what a walk decided.
+type Result struct {
+	// Children is every child to send to Metacontroller, in order.
+	Children []*v1.Raw
+	// Desired is the number of desired children.
+	Desired int
+	// Updated counts desired children that run their desired state and have
+	// finished rolling it out themselves.
+	Updated int
+	// Ready counts desired children that exist and are healthy.
+	Ready int
+	// Moving names the child advanced to its new state in this sync.
+	Moving string
+	// Waiting says which child the rollout waits for, and why.
+	Waiting string
+	// NotReady says, per desired child that is not ready, why.
+	NotReady []string
+	// Retired names observed children kept although they left the spec.
+	Retired []string
+	// Held counts children re-sent exactly as last applied.
+	Held int
+}
+
+// ErrCannotHold means a child had to be held but carries no record of how
+// it was last applied; the layer must answer non-200 so nothing changes.
+var ErrCannotHold = errors.New("cannot hold child: no last-applied annotation")
+
+// Walk decides, for each desired child in rollout order, whether it advances
+// to its desired state or is held as last applied.
+//
+// A child that does not exist yet is created: there is nothing to hold. A
+// child whose observed hash equals its desired hash is up to date. The first
+// child that is out of date advances only when every child before it is up
+// to date and healthy; every other out-of-date child is held. At most one
+// child advances per walk.
+func Walk(desired []Child, obs observed.Children, opts Options) (Result, error) {
+	var r Result
+	if opts.Freeze {
+		return freeze(obs, opts)
+	}
+	want := map[string]bool{}
+	gate := true
+	for _, c := range desired {
+		want[observed.TypeKey(c.Kind, c.APIVersion)+"/"+c.Name] = true
+		r.Desired++
+		o := obs.Get(c.Kind, c.APIVersion, c.Name)
+		if o == nil {
+			r.Children = append(r.Children, &v1.Raw{Json: c.JSON})
+			r.NotReady = append(r.NotReady, c.String()+": not created yet")
+			gate = false
+			continue
+		}
+		healthy, why := Healthy(o)
+		if healthy {
+			r.Ready++
+		} else {
+			r.NotReady = append(r.NotReady, c.String()+": "+why)
+		}
+		if observed.Hash(o) == c.Hash {
+			r.Children = append(r.Children, &v1.Raw{Json: c.JSON})
+			if settled(o) {
+				r.Updated++
+			}
+			if gate && !healthy {
+				r.Waiting = c.String() + ": " + why
+			}
+			gate = gate && healthy
+			continue
+		}
+		if gate && r.Moving == "" {
+			r.Children = append(r.Children, &v1.Raw{Json: c.JSON})
+			r.Moving = c.String()
+			gate = false
+			continue
+		}
+		held, err := hold(o, c.String())
+		if err != nil {
+			return Result{}, err
+		}
+		r.Children = append(r.Children, held)
+		r.Held++
+		gate = false
+	}
+	for _, t := range opts.Owned {
+		for _, name := range obs.Names(t.Kind, t.APIVersion) {
+			if want[observed.TypeKey(t.Kind, t.APIVersion)+"/"+name] || !opts.Retain {
+				continue
+			}
+			held, err := hold(obs.Get(t.Kind, t.APIVersion, name), t.Kind+" "+name)
+			if err != nil {
+				return Result{}, err
+			}
+			r.Children = append(r.Children, held)
+			r.Retired = append(r.Retired, name)
+			r.Held++
+		}
+	}
+	return r, nil
+}
+
+// freeze holds every observed child of the owned types.
+func freeze(obs observed.Children, opts Options) (Result, error) {
+	var r Result
+	for _, t := range opts.Owned {
+		for _, name := range obs.Names(t.Kind, t.APIVersion) {
+			o := obs.Get(t.Kind, t.APIVersion, name)
+			held, err := hold(o, t.Kind+" "+name)
+			if err != nil {
+				return Result{}, err
+			}
+			r.Children = append(r.Children, held)
+			r.Held++
+			r.Desired++
+			if ok, why := Healthy(o); ok {
+				r.Ready++
+			} else {
+				r.NotReady = append(r.NotReady, t.Kind+" "+name+": "+why)
+			}
+		}
+	}
+	return r, nil
+}
+
+func hold(o *v1.Object, what string) (*v1.Raw, error) {
+	b, ok := observed.LastApplied(o)
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", what, ErrCannotHold)
+	}
+	return &v1.Raw{Json: b}, nil
+}
+
+// Summary is "2 of 3" style progress for messages.
+func (r Result) Summary() string {
+	return fmt.Sprintf("%d of %d updated", r.Updated, r.Desired)
+}
+
+// NotReadyMessage lists up to three children that are not ready.
+func (r Result) NotReadyMessage() string {
+	const most = 3
+	list := r.NotReady
+	more := ""
+	if len(list) > most {
+		more = fmt.Sprintf(" and %d more", len(list)-most)
+		list = list[:most]
+	}
+	return strings.Join(list, "; ") + more
+}
+
+// Healthy says whether an observed child is ready to serve on the spec its
+// controller has seen, and if not, why.
+func Healthy(o *v1.Object) (bool, string) {
+	md, st := o.GetMetadata(), o.GetStatus()
+	if md.GetDeletionTimestamp() != "" {
+		return false, "being deleted"
+	}
+	switch {
+	case strings.HasPrefix(o.GetApiVersion(), "vitess.io/"):
+		if st.GetObservedGeneration() != md.GetGeneration() {
+			return false, fmt.Sprintf("status is for generation %d, not %d yet", st.GetObservedGeneration(), md.GetGeneration())
+		}
+		if ok, why := conditionTrue(o, "Ready"); !ok {
+			return false, why
+		}
+		if c := observed.Condition(o, "Updated"); c != nil && c.GetStatus() != "True" {
+			return false, describe(c)
+		}
+		return true, ""
+	}
+	switch o.GetKind() {
+	case "Deployment", "StatefulSet", "ReplicaSet":
+		if st.GetObservedGeneration() < md.GetGeneration() {
+			return false, fmt.Sprintf("controller has not seen generation %d yet", md.GetGeneration())
+		}
+		if st.GetReadyReplicas() < st.GetReplicas() || st.GetUpdatedReplicas() < st.GetReplicas() {
+			return false, fmt.Sprintf("%d of %d Pods ready, %d updated", st.GetReadyReplicas(), st.GetReplicas(), st.GetUpdatedReplicas())
+		}
+		if o.GetKind() == "StatefulSet" && st.GetUpdateRevision() != "" && st.GetCurrentRevision() != st.GetUpdateRevision() {
+			return false, "revision " + st.GetUpdateRevision() + " still rolling out"
+		}
+		return true, ""
+	case "Pod":
+		return conditionTrue(o, "Ready")
+	case "Job":
+		if c := observed.Condition(o, "Failed"); c != nil && c.GetStatus() == "True" {
+			return false, "failed: " + describe(c)
+		}
+		if c := observed.Condition(o, "Complete"); (c != nil && c.GetStatus() == "True") || st.GetSucceeded() > 0 {
+			return true, ""
+		}
+		return false, "not complete yet"
+	case "PersistentVolumeClaim":
+		if st.GetPhase() != "Bound" {
+			return false, "claim is " + cmp.Or(st.GetPhase(), "Pending")
+		}
+		return true, ""
+	}
+	return true, ""
+}
+
+// settled says whether a child that runs its desired state has also finished
+// rolling that state out to its own children.
+func settled(o *v1.Object) bool {
+	if !strings.HasPrefix(o.GetApiVersion(), "vitess.io/") {
+		return true
+	}
+	if o.GetStatus().GetObservedGeneration() != o.GetMetadata().GetGeneration() {
+		return false
+	}
+	c := observed.Condition(o, "Updated")
+	return c == nil || c.GetStatus() == "True"
+}
+
+func conditionTrue(o *v1.Object, typ string) (bool, string) {
+	c := observed.Condition(o, typ)
+	if c == nil {
+		return false, "no " + typ + " condition yet"
+	}
+	if c.GetStatus() != "True" {
+		return false, describe(c)
+	}
+	return true, ""
+}
+
+func describe(c *v1.Condition) string {
+	parts := []string{c.GetType() + "=" + c.GetStatus()}
+	if c.GetReason() != "" {
+		parts = append(parts, c.GetReason())
+	}
+	if c.GetMessage() != "" {
+		parts = append(parts, c.GetMessage())
+	}
+	return strings.Join(parts, ": ")
+}

@@ -1,0 +1,378 @@
+// Package spec holds the rules of the vtmeta API that more than one layer
+// applies: defaults, deprecated aliases, the tablets merge, shard naming and
+// the validation the CRD schema also enforces at admission. A layer checks a
+// spec again because CRD validation can be missing (an older CRD, a
+// Metacontroller test harness) and an invalid spec must never reach a child.
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
+)
+
+// Default images of current Vitess and its topology.
+const (
+	DefaultVitessImage = "vitess/lite:v24.0.3"
+	DefaultMysqldImage = "mysql:8.4.6"
+	DefaultEtcdImage   = "quay.io/coreos/etcd:v3.5.21"
+	// EtcdImageRepository is used with an etcd block's version.
+	EtcdImageRepository = "quay.io/coreos/etcd"
+)
+
+// Topology defaults.
+const (
+	TopologyImplementation = "etcd2"
+	GlobalRoot             = "/vitess/global"
+	EtcdClientPort         = 2379
+)
+
+// Reclaim policies.
+const (
+	ReclaimRetain = "Retain"
+	ReclaimDelete = "Delete"
+)
+
+// UnshardedShard is the name of a keyspace's only shard when it lists none.
+const UnshardedShard = "0"
+
+// FieldError is a spec problem: the field, a short reason for metrics, and a
+// message that says how to fix it.
+type FieldError struct {
+	// Field is the JSON path of the field, for example spec.cells[1].name.
+	Field string
+	// Reason is a CamelCase word, for example DuplicateName.
+	Reason string
+	// Message says what is wrong and how to fix it.
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// Reasons returns the reasons of every FieldError in err.
+func Reasons(err error) []string {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []string
+		for _, e := range j.Unwrap() {
+			out = append(out, Reasons(e)...)
+		}
+		return out
+	}
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return []string{fe.Reason}
+	}
+	return nil
+}
+
+func fieldErr(field, reason, format string, args ...any) error {
+	return &FieldError{Field: field, Reason: reason, Message: fmt.Sprintf(format, args...)}
+}
+
+var (
+	dns1123Label = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	hexBytes     = regexp.MustCompile(`^([0-9a-f]{2})*$`)
+)
+
+// Name checks a cell or keyspace name.
+func Name(field, name string) error {
+	if name == "" {
+		return fieldErr(field, "MissingName", "a name is required")
+	}
+	if len(name) > 63 || !dns1123Label.MatchString(name) {
+		return fieldErr(field, "InvalidName", "%q is not a DNS-1123 label: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit", name)
+	}
+	return nil
+}
+
+// Replicas checks a replica count against its bounds.
+func Replicas(field string, n *int32, most int32) error {
+	if n == nil {
+		return nil
+	}
+	if *n < 0 || *n > most {
+		return fieldErr(field, "ReplicasOutOfRange", "%d is out of range: use 0 to %d", *n, most)
+	}
+	return nil
+}
+
+// ShardName is the Vitess name of a key range: "start-end", or "0" when the
+// keyspace is unsharded (nil).
+func ShardName(kr *v1.KeyRange) string {
+	if kr == nil {
+		return UnshardedShard
+	}
+	return kr.GetStart() + "-" + kr.GetEnd()
+}
+
+// Shards checks that key ranges tile the whole keyspace: every range is
+// lowercase hex bytes with start below end, no two overlap, and there is no
+// gap between the lowest and the highest keyspace id.
+func Shards(field string, shards []*v1.ShardSpec) error {
+	if len(shards) == 0 {
+		return nil
+	}
+	type kr struct {
+		start, end string
+		i          int
+	}
+	ranges := make([]kr, 0, len(shards))
+	var errs []error
+	for i, s := range shards {
+		f := fmt.Sprintf("%s[%d].keyRange", field, i)
+		r := s.GetKeyRange()
+		if r == nil {
+			errs = append(errs, fieldErr(f, "MissingKeyRange", "every shard needs a keyRange"))
+			continue
+		}
+		if !hexBytes.MatchString(r.GetStart()) || !hexBytes.MatchString(r.GetEnd()) {
+			errs = append(errs, fieldErr(f, "InvalidKeyRange", "start %q and end %q must be lowercase hex bytes, such as \"80\" or \"c0\"", r.GetStart(), r.GetEnd()))
+			continue
+		}
+		if r.GetEnd() != "" && r.GetStart() >= r.GetEnd() {
+			errs = append(errs, fieldErr(f, "InvalidKeyRange", "start %q must be below end %q", r.GetStart(), r.GetEnd()))
+			continue
+		}
+		ranges = append(ranges, kr{r.GetStart(), r.GetEnd(), i})
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	slices.SortFunc(ranges, func(a, b kr) int { return strings.Compare(a.start, b.start) })
+	if ranges[0].start != "" {
+		return fieldErr(field, "KeyRangeGap", "no shard starts at the lowest key: the first shard's keyRange.start must be \"\" (it is %q)", ranges[0].start)
+	}
+	for i := 1; i < len(ranges); i++ {
+		prev, cur := ranges[i-1], ranges[i]
+		switch {
+		case prev.end == "" || prev.end > cur.start:
+			return fieldErr(field, "KeyRangeOverlap", "shards %d (%s) and %d (%s) overlap: each keyRange.start must equal the previous shard's keyRange.end",
+				prev.i, prev.start+"-"+prev.end, cur.i, cur.start+"-"+cur.end)
+		case prev.end < cur.start:
+			return fieldErr(field, "KeyRangeGap", "gap between shards %d (%s) and %d (%s): keyspace ids %s to %s belong to no shard",
+				prev.i, prev.start+"-"+prev.end, cur.i, cur.start+"-"+cur.end, prev.end, cur.start)
+		}
+	}
+	if last := ranges[len(ranges)-1]; last.end != "" {
+		return fieldErr(field, "KeyRangeGap", "no shard ends at the highest key: the last shard's keyRange.end must be \"\" (it is %q)", last.end)
+	}
+	return nil
+}
+
+// Tablets checks a tablets block: replica bounds and alias conflicts.
+func Tablets(field string, t *v1.TabletsSpec) error {
+	if t == nil {
+		return nil
+	}
+	var errs []error
+	if t.Replica != nil && t.MasterEligible != nil {
+		errs = append(errs, fieldErr(field, "AliasConflict", "set replica or its deprecated alias masterEligible, not both"))
+	}
+	if t.Rdonly != nil && t.Batch != nil {
+		errs = append(errs, fieldErr(field, "AliasConflict", "set rdonly or its deprecated alias batch, not both"))
+	}
+	pools := []struct {
+		name string
+		p    *v1.TabletPoolSpec
+	}{{"defaults", t.Defaults}, {"replica", t.Replica}, {"rdonly", t.Rdonly}, {"masterEligible", t.MasterEligible}, {"batch", t.Batch}}
+	for _, p := range pools {
+		if p.p != nil {
+			if err := Replicas(field+"."+p.name+".replicas", p.p.Replicas, 32); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Keyspace checks one keyspace; cells is the set of cell names it may name.
+func Keyspace(field string, k *v1.KeyspaceSpec, cells map[string]bool) error {
+	errs := []error{Name(field+".name", k.GetName())}
+	for j, c := range k.GetCells() {
+		if cells != nil && !cells[c] {
+			errs = append(errs, fieldErr(fmt.Sprintf("%s.cells[%d]", field, j), "UnknownCell", "cell %q is not in spec.cells: add it there or remove it here", c))
+		}
+	}
+	errs = append(errs, Shards(field+".shards", k.GetShards()), Tablets(field+".tablets", k.GetTablets()))
+	for j, s := range k.GetShards() {
+		errs = append(errs, Tablets(fmt.Sprintf("%s.shards[%d].tablets", field, j), s.GetTablets()))
+	}
+	if d := k.GetDurabilityPolicy(); d != "" && d != "none" && d != "semi_sync" && d != "cross_cell" {
+		errs = append(errs, fieldErr(field+".durabilityPolicy", "InvalidDurabilityPolicy", "%q is not a durability policy: use none, semi_sync or cross_cell", d))
+	}
+	return errors.Join(errs...)
+}
+
+// Component checks a vtctld, vtgate or vtorc block.
+func Component(field string, c *v1.ComponentSpec) error {
+	if c == nil {
+		return nil
+	}
+	return Replicas(field+".replicas", c.Replicas, 1000)
+}
+
+// Cluster checks a whole VitessCluster spec and returns every problem found.
+func Cluster(s *v1.VitessClusterSpec) error {
+	var errs []error
+	if len(s.GetSelector().GetMatchLabels()) == 0 && len(s.GetSelector().GetMatchExpressions()) == 0 {
+		errs = append(errs, fieldErr("spec.selector", "MissingSelector", "a selector is required: set spec.selector.matchLabels (for example app: vitess)"))
+	}
+	if labels := s.GetTemplate().GetMetadata().GetLabels(); len(labels) > 0 {
+		for k, v := range s.GetSelector().GetMatchLabels() {
+			if labels[k] != v {
+				errs = append(errs, fieldErr("spec.template.metadata.labels", "SelectorMismatch", "must include the selector's label %s=%s", k, v))
+			}
+		}
+	}
+	if len(s.GetCells()) == 0 {
+		errs = append(errs, fieldErr("spec.cells", "NoCells", "at least one cell is required"))
+	}
+	cells := map[string]bool{}
+	etcd := 0
+	for i, c := range s.GetCells() {
+		f := fmt.Sprintf("spec.cells[%d]", i)
+		if err := Name(f+".name", c.GetName()); err != nil {
+			errs = append(errs, err)
+		} else if cells[c.GetName()] {
+			errs = append(errs, fieldErr(f+".name", "DuplicateName", "cell %q is listed twice: cell names must be unique", c.GetName()))
+		}
+		cells[c.GetName()] = true
+		if c.Etcd != nil {
+			etcd++
+			if etcd > 1 {
+				errs = append(errs, fieldErr(f+".etcd", "TooManyTopologies", "only one cell may have an etcd block (the global topology)"))
+			}
+			if n := c.GetEtcd().Size; n != nil && (*n < 1 || *n > 9) {
+				errs = append(errs, fieldErr(f+".etcd.size", "ReplicasOutOfRange", "%d is out of range: use 1 to 9 (an odd number)", *n))
+			}
+		}
+		if c.Vtorc != nil && c.Orchestrator != nil {
+			errs = append(errs, fieldErr(f, "AliasConflict", "set vtorc or its deprecated alias orchestrator, not both"))
+		}
+		for name, comp := range map[string]*v1.ComponentSpec{"vtctld": c.Vtctld, "vtgate": c.Vtgate, "vtorc": c.Vtorc, "orchestrator": c.Orchestrator} {
+			errs = append(errs, Component(f+"."+name, comp))
+		}
+	}
+	seen := map[string]bool{}
+	for i, k := range s.GetKeyspaces() {
+		f := fmt.Sprintf("spec.keyspaces[%d]", i)
+		if seen[k.GetName()] {
+			errs = append(errs, fieldErr(f+".name", "DuplicateName", "keyspace %q is listed twice: keyspace names must be unique", k.GetName()))
+		}
+		seen[k.GetName()] = true
+		errs = append(errs, Keyspace(f, k, cells))
+	}
+	if p := s.GetReclaimPolicy(); p != "" && p != ReclaimRetain && p != ReclaimDelete {
+		errs = append(errs, fieldErr("spec.reclaimPolicy", "InvalidReclaimPolicy", "%q is not a reclaim policy: use Retain or Delete", p))
+	}
+	return errors.Join(errs...)
+}
+
+// Overlay sets on dst every field src sets: messages merge recursively,
+// maps merge key by key, lists and scalars replace. It is the merge the
+// original example got from Jsonnet's "+".
+func Overlay(dst, src proto.Message) {
+	if src == nil || dst == nil {
+		return
+	}
+	overlay(dst.ProtoReflect(), src.ProtoReflect())
+}
+
+func overlay(dst, src protoreflect.Message) {
+	if !src.IsValid() {
+		return
+	}
+	src.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsMap():
+			dm := dst.Mutable(fd).Map()
+			v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+				if fd.MapValue().Kind() == protoreflect.MessageKind {
+					mv = protoreflect.ValueOfMessage(proto.Clone(mv.Message().Interface()).ProtoReflect())
+				}
+				dm.Set(k, mv)
+				return true
+			})
+		case fd.IsList():
+			dst.Clear(fd)
+			dl := dst.Mutable(fd).List()
+			for i := range v.List().Len() {
+				e := v.List().Get(i)
+				if fd.Kind() == protoreflect.MessageKind {
+					e = protoreflect.ValueOfMessage(proto.Clone(e.Message().Interface()).ProtoReflect())
+				}
+				dl.Append(e)
+			}
+		case fd.Kind() == protoreflect.MessageKind:
+			if isInline(fd.Message()) {
+				dst.Set(fd, protoreflect.ValueOfMessage(proto.Clone(v.Message().Interface()).ProtoReflect()))
+				return true
+			}
+			overlay(dst.Mutable(fd).Message(), v.Message())
+		default:
+			dst.Set(fd, v)
+		}
+		return true
+	})
+}
+
+// isInline says whether md is an embedded JSON object, which replaces
+// rather than merges.
+func isInline(md protoreflect.MessageDescriptor) bool {
+	r, ok := proto.GetExtension(md.Options(), v1.E_Message).(*v1.MessageRules)
+	return ok && r.GetInlineJson()
+}
+
+// Pools returns the normalized pools of a tablets block: the replica and
+// rdonly pools, each with the defaults merged under it and the deprecated
+// aliases (masterEligible, batch) read as their current names. A pool the
+// spec does not mention is nil.
+func Pools(t *v1.TabletsSpec) (replica, rdonly *v1.TabletPoolSpec) {
+	merge := func(p *v1.TabletPoolSpec) *v1.TabletPoolSpec {
+		if p == nil {
+			return nil
+		}
+		out := &v1.TabletPoolSpec{}
+		Overlay(out, t.GetDefaults())
+		Overlay(out, p)
+		return out
+	}
+	t = Normalize(t)
+	return merge(t.GetReplica()), merge(t.GetRdonly())
+}
+
+// Normalize returns a copy of t with the deprecated aliases read as their
+// current names: masterEligible as replica, batch as rdonly.
+func Normalize(t *v1.TabletsSpec) *v1.TabletsSpec {
+	if t == nil {
+		return nil
+	}
+	out := proto.Clone(t).(*v1.TabletsSpec)
+	if out.Replica == nil {
+		out.Replica = out.MasterEligible
+	}
+	if out.Rdonly == nil {
+		out.Rdonly = out.Batch
+	}
+	out.MasterEligible, out.Batch = nil, nil
+	return out
+}
+
+// MergeTablets returns base with override laid over it (a shard's tablets
+// over its keyspace's), both normalized.
+func MergeTablets(base, override *v1.TabletsSpec) *v1.TabletsSpec {
+	out := &v1.TabletsSpec{}
+	Overlay(out, Normalize(base))
+	Overlay(out, Normalize(override))
+	return out
+}

@@ -1,0 +1,179 @@
+package spec
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
+)
+
+func shards(ranges ...string) []*v1.ShardSpec {
+	var out []*v1.ShardSpec
+	for _, r := range ranges {
+		start, end, _ := strings.Cut(r, "-")
+		out = append(out, &v1.ShardSpec{KeyRange: &v1.KeyRange{Start: start, End: end}})
+	}
+	return out
+}
+
+func TestShards(t *testing.T) {
+	tests := []struct {
+		name       string
+		in         []*v1.ShardSpec
+		wantReason string
+	}{
+		{"unsharded", nil, ""},
+		{"full range", shards("-"), ""},
+		{"two halves", shards("-80", "80-"), ""},
+		{"any order", shards("c0-", "-40", "80-c0", "40-80"), ""},
+		{"overlap", shards("-80", "40-"), "KeyRangeOverlap"},
+		{"duplicate", shards("-80", "80-", "80-"), "KeyRangeOverlap"},
+		{"gap", shards("-40", "80-"), "KeyRangeGap"},
+		{"no lowest", shards("40-80", "80-"), "KeyRangeGap"},
+		{"no highest", shards("-80", "80-c0"), "KeyRangeGap"},
+		{"start above end", shards("-80", "80-40", "40-"), "InvalidKeyRange"},
+		{"not hex", shards("-8", "8-"), "InvalidKeyRange"},
+		{"upper case", shards("-C0", "C0-"), "InvalidKeyRange"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Shards("spec.shards", tt.in)
+			got := Reasons(err)
+			if tt.wantReason == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if !slices.Contains(got, tt.wantReason) {
+				t.Fatalf("reasons %v (%v), want %s", got, err, tt.wantReason)
+			}
+			if !strings.Contains(err.Error(), "spec.shards") {
+				t.Errorf("error %q does not name the field", err)
+			}
+		})
+	}
+}
+
+func validCluster() *v1.VitessClusterSpec {
+	two := int32(2)
+	return &v1.VitessClusterSpec{
+		Selector: &v1.LabelSelector{MatchLabels: map[string]string{"app": "vitess"}},
+		Template: &v1.Template{Metadata: &v1.TemplateMetadata{Labels: map[string]string{"app": "vitess"}}},
+		Cells:    []*v1.CellSpec{{Name: "global", Etcd: &v1.EtcdSpec{}}, {Name: "zone1"}},
+		Keyspaces: []*v1.KeyspaceSpec{{
+			Name: "main", Cells: []string{"zone1"}, Shards: shards("-80", "80-"),
+			Tablets: &v1.TabletsSpec{MasterEligible: &v1.TabletPoolSpec{Replicas: &two}},
+		}},
+	}
+}
+
+func TestCluster(t *testing.T) {
+	neg := int32(-1)
+	tests := []struct {
+		name       string
+		edit       func(*v1.VitessClusterSpec)
+		wantField  string
+		wantReason string
+	}{
+		{"valid", func(*v1.VitessClusterSpec) {}, "", ""},
+		{"no selector", func(s *v1.VitessClusterSpec) { s.Selector = nil }, "spec.selector", "MissingSelector"},
+		{"template misses selector label", func(s *v1.VitessClusterSpec) { s.Template.Metadata.Labels = map[string]string{"x": "y"} }, "spec.template.metadata.labels", "SelectorMismatch"},
+		{"no cells", func(s *v1.VitessClusterSpec) { s.Cells = nil; s.Keyspaces = nil }, "spec.cells", "NoCells"},
+		{"duplicate cell", func(s *v1.VitessClusterSpec) { s.Cells = append(s.Cells, &v1.CellSpec{Name: "zone1"}) }, "spec.cells[2].name", "DuplicateName"},
+		{"bad cell name", func(s *v1.VitessClusterSpec) { s.Cells[1].Name = "Zone_1" }, "spec.cells[1].name", "InvalidName"},
+		{"unknown cell", func(s *v1.VitessClusterSpec) { s.Keyspaces[0].Cells = []string{"zone9"} }, "spec.keyspaces[0].cells[0]", "UnknownCell"},
+		{"overlap", func(s *v1.VitessClusterSpec) { s.Keyspaces[0].Shards = shards("-80", "40-") }, "spec.keyspaces[0].shards", "KeyRangeOverlap"},
+		{"negative replicas", func(s *v1.VitessClusterSpec) { s.Keyspaces[0].Tablets.MasterEligible.Replicas = &neg }, "spec.keyspaces[0].tablets.masterEligible.replicas", "ReplicasOutOfRange"},
+		{"negative vtgate", func(s *v1.VitessClusterSpec) { s.Cells[1].Vtgate = &v1.ComponentSpec{Replicas: &neg} }, "spec.cells[1].vtgate.replicas", "ReplicasOutOfRange"},
+		{"two etcds", func(s *v1.VitessClusterSpec) { s.Cells[1].Etcd = &v1.EtcdSpec{} }, "spec.cells[1].etcd", "TooManyTopologies"},
+		{"alias conflict", func(s *v1.VitessClusterSpec) {
+			s.Cells[0].Vtorc = &v1.ComponentSpec{}
+			s.Cells[0].Orchestrator = &v1.ComponentSpec{}
+		}, "spec.cells[0]", "AliasConflict"},
+		{"duplicate keyspace", func(s *v1.VitessClusterSpec) { s.Keyspaces = append(s.Keyspaces, &v1.KeyspaceSpec{Name: "main"}) }, "spec.keyspaces[1].name", "DuplicateName"},
+		{"bad reclaim policy", func(s *v1.VitessClusterSpec) { s.ReclaimPolicy = "Keep" }, "spec.reclaimPolicy", "InvalidReclaimPolicy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := validCluster()
+			tt.edit(s)
+			err := Cluster(s)
+			if tt.wantReason == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !slices.Contains(Reasons(err), tt.wantReason) {
+				t.Errorf("reasons %v, want %s", Reasons(err), tt.wantReason)
+			}
+			if !strings.Contains(err.Error(), tt.wantField+": ") {
+				t.Errorf("error %q does not name %s", err, tt.wantField)
+			}
+		})
+	}
+}
+
+func TestPoolsMergeDefaults(t *testing.T) {
+	two, one := int32(2), int32(1)
+	tablets := &v1.TabletsSpec{
+		Defaults: &v1.TabletPoolSpec{
+			Image:       "vitess/lite:v1",
+			Labels:      map[string]string{"a": "1", "b": "1"},
+			VolumeClaim: &v1.PersistentVolumeClaimSpec{AccessModes: []string{"ReadWriteOnce"}},
+			Vttablet:    &v1.ContainerSpec{ExtraFlags: map[string]string{"x": "1"}},
+		},
+		MasterEligible: &v1.TabletPoolSpec{
+			Replicas: &two,
+			Labels:   map[string]string{"b": "2"},
+			Vttablet: &v1.ContainerSpec{ExtraFlags: map[string]string{"y": "2"}},
+		},
+		Batch: &v1.TabletPoolSpec{Replicas: &one, Image: "vitess/lite:v2", VolumeClaim: &v1.PersistentVolumeClaimSpec{AccessModes: []string{"ReadWriteMany"}}},
+	}
+	before := proto.Clone(tablets)
+	replica, rdonly := Pools(tablets)
+	if !proto.Equal(before, tablets) {
+		t.Error("Pools changed its input")
+	}
+	if replica.GetReplicas() != 2 || replica.GetImage() != "vitess/lite:v1" {
+		t.Errorf("replica = %v", replica)
+	}
+	if got := replica.GetLabels(); got["a"] != "1" || got["b"] != "2" {
+		t.Errorf("maps must merge: %v", got)
+	}
+	if got := replica.GetVttablet().GetExtraFlags(); got["x"] != "1" || got["y"] != "2" {
+		t.Errorf("nested maps must merge: %v", got)
+	}
+	if rdonly.GetImage() != "vitess/lite:v2" || rdonly.GetReplicas() != 1 {
+		t.Errorf("rdonly = %v", rdonly)
+	}
+	if got := rdonly.GetVolumeClaim().GetAccessModes(); len(got) != 1 || got[0] != "ReadWriteMany" {
+		t.Errorf("lists must replace, not append: %v", got)
+	}
+	if r, _ := Pools(&v1.TabletsSpec{Defaults: &v1.TabletPoolSpec{}}); r != nil {
+		t.Error("an unmentioned pool must stay nil")
+	}
+}
+
+func TestMergeTablets(t *testing.T) {
+	two, three := int32(2), int32(3)
+	base := &v1.TabletsSpec{MasterEligible: &v1.TabletPoolSpec{Replicas: &two, Image: "a"}}
+	over := &v1.TabletsSpec{Replica: &v1.TabletPoolSpec{Replicas: &three}}
+	got := MergeTablets(base, over)
+	if got.GetMasterEligible() != nil || got.GetReplica().GetReplicas() != 3 || got.GetReplica().GetImage() != "a" {
+		t.Errorf("MergeTablets = %v", got)
+	}
+}
+
+func TestShardName(t *testing.T) {
+	if ShardName(nil) != "0" || ShardName(&v1.KeyRange{End: "80"}) != "-80" || ShardName(&v1.KeyRange{Start: "80"}) != "80-" {
+		t.Error("ShardName")
+	}
+}
