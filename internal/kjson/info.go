@@ -42,6 +42,7 @@ func infoOf(md protoreflect.MessageDescriptor) *messageInfo {
 		byName:  map[string]*fieldInfo{},
 		byField: map[protoreflect.FieldNumber]*fieldInfo{},
 	}
+	emitDefaults := false
 	if opts := md.Options(); opts != nil {
 		if r, ok := proto.GetExtension(opts, v1.E_Message).(*v1.MessageRules); ok && r != nil {
 			fields := md.Fields()
@@ -51,6 +52,7 @@ func infoOf(md protoreflect.MessageDescriptor) *messageInfo {
 			if r.GetFlattenMap() && fields.Len() == 1 && fields.Get(0).IsMap() {
 				mi.flatten = fields.Get(0)
 			}
+			emitDefaults = r.GetEmitDefaults()
 		}
 	}
 	fields := md.Fields()
@@ -62,6 +64,9 @@ func infoOf(md protoreflect.MessageDescriptor) *messageInfo {
 				f.intOrString = r.GetIntOrString()
 				f.emitEmpty = r.GetEmitEmpty()
 			}
+		}
+		if emitDefaults && !fd.IsList() && !fd.IsMap() && fd.Kind() != protoreflect.MessageKind {
+			f.emitEmpty = true
 		}
 		mi.fields = append(mi.fields, f)
 		mi.byName[fd.JSONName()] = f

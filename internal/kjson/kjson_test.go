@@ -172,7 +172,7 @@ func TestMarshal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"status":{"observedGeneration":1099511627776,"cells":2},"children":[{"kind":"VitessCell"}],"resyncAfterSeconds":30}`
+	want := `{"status":{"observedGeneration":1099511627776,"cells":2,"readyCells":0,"updatedCells":0},"children":[{"kind":"VitessCell"}],"resyncAfterSeconds":30}`
 	if string(got) != want {
 		t.Errorf("Marshal =\n%s\nwant\n%s", got, want)
 	}
@@ -181,7 +181,7 @@ func TestMarshal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got) != `{"status":{},"children":[]}` {
+	if string(got) != `{"status":{"observedGeneration":0,"cells":0,"readyCells":0,"updatedCells":0},"children":[]}` {
 		t.Errorf("empty response = %s", got)
 	}
 	// Explicit zero of an optional field is written; maps are sorted.
@@ -230,5 +230,15 @@ func TestRoundTripFixtureSpec(t *testing.T) {
 	jb = bytes.ReplaceAll(bytes.ReplaceAll(jb, []byte(`"end":"",`), nil), []byte(`,"end":""`), nil)
 	if !bytes.Equal(ja, jb) {
 		t.Errorf("spec does not round-trip:\n got %s\nwant %s", ja, jb)
+	}
+}
+
+func TestStatusZerosWritten(t *testing.T) {
+	got, err := Marshal(&v1.VitessClusterStatus{Cells: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != `{"observedGeneration":0,"cells":2,"readyCells":0,"updatedCells":0}` {
+		t.Errorf("status = %s", got)
 	}
 }

@@ -376,3 +376,22 @@ func MergeTablets(base, override *v1.TabletsSpec) *v1.TabletsSpec {
 	Overlay(out, Normalize(override))
 	return out
 }
+
+// KeyspaceObject checks a VitessKeyspace's spec.
+func KeyspaceObject(s *v1.VitessKeyspaceSpec) error {
+	errs := []error{Name("spec.name", s.GetName())}
+	if s.GetCell() == "" {
+		errs = append(errs, fieldErr("spec.cell", "MissingCell", "the cell the keyspace is served in is required"))
+	}
+	if s.GetCluster() == "" {
+		errs = append(errs, fieldErr("spec.cluster", "MissingCluster", "the cluster's name is required"))
+	}
+	if len(s.GetSelector().GetMatchLabels()) == 0 {
+		errs = append(errs, fieldErr("spec.selector.matchLabels", "MissingSelector", "a selector is required"))
+	}
+	errs = append(errs, Shards("spec.shards", s.GetShards()), Tablets("spec.tablets", s.GetTablets()))
+	for j, sh := range s.GetShards() {
+		errs = append(errs, Tablets(fmt.Sprintf("spec.shards[%d].tablets", j), sh.GetTablets()))
+	}
+	return errors.Join(errs...)
+}

@@ -455,11 +455,11 @@ const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	"\x10BackupFlagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:n\xca\xda\x18j\x12h\n" +
-	",!(has(self.vtorc) && has(self.orchestrator))\x128set vtorc or its deprecated alias orchestrator, not both\"[\n" +
+	",!(has(self.vtorc) && has(self.orchestrator))\x128set vtorc or its deprecated alias orchestrator, not both\"c\n" +
 	"\x0fComponentStatus\x12\x18\n" +
 	"\adesired\x18\x01 \x01(\x05R\adesired\x12\x14\n" +
 	"\x05ready\x18\x02 \x01(\x05R\x05ready\x12\x18\n" +
-	"\aupdated\x18\x03 \x01(\x05R\aupdated\"\xd1\x03\n" +
+	"\aupdated\x18\x03 \x01(\x05R\aupdated:\x06\xca\xda\x18\x020\x01\"\xd9\x03\n" +
 	"\x10VitessCellStatus\x12/\n" +
 	"\x13observed_generation\x18\x01 \x01(\x03R\x12observedGeneration\x12:\n" +
 	"\n" +
@@ -471,7 +471,7 @@ const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	"\x04etcd\x18\x06 \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x04etcd\x128\n" +
 	"\x06vtctld\x18\a \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x06vtctld\x126\n" +
 	"\x05vtorc\x18\b \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x05vtorc\x128\n" +
-	"\x06vtgate\x18\t \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x06vtgate\"\xe1\x05\n" +
+	"\x06vtgate\x18\t \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x06vtgate:\x06\xca\xda\x18\x020\x01\"\xe1\x05\n" +
 	"\n" +
 	"VitessCell\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +

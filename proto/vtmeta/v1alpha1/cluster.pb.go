@@ -468,7 +468,7 @@ const file_vtmeta_v1alpha1_cluster_proto_rawDesc = "" +
 	"q!has(self.keyspaces) || self.keyspaces.all(k, !has(k.cells) || k.cells.all(c, self.cells.exists(x, x.name == c)))\x126keyspaces[].cells must name cells listed in spec.cells\x1a\n" +
 	".keyspaces\x12}\n" +
 	"-self.cells.filter(c, has(c.etcd)).size() <= 1\x12Dcells: at most one cell may have an etcd block (the global topology)\x1a\x06.cells\x12\xe2\x02\n" +
-	"\x89\x02!has(self.template) || !has(self.template.metadata) || !has(self.template.metadata.labels) || !has(self.selector.matchLabels) || self.selector.matchLabels.all(k, k in self.template.metadata.labels && self.template.metadata.labels[k] == self.selector.matchLabels[k])\x12Itemplate.metadata.labels must include every label of selector.matchLabels\x1a\t.template\"\x83\x02\n" +
+	"\x89\x02!has(self.template) || !has(self.template.metadata) || !has(self.template.metadata.labels) || !has(self.selector.matchLabels) || self.selector.matchLabels.all(k, k in self.template.metadata.labels && self.template.metadata.labels[k] == self.selector.matchLabels[k])\x12Itemplate.metadata.labels must include every label of selector.matchLabels\x1a\t.template\"\x8b\x02\n" +
 	"\x13VitessClusterStatus\x12/\n" +
 	"\x13observed_generation\x18\x01 \x01(\x03R\x12observedGeneration\x12:\n" +
 	"\n" +
@@ -478,7 +478,7 @@ const file_vtmeta_v1alpha1_cluster_proto_rawDesc = "" +
 	"\vready_cells\x18\x04 \x01(\x05R\n" +
 	"readyCells\x12#\n" +
 	"\rupdated_cells\x18\x05 \x01(\x05R\fupdatedCells\x12#\n" +
-	"\rretired_cells\x18\x06 \x03(\tR\fretiredCells\"\xfc\x05\n" +
+	"\rretired_cells\x18\x06 \x03(\tR\fretiredCells:\x06\xca\xda\x18\x020\x01\"\xfc\x05\n" +
 	"\rVitessCluster\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +

@@ -878,7 +878,7 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"\fbackup_flags\x18\v \x03(\v24.vtmeta.v1alpha1.VitessKeyspaceSpec.BackupFlagsEntryR\vbackupFlags\x1a>\n" +
 	"\x10BackupFlagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8c\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x94\x02\n" +
 	"\x14VitessKeyspaceStatus\x12/\n" +
 	"\x13observed_generation\x18\x01 \x01(\x03R\x12observedGeneration\x12:\n" +
 	"\n" +
@@ -887,7 +887,7 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"\x06shards\x18\x03 \x01(\x05R\x06shards\x12!\n" +
 	"\fready_shards\x18\x04 \x01(\x05R\vreadyShards\x12%\n" +
 	"\x0eupdated_shards\x18\x05 \x01(\x05R\rupdatedShards\x12%\n" +
-	"\x0eretired_shards\x18\x06 \x03(\tR\rretiredShards\"\x86\x06\n" +
+	"\x0eretired_shards\x18\x06 \x03(\tR\rretiredShards:\x06\xca\xda\x18\x020\x01\"\x86\x06\n" +
 	"\x0eVitessKeyspace\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +

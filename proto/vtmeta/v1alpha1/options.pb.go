@@ -445,7 +445,10 @@ type MessageRules struct {
 	InlineJson bool `protobuf:"varint,4,opt,name=inline_json,json=inlineJson,proto3" json:"inline_json,omitempty"`
 	// flatten_map marks a message whose single map field is written on the
 	// wire as the map itself (Metacontroller's name → object maps).
-	FlattenMap    bool `protobuf:"varint,5,opt,name=flatten_map,json=flattenMap,proto3" json:"flatten_map,omitempty"`
+	FlattenMap bool `protobuf:"varint,5,opt,name=flatten_map,json=flattenMap,proto3" json:"flatten_map,omitempty"`
+	// emit_defaults writes every scalar field of the message, zeros included,
+	// so status counters read 0 rather than blank.
+	EmitDefaults  bool `protobuf:"varint,6,opt,name=emit_defaults,json=emitDefaults,proto3" json:"emit_defaults,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -511,6 +514,13 @@ func (x *MessageRules) GetInlineJson() bool {
 func (x *MessageRules) GetFlattenMap() bool {
 	if x != nil {
 		return x.FlattenMap
+	}
+	return false
+}
+
+func (x *MessageRules) GetEmitDefaults() bool {
+	if x != nil {
+		return x.EmitDefaults
 	}
 	return false
 }
@@ -602,7 +612,7 @@ const file_vtmeta_v1alpha1_options_proto_rawDesc = "" +
 	"\n" +
 	"categories\x18\x04 \x03(\tR\n" +
 	"categories\x12G\n" +
-	"\x0fprinter_columns\x18\x05 \x03(\v2\x1e.vtmeta.v1alpha1.PrinterColumnR\x0eprinterColumns\"\xe3\x01\n" +
+	"\x0fprinter_columns\x18\x05 \x03(\v2\x1e.vtmeta.v1alpha1.PrinterColumnR\x0eprinterColumns\"\x88\x02\n" +
 	"\fMessageRules\x12-\n" +
 	"\x04kind\x18\x01 \x01(\v2\x19.vtmeta.v1alpha1.KindInfoR\x04kind\x12*\n" +
 	"\x03cel\x18\x02 \x03(\v2\x18.vtmeta.v1alpha1.CELRuleR\x03cel\x126\n" +
@@ -610,7 +620,8 @@ const file_vtmeta_v1alpha1_options_proto_rawDesc = "" +
 	"\vinline_json\x18\x04 \x01(\bR\n" +
 	"inlineJson\x12\x1f\n" +
 	"\vflatten_map\x18\x05 \x01(\bR\n" +
-	"flattenMap:R\n" +
+	"flattenMap\x12#\n" +
+	"\remit_defaults\x18\x06 \x01(\bR\femitDefaults:R\n" +
 	"\x05field\x12\x1d.google.protobuf.FieldOptions\x18\xa9\x8b\x03 \x01(\v2\x1b.vtmeta.v1alpha1.FieldRulesR\x05field:Z\n" +
 	"\amessage\x12\x1f.google.protobuf.MessageOptions\x18\xa9\x8b\x03 \x01(\v2\x1d.vtmeta.v1alpha1.MessageRulesR\amessageB9Z7github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1;v1alpha1b\x06proto3"
 

@@ -352,7 +352,7 @@ const file_vtmeta_v1alpha1_shard_proto_rawDesc = "" +
 	"\fbackup_flags\x18\v \x03(\v21.vtmeta.v1alpha1.VitessShardSpec.BackupFlagsEntryR\vbackupFlags\x1a>\n" +
 	"\x10BackupFlagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x91\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x99\x02\n" +
 	"\x11VitessShardStatus\x12/\n" +
 	"\x13observed_generation\x18\x01 \x01(\x03R\x12observedGeneration\x12:\n" +
 	"\n" +
@@ -361,7 +361,7 @@ const file_vtmeta_v1alpha1_shard_proto_rawDesc = "" +
 	"\atablets\x18\x03 \x01(\x05R\atablets\x12#\n" +
 	"\rready_tablets\x18\x04 \x01(\x05R\freadyTablets\x12'\n" +
 	"\x0fupdated_tablets\x18\x05 \x01(\x05R\x0eupdatedTablets\x12'\n" +
-	"\x0fretired_tablets\x18\x06 \x03(\tR\x0eretiredTablets\"\x9b\x05\n" +
+	"\x0fretired_tablets\x18\x06 \x03(\tR\x0eretiredTablets:\x06\xca\xda\x18\x020\x01\"\x9b\x05\n" +
 	"\vVitessShard\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +

@@ -378,7 +378,7 @@ const file_vtmeta_v1alpha1_tablet_proto_rawDesc = "" +
 	" \x01(\bR\aretired\x12+\n" +
 	"\x11durability_policy\x18\v \x01(\tR\x10durabilityPolicy\x12:\n" +
 	"\bselector\x18\f \x01(\v2\x1e.vtmeta.v1alpha1.LabelSelectorR\bselector\x125\n" +
-	"\btemplate\x18\r \x01(\v2\x19.vtmeta.v1alpha1.TemplateR\btemplate\"\x90\x02\n" +
+	"\btemplate\x18\r \x01(\v2\x19.vtmeta.v1alpha1.TemplateR\btemplate\"\x98\x02\n" +
 	"\x12VitessTabletStatus\x12/\n" +
 	"\x13observed_generation\x18\x01 \x01(\x03R\x12observedGeneration\x12:\n" +
 	"\n" +
@@ -389,7 +389,7 @@ const file_vtmeta_v1alpha1_tablet_proto_rawDesc = "" +
 	"\vvolume_name\x18\x05 \x01(\tR\n" +
 	"volumeName\x12!\n" +
 	"\fvolume_bound\x18\x06 \x01(\bR\vvolumeBound\x12\x18\n" +
-	"\aupdated\x18\a \x01(\bR\aupdated\"\x94\x05\n" +
+	"\aupdated\x18\a \x01(\bR\aupdated:\x06\xca\xda\x18\x020\x01\"\x94\x05\n" +
 	"\fVitessTablet\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +

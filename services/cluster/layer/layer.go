@@ -1,0 +1,197 @@
+// Package layer is the cluster layer's pure logic: one VitessCluster in, one
+// VitessCell per cell out, rolled one cell at a time with the cell that
+// hosts the global topology first, and the cluster's readiness aggregated
+// from its cells.
+package layer
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/vtmeta/vtmeta/internal/conditions"
+	"github.com/vtmeta/vtmeta/internal/hookctx"
+	"github.com/vtmeta/vtmeta/internal/names"
+	"github.com/vtmeta/vtmeta/internal/observed"
+	"github.com/vtmeta/vtmeta/internal/rollout"
+	"github.com/vtmeta/vtmeta/internal/spec"
+	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
+)
+
+// APIVersion is the apiVersion of vtmeta's kinds.
+const APIVersion = "vitess.io/v1alpha1"
+
+// owned are the child types of the cluster layer.
+var owned = []rollout.Type{{Kind: "VitessCell", APIVersion: APIVersion}}
+
+// Sync computes the desired VitessCells of a VitessCluster and its status.
+func Sync(ctx context.Context, req *v1.ClusterSyncRequest) (*v1.ClusterSyncResponse, error) {
+	p := req.GetParent()
+	s := p.GetSpec()
+	res, conds, err := rollout.Plan(ctx, observed.Index(req.GetChildren()), spec.Cluster(s),
+		func() ([]rollout.Child, error) { return Cells(p) },
+		rollout.Options{Owned: owned, Retain: s.GetReclaimPolicy() != spec.ReclaimDelete})
+	if err != nil {
+		return nil, fmt.Errorf("VitessCluster %s/%s: %w", p.GetMetadata().GetNamespace(), p.GetMetadata().GetName(), err)
+	}
+	gen := p.GetMetadata().GetGeneration()
+	return &v1.ClusterSyncResponse{
+		Status: &v1.VitessClusterStatus{
+			ObservedGeneration: gen,
+			Conditions:         conditions.Merge(p.GetStatus().GetConditions(), hookctx.Now(ctx), gen, conds...),
+			Cells:              int32(res.Desired),
+			ReadyCells:         int32(res.Ready),
+			UpdatedCells:       int32(res.Updated),
+			RetiredCells:       res.Retired,
+		},
+		Children: res.Children,
+	}, nil
+}
+
+// Cells returns the desired VitessCells of a valid VitessCluster, in rollout
+// order: the cell that hosts the global topology first, then the others as
+// the spec lists them.
+func Cells(p *v1.VitessCluster) ([]rollout.Child, error) {
+	s := p.GetSpec()
+	host := topologyCell(s)
+	order := slices.Clone(s.GetCells())
+	slices.SortStableFunc(order, func(a, b *v1.CellSpec) int {
+		switch {
+		case a.GetName() == host && b.GetName() != host:
+			return -1
+		case b.GetName() == host && a.GetName() != host:
+			return 1
+		}
+		return 0
+	})
+	cfg := Config(p)
+	out := make([]rollout.Child, 0, len(order))
+	for _, c := range order {
+		cell, err := rollout.FromProto(Cell(p, cfg, c, host))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cell)
+	}
+	return out, nil
+}
+
+// Config is what every layer below learns about the cluster.
+func Config(p *v1.VitessCluster) *v1.ClusterConfig {
+	s := p.GetSpec()
+	img := s.GetImages()
+	or := func(v, def string) string {
+		if v != "" {
+			return v
+		}
+		return def
+	}
+	return &v1.ClusterConfig{
+		Images: &v1.Images{
+			Vtctld:   or(img.GetVtctld(), spec.DefaultVitessImage),
+			Vtgate:   or(img.GetVtgate(), spec.DefaultVitessImage),
+			Vtorc:    or(img.GetVtorc(), spec.DefaultVitessImage),
+			Vttablet: or(img.GetVttablet(), spec.DefaultVitessImage),
+			Mysqld:   or(img.GetMysqld(), spec.DefaultMysqldImage),
+			Etcd:     or(img.GetEtcd(), spec.DefaultEtcdImage),
+		},
+		Backup:      s.GetBackup(),
+		BackupFlags: s.GetBackupFlags(),
+		Topology: &v1.TopologySpec{
+			Implementation: spec.TopologyImplementation,
+			GlobalServerAddress: fmt.Sprintf("%s.%s.svc:%d",
+				names.EtcdClient(p.GetMetadata().GetName()), p.GetMetadata().GetNamespace(), spec.EtcdClientPort),
+			GlobalRoot: spec.GlobalRoot,
+		},
+		ReclaimPolicy: or(s.GetReclaimPolicy(), spec.ReclaimRetain),
+		Labels:        s.GetLabels(),
+		Annotations:   s.GetAnnotations(),
+	}
+}
+
+// topologyCell is the cell that runs the global topology etcd: the one with
+// an etcd block, else the cell named global, else the first cell.
+func topologyCell(s *v1.VitessClusterSpec) string {
+	for _, c := range s.GetCells() {
+		if c.GetEtcd() != nil {
+			return c.GetName()
+		}
+	}
+	for _, c := range s.GetCells() {
+		if c.GetName() == "global" {
+			return c.GetName()
+		}
+	}
+	return s.GetCells()[0].GetName()
+}
+
+// servedIn says whether keyspace k is served in cell c: the cells k lists,
+// or, when it lists none, every cell with a vtgate block (every cell when
+// no cell has one).
+func servedIn(s *v1.VitessClusterSpec, k *v1.KeyspaceSpec, c *v1.CellSpec) bool {
+	if len(k.GetCells()) > 0 {
+		return slices.Contains(k.GetCells(), c.GetName())
+	}
+	anyGate := slices.ContainsFunc(s.GetCells(), func(x *v1.CellSpec) bool { return x.GetVtgate() != nil })
+	return !anyGate || c.GetVtgate() != nil
+}
+
+// Cell builds the VitessCell of one cell.
+func Cell(p *v1.VitessCluster, cfg *v1.ClusterConfig, c *v1.CellSpec, host string) *v1.VitessCell {
+	s := p.GetSpec()
+	cluster := p.GetMetadata().GetName()
+	sel, tmpl := spec.Narrow(s.GetSelector(), s.GetTemplate(), spec.LabelCluster, cluster, spec.LabelCell, c.GetName())
+	cellCfg := proto.Clone(cfg).(*v1.ClusterConfig)
+	cellCfg.Topology.CellRoot = "/vitess/" + c.GetName()
+	etcd := c.GetEtcd()
+	if etcd == nil && c.GetName() == host {
+		etcd = &v1.EtcdSpec{}
+	}
+	vtorc := c.GetVtorc()
+	if vtorc == nil {
+		vtorc = c.GetOrchestrator()
+	}
+	keyspaces := []*v1.KeyspaceSpec{}
+	for _, k := range s.GetKeyspaces() {
+		if servedIn(s, k, c) {
+			keyspaces = append(keyspaces, k)
+		}
+	}
+	annotations := maps.Clone(s.GetAnnotations())
+	return &v1.VitessCell{
+		ApiVersion: APIVersion,
+		Kind:       "VitessCell",
+		Metadata: &v1.ObjectMeta{
+			Name:        names.Cell(cluster, c.GetName()),
+			Namespace:   p.GetMetadata().GetNamespace(),
+			Labels:      withExtra(spec.Labels(s.GetSelector(), s.GetTemplate(), spec.LabelCluster, cluster, spec.LabelCell, c.GetName()), s.GetLabels()),
+			Annotations: annotations,
+		},
+		Spec: &v1.VitessCellSpec{
+			ClusterConfig: cellCfg,
+			Cluster:       cluster,
+			Name:          c.GetName(),
+			Etcd:          etcd,
+			Vtctld:        c.GetVtctld(),
+			Vtgate:        c.GetVtgate(),
+			Vtorc:         vtorc,
+			Keyspaces:     keyspaces,
+			Selector:      sel,
+			Template:      tmpl,
+			BackupFlags:   s.GetBackupFlags(),
+		},
+	}
+}
+
+// withExtra adds the user's extra labels under vtmeta's own.
+func withExtra(own, extra map[string]string) map[string]string {
+	out := maps.Clone(extra)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, own)
+	return out
+}
