@@ -47,3 +47,12 @@ func Narrow(sel *v1.LabelSelector, tmpl *v1.Template, extra ...string) (*v1.Labe
 		Annotations: maps.Clone(tmpl.GetMetadata().GetAnnotations()),
 	}}
 }
+
+// Over returns a new map of base's entries with top's laid over them; a
+// user's extra labels go under vtmeta's own this way, so selectors hold.
+func Over(base, top map[string]string) map[string]string {
+	out := make(map[string]string, len(base)+len(top))
+	maps.Copy(out, base)
+	maps.Copy(out, top)
+	return out
+}

@@ -167,7 +167,7 @@ func Cell(p *v1.VitessCluster, cfg *v1.ClusterConfig, c *v1.CellSpec, host strin
 		Metadata: &v1.ObjectMeta{
 			Name:        names.Cell(cluster, c.GetName()),
 			Namespace:   p.GetMetadata().GetNamespace(),
-			Labels:      withExtra(spec.Labels(s.GetSelector(), s.GetTemplate(), spec.LabelCluster, cluster, spec.LabelCell, c.GetName()), s.GetLabels()),
+			Labels:      spec.Over(s.GetLabels(), spec.Labels(s.GetSelector(), s.GetTemplate(), spec.LabelCluster, cluster, spec.LabelCell, c.GetName())),
 			Annotations: annotations,
 		},
 		Spec: &v1.VitessCellSpec{
@@ -184,14 +184,4 @@ func Cell(p *v1.VitessCluster, cfg *v1.ClusterConfig, c *v1.CellSpec, host strin
 			BackupFlags:   s.GetBackupFlags(),
 		},
 	}
-}
-
-// withExtra adds the user's extra labels under vtmeta's own.
-func withExtra(own, extra map[string]string) map[string]string {
-	out := maps.Clone(extra)
-	if out == nil {
-		out = map[string]string{}
-	}
-	maps.Copy(out, own)
-	return out
 }
