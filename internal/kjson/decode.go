@@ -71,8 +71,9 @@ func Unmarshal(data []byte, m proto.Message) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return ErrEmpty
 	}
-	d := decoder{dec: jsontext.NewDecoder(bytes.NewReader(data))}
-	if err := d.message(m.ProtoReflect(), false); err != nil {
+	d := decoder{dec: jsontext.NewDecoder(bytes.NewBuffer(data), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))}
+	pm := m.ProtoReflect()
+	if err := d.message(pm, infoOf(pm.Descriptor()), false); err != nil {
 		return err
 	}
 	if _, err := d.dec.ReadToken(); err == nil {
@@ -128,25 +129,25 @@ func (d *decoder) readToken() (jsontext.Token, error) {
 	return tok, nil
 }
 
-// key reads an object member name.
-func (d *decoder) key() (string, error) {
+// key reads an object member name. The bytes are valid until the next
+// read; callers convert them to a string only when they keep it.
+func (d *decoder) key() ([]byte, error) {
 	v, err := d.dec.ReadValue()
 	if err != nil {
-		return "", &Error{Err: fmt.Errorf("invalid JSON: %w", err)}
+		return nil, &Error{Err: fmt.Errorf("invalid JSON: %w", err)}
 	}
 	if bytes.IndexByte(v, '\\') < 0 {
-		return string(v[1 : len(v)-1]), nil
+		return v[1 : len(v)-1], nil
 	}
 	s, err := jsontext.AppendUnquote(nil, v)
 	if err != nil {
-		return "", &Error{Err: fmt.Errorf("invalid JSON string: %w", err)}
+		return nil, &Error{Err: fmt.Errorf("invalid JSON string: %w", err)}
 	}
-	return string(s), nil
+	return s, nil
 }
 
 // message decodes a JSON object into m.
-func (d *decoder) message(m protoreflect.Message, lenient bool) error {
-	info := infoOf(m.Descriptor())
+func (d *decoder) message(m protoreflect.Message, info *messageInfo, lenient bool) error {
 	if info.inline != nil {
 		v, err := d.dec.ReadValue()
 		if err != nil {
@@ -162,7 +163,7 @@ func (d *decoder) message(m protoreflect.Message, lenient bool) error {
 		if d.dec.PeekKind() == 'n' {
 			return d.skip()
 		}
-		return d.mapField(m, info.flatten, lenient)
+		return d.mapField(m, info.byField[info.flatten.Number()], lenient)
 	}
 	switch d.dec.PeekKind() {
 	case 'n':
@@ -179,15 +180,15 @@ func (d *decoder) message(m protoreflect.Message, lenient bool) error {
 		if err != nil {
 			return err
 		}
-		f, ok := info.byName[name]
+		f, ok := info.byName[string(name)]
 		if !ok {
 			if err := d.skip(); err != nil {
-				return prefix(name, err)
+				return prefix(string(name), err)
 			}
 			continue
 		}
 		if err := d.field(m, f, lenient || f.status); err != nil {
-			return prefix(name, err)
+			return prefix(f.fd.JSONName(), err)
 		}
 	}
 	_, err := d.readToken()
@@ -202,7 +203,7 @@ func (d *decoder) field(m protoreflect.Message, f *fieldInfo, lenient bool) erro
 		if d.dec.PeekKind() == 'n' {
 			return d.skip()
 		}
-		return d.mapField(m, fd, lenient)
+		return d.mapField(m, f, lenient)
 	case fd.IsList():
 		switch d.dec.PeekKind() {
 		case 'n':
@@ -218,7 +219,7 @@ func (d *decoder) field(m protoreflect.Message, f *fieldInfo, lenient bool) erro
 		for i := 0; d.dec.PeekKind() != ']'; i++ {
 			if fd.Kind() == protoreflect.MessageKind {
 				el := list.NewElement()
-				if err := d.message(el.Message(), lenient); err != nil {
+				if err := d.message(el.Message(), f.sub, lenient); err != nil {
 					return prefix("["+strconv.Itoa(i)+"]", err)
 				}
 				list.Append(el)
@@ -238,7 +239,7 @@ func (d *decoder) field(m protoreflect.Message, f *fieldInfo, lenient bool) erro
 		if d.dec.PeekKind() == 'n' {
 			return d.skip()
 		}
-		return d.message(m.Mutable(fd).Message(), lenient)
+		return d.message(m.Mutable(fd).Message(), f.sub, lenient)
 	default:
 		v, ok, err := d.scalar(fd, f.intOrString, lenient)
 		if err != nil || !ok {
@@ -250,7 +251,8 @@ func (d *decoder) field(m protoreflect.Message, f *fieldInfo, lenient bool) erro
 }
 
 // mapField decodes a JSON object into the map field fd of m.
-func (d *decoder) mapField(m protoreflect.Message, fd protoreflect.FieldDescriptor, lenient bool) error {
+func (d *decoder) mapField(m protoreflect.Message, f *fieldInfo, lenient bool) error {
+	fd := f.fd
 	if d.dec.PeekKind() != '{' {
 		return d.mismatch("an object", lenient)
 	}
@@ -259,12 +261,13 @@ func (d *decoder) mapField(m protoreflect.Message, fd protoreflect.FieldDescript
 	}
 	mp := m.Mutable(fd).Map()
 	vd := fd.MapValue()
-	intOrString := infoOf(fd.ContainingMessage()).byField[fd.Number()].intOrString
+	intOrString := f.intOrString
 	for d.dec.PeekKind() != '}' {
-		k, err := d.key()
+		kb, err := d.key()
 		if err != nil {
 			return err
 		}
+		k := string(kb)
 		mk := protoreflect.ValueOfString(k).MapKey()
 		if vd.Kind() == protoreflect.MessageKind {
 			if d.dec.PeekKind() == 'n' {
@@ -274,7 +277,7 @@ func (d *decoder) mapField(m protoreflect.Message, fd protoreflect.FieldDescript
 				continue
 			}
 			v := mp.NewValue()
-			if err := d.message(v.Message(), lenient); err != nil {
+			if err := d.message(v.Message(), f.sub, lenient); err != nil {
 				return prefix(k, err)
 			}
 			mp.Set(mk, v)

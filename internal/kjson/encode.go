@@ -23,11 +23,11 @@ func Marshal(m proto.Message) ([]byte, error) {
 
 // AppendMarshal appends the encoding of m to b.
 func AppendMarshal(b []byte, m proto.Message) ([]byte, error) {
-	return appendMessage(b, m.ProtoReflect())
+	pm := m.ProtoReflect()
+	return appendMessage(b, pm, infoOf(pm.Descriptor()))
 }
 
-func appendMessage(b []byte, m protoreflect.Message) ([]byte, error) {
-	info := infoOf(m.Descriptor())
+func appendMessage(b []byte, m protoreflect.Message, info *messageInfo) ([]byte, error) {
 	if info.inline != nil {
 		raw := m.Get(info.inline).Bytes()
 		if len(raw) == 0 {
@@ -36,7 +36,7 @@ func appendMessage(b []byte, m protoreflect.Message) ([]byte, error) {
 		return append(b, raw...), nil
 	}
 	if info.flatten != nil {
-		return appendMap(b, m.Get(info.flatten).Map(), info.flatten)
+		return appendMap(b, m.Get(info.flatten).Map(), info.byField[info.flatten.Number()])
 	}
 	b = append(b, '{')
 	first := true
@@ -50,17 +50,15 @@ func appendMessage(b []byte, m protoreflect.Message) ([]byte, error) {
 			b = append(b, ',')
 		}
 		first = false
-		b = append(b, '"')
-		b = append(b, fd.JSONName()...)
-		b = append(b, '"', ':')
+		b = append(b, f.name...)
 		v := m.Get(fd)
 		switch {
 		case fd.IsMap():
-			b, err = appendMap(b, v.Map(), fd)
+			b, err = appendMap(b, v.Map(), f)
 		case fd.IsList():
-			b, err = appendList(b, v.List(), fd)
+			b, err = appendList(b, v.List(), f)
 		case fd.Kind() == protoreflect.MessageKind:
-			b, err = appendMessage(b, v.Message())
+			b, err = appendMessage(b, v.Message(), f.sub)
 		default:
 			b, err = appendScalar(b, fd, v)
 		}
@@ -71,7 +69,8 @@ func appendMessage(b []byte, m protoreflect.Message) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-func appendList(b []byte, l protoreflect.List, fd protoreflect.FieldDescriptor) ([]byte, error) {
+func appendList(b []byte, l protoreflect.List, f *fieldInfo) ([]byte, error) {
+	fd := f.fd
 	b = append(b, '[')
 	var err error
 	for i := range l.Len() {
@@ -79,7 +78,7 @@ func appendList(b []byte, l protoreflect.List, fd protoreflect.FieldDescriptor) 
 			b = append(b, ',')
 		}
 		if fd.Kind() == protoreflect.MessageKind {
-			b, err = appendMessage(b, l.Get(i).Message())
+			b, err = appendMessage(b, l.Get(i).Message(), f.sub)
 		} else {
 			b, err = appendScalar(b, fd, l.Get(i))
 		}
@@ -90,7 +89,8 @@ func appendList(b []byte, l protoreflect.List, fd protoreflect.FieldDescriptor) 
 	return append(b, ']'), nil
 }
 
-func appendMap(b []byte, mp protoreflect.Map, fd protoreflect.FieldDescriptor) ([]byte, error) {
+func appendMap(b []byte, mp protoreflect.Map, f *fieldInfo) ([]byte, error) {
+	fd := f.fd
 	keys := make([]string, 0, mp.Len())
 	mp.Range(func(k protoreflect.MapKey, _ protoreflect.Value) bool {
 		keys = append(keys, k.String())
@@ -110,7 +110,7 @@ func appendMap(b []byte, mp protoreflect.Map, fd protoreflect.FieldDescriptor) (
 		b = append(b, ':')
 		v := mp.Get(protoreflect.ValueOfString(k).MapKey())
 		if vd.Kind() == protoreflect.MessageKind {
-			b, err = appendMessage(b, v.Message())
+			b, err = appendMessage(b, v.Message(), f.sub)
 		} else {
 			b, err = appendScalar(b, vd, v)
 		}

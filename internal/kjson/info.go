@@ -18,6 +18,11 @@ type fieldInfo struct {
 	status bool
 	// emitEmpty writes the field even when it is empty.
 	emitEmpty bool
+	// name is the field's JSON name, quoted, with the colon: "name":
+	name []byte
+	// sub is the codec facts of a message-typed field (or map value), set
+	// when the message's info is built, so nested lookups skip the cache.
+	sub *messageInfo
 }
 
 // messageInfo is what the codec needs to know about one message.
@@ -31,12 +36,35 @@ type messageInfo struct {
 	flatten protoreflect.FieldDescriptor
 }
 
-var infos sync.Map // protoreflect.FullName → *messageInfo
+var (
+	infosMu sync.Mutex
+	infos   sync.Map // protoreflect.FullName → *messageInfo
+)
 
 // infoOf returns the cached codec facts of md.
 func infoOf(md protoreflect.MessageDescriptor) *messageInfo {
 	if v, ok := infos.Load(md.FullName()); ok {
 		return v.(*messageInfo)
+	}
+	infosMu.Lock()
+	defer infosMu.Unlock()
+	building := map[protoreflect.FullName]*messageInfo{}
+	mi := build(md, building)
+	// Publish only complete infos: nested ones point at each other.
+	for name, info := range building {
+		infos.Store(name, info)
+	}
+	return mi
+}
+
+// build computes the facts of md and of every message it contains, under
+// infosMu; building marks messages in progress so recursive types end.
+func build(md protoreflect.MessageDescriptor, building map[protoreflect.FullName]*messageInfo) *messageInfo {
+	if v, ok := infos.Load(md.FullName()); ok {
+		return v.(*messageInfo)
+	}
+	if mi, ok := building[md.FullName()]; ok {
+		return mi
 	}
 	mi := &messageInfo{
 		byName:  map[string]*fieldInfo{},
@@ -55,10 +83,15 @@ func infoOf(md protoreflect.MessageDescriptor) *messageInfo {
 			emitDefaults = r.GetEmitDefaults()
 		}
 	}
+	building[md.FullName()] = mi
 	fields := md.Fields()
 	for i := range fields.Len() {
 		fd := fields.Get(i)
-		f := &fieldInfo{fd: fd, status: fd.JSONName() == "status" && fd.Kind() == protoreflect.MessageKind}
+		f := &fieldInfo{
+			fd:     fd,
+			status: fd.JSONName() == "status" && fd.Kind() == protoreflect.MessageKind,
+			name:   []byte(`"` + fd.JSONName() + `":`),
+		}
 		if opts := fd.Options(); opts != nil {
 			if r, ok := proto.GetExtension(opts, v1.E_Field).(*v1.FieldRules); ok && r != nil {
 				f.intOrString = r.GetIntOrString()
@@ -69,12 +102,16 @@ func infoOf(md protoreflect.MessageDescriptor) *messageInfo {
 			f.emitEmpty = true
 		}
 		mi.fields = append(mi.fields, f)
+		if fd.IsMap() && fd.MapValue().Kind() == protoreflect.MessageKind {
+			f.sub = build(fd.MapValue().Message(), building)
+		} else if fd.Kind() == protoreflect.MessageKind && !fd.IsMap() {
+			f.sub = build(fd.Message(), building)
+		}
 		mi.byName[fd.JSONName()] = f
 		if string(fd.Name()) != fd.JSONName() {
 			mi.byName[string(fd.Name())] = f
 		}
 		mi.byField[fd.Number()] = f
 	}
-	v, _ := infos.LoadOrStore(md.FullName(), mi)
-	return v.(*messageInfo)
+	return mi
 }

@@ -6,6 +6,7 @@
 package rollout
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
@@ -35,21 +36,30 @@ type Child struct {
 // String names the child for messages: "VitessCell vitess-zone1".
 func (c Child) String() string { return c.Kind + " " + c.Name }
 
-// Stamp builds a Child: it marshals the object, hashes that encoding,
-// records the hash through setHash (which must put it in the object's
-// annotations under observed.HashAnnotation) and marshals again. marshal
-// must be deterministic, and must not include the hash before setHash runs.
+// hashPlaceholder stands in for the hash while the object is encoded.
+const hashPlaceholder = "0000000000000000"
+
+// Stamp builds a Child. setHash must put its argument in the object's
+// annotations under observed.HashAnnotation; Stamp sets a placeholder,
+// encodes the object once with marshal (which must be deterministic and
+// write compact JSON), hashes that encoding and writes the hash over the
+// placeholder, so the stamped bytes equal a second encoding without paying
+// for one.
 func Stamp(kind, apiVersion, name string, marshal func() ([]byte, error), setHash func(string)) (Child, error) {
+	setHash(hashPlaceholder)
 	b, err := marshal()
 	if err != nil {
 		return Child{}, fmt.Errorf("encode %s %s: %w", kind, name, err)
 	}
 	sum := sha256.Sum256(b)
 	h := hex.EncodeToString(sum[:8])
-	setHash(h)
-	if b, err = marshal(); err != nil {
-		return Child{}, fmt.Errorf("encode %s %s: %w", kind, name, err)
+	entry := []byte(`"` + observed.HashAnnotation + `":"` + hashPlaceholder + `"`)
+	at := bytes.Index(b, entry)
+	if at < 0 {
+		return Child{}, fmt.Errorf("encode %s %s: hash annotation missing from the encoding", kind, name)
 	}
+	copy(b[at+len(entry)-len(hashPlaceholder)-1:], h)
+	setHash(h)
 	return Child{Kind: kind, APIVersion: apiVersion, Name: name, JSON: b, Hash: h}, nil
 }
 
@@ -68,7 +78,6 @@ func FromProto(o Object) (Child, error) {
 	if md == nil {
 		return Child{}, errors.New("child without metadata")
 	}
-	delete(md.Annotations, observed.HashAnnotation)
 	return Stamp(o.GetKind(), o.GetApiVersion(), md.GetName(),
 		func() ([]byte, error) { return kjson.Marshal(o) },
 		func(h string) {

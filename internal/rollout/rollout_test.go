@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vtmeta/vtmeta/internal/kjson"
 	"github.com/vtmeta/vtmeta/internal/observed"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
@@ -260,5 +261,20 @@ func TestHealthy(t *testing.T) {
 				t.Errorf("Healthy = %v (%q), want %v", got, why, tt.want)
 			}
 		})
+	}
+}
+
+func TestStampEqualsEncoding(t *testing.T) {
+	o := &v1.VitessCell{ApiVersion: api, Kind: "VitessCell", Metadata: &v1.ObjectMeta{Name: "a"}, Spec: &v1.VitessCellSpec{Name: "a"}}
+	c, err := FromProto(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := kjson.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(again) != string(c.JSON) || o.GetMetadata().GetAnnotations()[observed.HashAnnotation] != c.Hash {
+		t.Errorf("stamped bytes differ from the object's encoding:\n%s\n%s", c.JSON, again)
 	}
 }

@@ -8,7 +8,6 @@ package spec
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -79,17 +78,41 @@ func fieldErr(field, reason, format string, args ...any) error {
 	return &FieldError{Field: field, Reason: reason, Message: fmt.Sprintf(format, args...)}
 }
 
-var (
-	dns1123Label = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	hexBytes     = regexp.MustCompile(`^([0-9a-f]{2})*$`)
-)
+// isDNSLabel says whether s is a DNS-1123 label: at most 63 lowercase
+// letters, digits and '-', starting and ending with a letter or digit.
+func isDNSLabel(s string) bool {
+	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// isHexBytes says whether s is lowercase hex of whole bytes ("" included).
+func isHexBytes(s string) bool {
+	if len(s)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 // Name checks a cell or keyspace name.
 func Name(field, name string) error {
 	if name == "" {
 		return fieldErr(field, "MissingName", "a name is required")
 	}
-	if len(name) > 63 || !dns1123Label.MatchString(name) {
+	if !isDNSLabel(name) {
 		return fieldErr(field, "InvalidName", "%q is not a DNS-1123 label: use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit", name)
 	}
 	return nil
@@ -129,18 +152,18 @@ func Shards(field string, shards []*v1.ShardSpec) error {
 	ranges := make([]kr, 0, len(shards))
 	var errs []error
 	for i, s := range shards {
-		f := fmt.Sprintf("%s[%d].keyRange", field, i)
+		f := func() string { return fmt.Sprintf("%s[%d].keyRange", field, i) }
 		r := s.GetKeyRange()
 		if r == nil {
-			errs = append(errs, fieldErr(f, "MissingKeyRange", "every shard needs a keyRange"))
+			errs = append(errs, fieldErr(f(), "MissingKeyRange", "every shard needs a keyRange"))
 			continue
 		}
-		if !hexBytes.MatchString(r.GetStart()) || !hexBytes.MatchString(r.GetEnd()) {
-			errs = append(errs, fieldErr(f, "InvalidKeyRange", "start %q and end %q must be lowercase hex bytes, such as \"80\" or \"c0\"", r.GetStart(), r.GetEnd()))
+		if !isHexBytes(r.GetStart()) || !isHexBytes(r.GetEnd()) {
+			errs = append(errs, fieldErr(f(), "InvalidKeyRange", "start %q and end %q must be lowercase hex bytes, such as \"80\" or \"c0\"", r.GetStart(), r.GetEnd()))
 			continue
 		}
 		if r.GetEnd() != "" && r.GetStart() >= r.GetEnd() {
-			errs = append(errs, fieldErr(f, "InvalidKeyRange", "start %q must be below end %q", r.GetStart(), r.GetEnd()))
+			errs = append(errs, fieldErr(f(), "InvalidKeyRange", "start %q must be below end %q", r.GetStart(), r.GetEnd()))
 			continue
 		}
 		ranges = append(ranges, kr{r.GetStart(), r.GetEnd(), i})
@@ -205,7 +228,9 @@ func Keyspace(field string, k *v1.KeyspaceSpec, cells map[string]bool) error {
 	}
 	errs = append(errs, Shards(field+".shards", k.GetShards()), Tablets(field+".tablets", k.GetTablets()))
 	for j, s := range k.GetShards() {
-		errs = append(errs, Tablets(fmt.Sprintf("%s.shards[%d].tablets", field, j), s.GetTablets()))
+		if s.GetTablets() != nil {
+			errs = append(errs, Tablets(fmt.Sprintf("%s.shards[%d].tablets", field, j), s.GetTablets()))
+		}
 	}
 	if d := k.GetDurabilityPolicy(); d != "" && d != "none" && d != "semi_sync" && d != "cross_cell" {
 		errs = append(errs, fieldErr(field+".durabilityPolicy", "InvalidDurabilityPolicy", "%q is not a durability policy: use none, semi_sync or cross_cell", d))
@@ -391,7 +416,9 @@ func KeyspaceObject(s *v1.VitessKeyspaceSpec) error {
 	}
 	errs = append(errs, Shards("spec.shards", s.GetShards()), Tablets("spec.tablets", s.GetTablets()))
 	for j, sh := range s.GetShards() {
-		errs = append(errs, Tablets(fmt.Sprintf("spec.shards[%d].tablets", j), sh.GetTablets()))
+		if sh.GetTablets() != nil {
+			errs = append(errs, Tablets(fmt.Sprintf("spec.shards[%d].tablets", j), sh.GetTablets()))
+		}
 	}
 	return errors.Join(errs...)
 }
