@@ -314,11 +314,11 @@ func (d *decoder) scalar(fd protoreflect.FieldDescriptor, intOrString, lenient b
 			if bytes.IndexByte(v, '\\') < 0 {
 				return protoreflect.ValueOfString(string(v[1 : len(v)-1])), true, nil
 			}
-			s, err := jsontext.AppendUnquote(nil, v)
+			s, err := unquote(v)
 			if err != nil {
-				return protoreflect.Value{}, false, &Error{Err: fmt.Errorf("invalid JSON string: %w", err)}
+				return protoreflect.Value{}, false, &Error{Err: err}
 			}
-			return protoreflect.ValueOfString(string(s)), true, nil
+			return protoreflect.ValueOfString(s), true, nil
 		}
 		want := "a string"
 		if intOrString {

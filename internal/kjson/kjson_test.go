@@ -242,3 +242,43 @@ func TestStatusZerosWritten(t *testing.T) {
 		t.Errorf("status = %s", got)
 	}
 }
+
+func TestMarshalFieldOrder(t *testing.T) {
+	two := int32(2)
+	got, err := Marshal(&v1.ComponentSpec{
+		Service:    &v1.ServiceSpec{Type: "LoadBalancer"},
+		ExtraFlags: map[string]string{"a": "1"},
+		Image:      "img",
+		Replicas:   &two,
+		Labels:     map[string]string{"l": "v"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"image":"img","replicas":2,"extraFlags":{"a":"1"},"labels":{"l":"v"},"service":{"type":"LoadBalancer"}}`
+	if string(got) != want {
+		t.Errorf("Marshal = %s, want declaration order %s", got, want)
+	}
+}
+
+func TestUnquote(t *testing.T) {
+	tests := []string{
+		`"plain"`, `"a\"b\\c\/d"`, `"\b\f\n\r\t"`, `"\u00e9\u4e16"`, `"\ud83d\ude00 smile"`,
+		`"{\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"x\"}}"`, `"\ud800 lone"`,
+	}
+	for _, in := range tests {
+		var want string
+		if err := json.Unmarshal([]byte(in), &want); err != nil {
+			t.Fatal(err)
+		}
+		got, err := unquote([]byte(in))
+		if err != nil || got != want {
+			t.Errorf("unquote(%s) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{`"\x"`, `"\u12"`, `"ab\"`} {
+		if _, err := unquote([]byte(bad)); err == nil {
+			t.Errorf("unquote(%s) accepted", bad)
+		}
+	}
+}
