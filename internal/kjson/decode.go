@@ -13,6 +13,7 @@ package kjson
 import (
 	"bytes"
 	"encoding/base64"
+	"reflect"
 	"errors"
 	"fmt"
 	"math"
@@ -72,8 +73,12 @@ func Unmarshal(data []byte, m proto.Message) error {
 		return ErrEmpty
 	}
 	d := decoder{dec: jsontext.NewDecoder(bytes.NewBuffer(data), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))}
-	pm := m.ProtoReflect()
-	if err := d.message(pm, infoOf(pm.Descriptor()), false); err != nil {
+	info := infoOf(m.ProtoReflect().Descriptor())
+	v := reflect.ValueOf(m)
+	if info.goType == nil || v.Kind() != reflect.Pointer || v.IsNil() || v.Type().Elem() != info.goType {
+		return fmt.Errorf("kjson: %T is not a non-nil generated message", m)
+	}
+	if err := d.message(v.Elem(), info, false); err != nil {
 		return err
 	}
 	if _, err := d.dec.ReadToken(); err == nil {
@@ -146,24 +151,26 @@ func (d *decoder) key() ([]byte, error) {
 	return s, nil
 }
 
-// message decodes a JSON object into m.
-func (d *decoder) message(m protoreflect.Message, info *messageInfo, lenient bool) error {
+// message decodes a JSON object into v, the generated struct of the
+// message info describes.
+func (d *decoder) message(v reflect.Value, info *messageInfo, lenient bool) error {
 	if info.inline != nil {
-		v, err := d.dec.ReadValue()
+		raw, err := d.dec.ReadValue()
 		if err != nil {
 			return &Error{Err: fmt.Errorf("invalid JSON: %w", err)}
 		}
-		if v.Kind() == 'n' {
+		if raw.Kind() == 'n' {
 			return nil
 		}
-		m.Set(info.inline, protoreflect.ValueOfBytes(bytes.Clone(v)))
+		v.Field(info.byField[info.inline.Number()].goIndex).SetBytes(bytes.Clone(raw))
 		return nil
 	}
 	if info.flatten != nil {
 		if d.dec.PeekKind() == 'n' {
 			return d.skip()
 		}
-		return d.mapField(m, info.byField[info.flatten.Number()], lenient)
+		f := info.byField[info.flatten.Number()]
+		return d.mapField(v.Field(f.goIndex), f, lenient)
 	}
 	switch d.dec.PeekKind() {
 	case 'n':
@@ -187,7 +194,7 @@ func (d *decoder) message(m protoreflect.Message, info *messageInfo, lenient boo
 			}
 			continue
 		}
-		if err := d.field(m, f, lenient || f.status); err != nil {
+		if err := d.field(v.Field(f.goIndex), f, lenient || f.status); err != nil {
 			return prefix(f.fd.JSONName(), err)
 		}
 	}
@@ -195,15 +202,18 @@ func (d *decoder) message(m protoreflect.Message, info *messageInfo, lenient boo
 	return err
 }
 
-// field decodes the value of one declared field.
-func (d *decoder) field(m protoreflect.Message, f *fieldInfo, lenient bool) error {
+// newMessage allocates a message of the type info describes.
+func newMessage(info *messageInfo) reflect.Value { return reflect.New(info.goType) }
+
+// field decodes the value of one declared field into fv.
+func (d *decoder) field(fv reflect.Value, f *fieldInfo, lenient bool) error {
 	fd := f.fd
 	switch {
 	case fd.IsMap():
 		if d.dec.PeekKind() == 'n' {
 			return d.skip()
 		}
-		return d.mapField(m, f, lenient)
+		return d.mapField(fv, f, lenient)
 	case fd.IsList():
 		switch d.dec.PeekKind() {
 		case 'n':
@@ -215,22 +225,22 @@ func (d *decoder) field(m protoreflect.Message, f *fieldInfo, lenient bool) erro
 		if _, err := d.readToken(); err != nil {
 			return err
 		}
-		list := m.Mutable(fd).List()
 		for i := 0; d.dec.PeekKind() != ']'; i++ {
 			if fd.Kind() == protoreflect.MessageKind {
-				el := list.NewElement()
-				if err := d.message(el.Message(), f.sub, lenient); err != nil {
+				el := newMessage(f.sub)
+				if err := d.message(el.Elem(), f.sub, lenient); err != nil {
 					return prefix("["+strconv.Itoa(i)+"]", err)
 				}
-				list.Append(el)
+				fv.Set(reflect.Append(fv, el))
 				continue
 			}
-			v, ok, err := d.scalar(fd, f.intOrString, lenient)
+			el := reflect.New(fv.Type().Elem()).Elem()
+			ok, err := d.scalar(el, fd, f.intOrString, lenient)
 			if err != nil {
 				return prefix("["+strconv.Itoa(i)+"]", err)
 			}
 			if ok {
-				list.Append(v)
+				fv.Set(reflect.Append(fv, el))
 			}
 		}
 		_, err := d.readToken()
@@ -239,36 +249,42 @@ func (d *decoder) field(m protoreflect.Message, f *fieldInfo, lenient bool) erro
 		if d.dec.PeekKind() == 'n' {
 			return d.skip()
 		}
-		return d.message(m.Mutable(fd).Message(), f.sub, lenient)
+		if fv.IsNil() {
+			fv.Set(newMessage(f.sub))
+		}
+		return d.message(fv.Elem(), f.sub, lenient)
 	default:
-		v, ok, err := d.scalar(fd, f.intOrString, lenient)
-		if err != nil || !ok {
+		if fv.Kind() == reflect.Pointer { // proto3 optional
+			el := reflect.New(fv.Type().Elem())
+			ok, err := d.scalar(el.Elem(), fd, f.intOrString, lenient)
+			if ok {
+				fv.Set(el)
+			}
 			return err
 		}
-		m.Set(fd, v)
-		return nil
+		_, err := d.scalar(fv, fd, f.intOrString, lenient)
+		return err
 	}
 }
 
-// mapField decodes a JSON object into the map field fd of m.
-func (d *decoder) mapField(m protoreflect.Message, f *fieldInfo, lenient bool) error {
-	fd := f.fd
+// mapField decodes a JSON object into the map fv.
+func (d *decoder) mapField(fv reflect.Value, f *fieldInfo, lenient bool) error {
 	if d.dec.PeekKind() != '{' {
 		return d.mismatch("an object", lenient)
 	}
 	if _, err := d.readToken(); err != nil {
 		return err
 	}
-	mp := m.Mutable(fd).Map()
-	vd := fd.MapValue()
-	intOrString := f.intOrString
+	if fv.IsNil() {
+		fv.Set(reflect.MakeMap(fv.Type()))
+	}
+	vd := f.fd.MapValue()
 	for d.dec.PeekKind() != '}' {
 		kb, err := d.key()
 		if err != nil {
 			return err
 		}
 		k := string(kb)
-		mk := protoreflect.ValueOfString(k).MapKey()
 		if vd.Kind() == protoreflect.MessageKind {
 			if d.dec.PeekKind() == 'n' {
 				if err := d.skip(); err != nil {
@@ -276,124 +292,129 @@ func (d *decoder) mapField(m protoreflect.Message, f *fieldInfo, lenient bool) e
 				}
 				continue
 			}
-			v := mp.NewValue()
-			if err := d.message(v.Message(), f.sub, lenient); err != nil {
+			el := newMessage(f.sub)
+			if err := d.message(el.Elem(), f.sub, lenient); err != nil {
 				return prefix(k, err)
 			}
-			mp.Set(mk, v)
+			fv.SetMapIndex(reflect.ValueOf(k), el)
 			continue
 		}
-		v, ok, err := d.scalar(vd, intOrString, lenient)
+		el := reflect.New(fv.Type().Elem()).Elem()
+		ok, err := d.scalar(el, vd, f.intOrString, lenient)
 		if err != nil {
 			return prefix(k, err)
 		}
 		if ok {
-			mp.Set(mk, v)
+			fv.SetMapIndex(reflect.ValueOf(k), el)
 		}
 	}
 	_, err := d.readToken()
 	return err
 }
 
-// scalar decodes a scalar value; ok is false for null or a skipped value.
-func (d *decoder) scalar(fd protoreflect.FieldDescriptor, intOrString, lenient bool) (protoreflect.Value, bool, error) {
+// scalar decodes a scalar value into dst; ok is false for null or a
+// skipped value.
+func (d *decoder) scalar(dst reflect.Value, fd protoreflect.FieldDescriptor, intOrString, lenient bool) (bool, error) {
 	kind := d.dec.PeekKind()
 	if kind == 'n' {
-		return protoreflect.Value{}, false, d.skip()
+		return false, d.skip()
 	}
 	switch fd.Kind() {
 	case protoreflect.StringKind:
 		if kind == '"' || (intOrString && kind == '0') {
 			v, err := d.dec.ReadValue()
 			if err != nil {
-				return protoreflect.Value{}, false, &Error{Err: fmt.Errorf("invalid JSON: %w", err)}
+				return false, &Error{Err: fmt.Errorf("invalid JSON: %w", err)}
 			}
-			if kind == '0' {
-				return protoreflect.ValueOfString(string(v)), true, nil
+			switch {
+			case kind == '0':
+				dst.SetString(string(v))
+			case bytes.IndexByte(v, '\\') < 0:
+				dst.SetString(string(v[1 : len(v)-1]))
+			default:
+				s, err := unquote(v)
+				if err != nil {
+					return false, &Error{Err: err}
+				}
+				dst.SetString(s)
 			}
-			if bytes.IndexByte(v, '\\') < 0 {
-				return protoreflect.ValueOfString(string(v[1 : len(v)-1])), true, nil
-			}
-			s, err := unquote(v)
-			if err != nil {
-				return protoreflect.Value{}, false, &Error{Err: err}
-			}
-			return protoreflect.ValueOfString(s), true, nil
+			return true, nil
 		}
 		want := "a string"
 		if intOrString {
 			want = "a string or a number"
 		}
-		return protoreflect.Value{}, false, d.mismatch(want, lenient)
+		return false, d.mismatch(want, lenient)
 	case protoreflect.BoolKind:
 		if kind != 't' && kind != 'f' {
-			return protoreflect.Value{}, false, d.mismatch("a boolean", lenient)
+			return false, d.mismatch("a boolean", lenient)
 		}
 		tok, err := d.readToken()
 		if err != nil {
-			return protoreflect.Value{}, false, err
+			return false, err
 		}
-		return protoreflect.ValueOfBool(tok.Bool()), true, nil
+		dst.SetBool(tok.Bool())
+		return true, nil
 	case protoreflect.BytesKind:
 		if kind != '"' {
-			return protoreflect.Value{}, false, d.mismatch("a base64 string", lenient)
+			return false, d.mismatch("a base64 string", lenient)
 		}
 		tok, err := d.readToken()
 		if err != nil {
-			return protoreflect.Value{}, false, err
+			return false, err
 		}
 		b, err := base64.StdEncoding.DecodeString(tok.String())
 		if err != nil {
-			return protoreflect.Value{}, false, &Error{Err: fmt.Errorf("invalid base64: %w", err)}
+			return false, &Error{Err: fmt.Errorf("invalid base64: %w", err)}
 		}
-		return protoreflect.ValueOfBytes(b), true, nil
+		dst.SetBytes(b)
+		return true, nil
 	case protoreflect.EnumKind:
 		if kind != '"' {
-			return protoreflect.Value{}, false, d.mismatch("a string", lenient)
+			return false, d.mismatch("a string", lenient)
 		}
 		tok, err := d.readToken()
 		if err != nil {
-			return protoreflect.Value{}, false, err
+			return false, err
 		}
 		ev := fd.Enum().Values().ByName(protoreflect.Name(tok.String()))
 		if ev == nil {
 			if lenient {
-				return protoreflect.Value{}, false, nil
+				return false, nil
 			}
-			return protoreflect.Value{}, false, &Error{Err: fmt.Errorf("unknown value %q", tok.String())}
+			return false, &Error{Err: fmt.Errorf("unknown value %q", tok.String())}
 		}
-		return protoreflect.ValueOfEnum(ev.Number()), true, nil
+		dst.SetInt(int64(ev.Number()))
+		return true, nil
 	}
 	// Numbers.
 	if kind != '0' {
-		return protoreflect.Value{}, false, d.mismatch("a number", lenient)
+		return false, d.mismatch("a number", lenient)
 	}
 	raw, err := d.dec.ReadValue()
 	if err != nil {
-		return protoreflect.Value{}, false, &Error{Err: fmt.Errorf("invalid JSON: %w", err)}
+		return false, &Error{Err: fmt.Errorf("invalid JSON: %w", err)}
 	}
-	v, err := number(fd.Kind(), string(raw))
-	if err != nil {
+	if err := number(dst, fd.Kind(), string(raw)); err != nil {
 		if lenient {
-			return protoreflect.Value{}, false, nil
+			return false, nil
 		}
-		return protoreflect.Value{}, false, &Error{Err: err}
+		return false, &Error{Err: err}
 	}
-	return v, true, nil
+	return true, nil
 }
 
-// number parses a JSON number for a numeric proto kind.
-func number(k protoreflect.Kind, s string) (protoreflect.Value, error) {
+// number parses a JSON number into dst for a numeric proto kind. Integers
+// written with a fraction or exponent are accepted when they are whole.
+func number(dst reflect.Value, k protoreflect.Kind, s string) error {
 	switch k {
 	case protoreflect.DoubleKind, protoreflect.FloatKind:
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return protoreflect.Value{}, fmt.Errorf("invalid number %s", s)
+			return fmt.Errorf("invalid number %s", s)
 		}
-		if k == protoreflect.FloatKind {
-			return protoreflect.ValueOfFloat32(float32(f)), nil
-		}
-		return protoreflect.ValueOfFloat64(f), nil
+		dst.SetFloat(f)
+		return nil
 	}
 	var bits int
 	signed := true
@@ -407,32 +428,28 @@ func number(k protoreflect.Kind, s string) (protoreflect.Value, error) {
 	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
 		bits, signed = 64, false
 	default:
-		return protoreflect.Value{}, fmt.Errorf("unsupported field kind %v", k)
+		return fmt.Errorf("unsupported field kind %v", k)
 	}
 	if signed {
 		i, err := strconv.ParseInt(s, 10, bits)
 		if err != nil {
 			f, ferr := strconv.ParseFloat(s, 64)
 			if ferr != nil || f != math.Trunc(f) || f < -math.Exp2(float64(bits-1)) || f >= math.Exp2(float64(bits-1)) {
-				return protoreflect.Value{}, fmt.Errorf("want an integer that fits %d bits, got %s", bits, s)
+				return fmt.Errorf("want an integer that fits %d bits, got %s", bits, s)
 			}
 			i = int64(f)
 		}
-		if bits == 32 {
-			return protoreflect.ValueOfInt32(int32(i)), nil
-		}
-		return protoreflect.ValueOfInt64(i), nil
+		dst.SetInt(i)
+		return nil
 	}
 	u, err := strconv.ParseUint(s, 10, bits)
 	if err != nil {
 		f, ferr := strconv.ParseFloat(s, 64)
 		if ferr != nil || f != math.Trunc(f) || f < 0 || f >= math.Exp2(float64(bits)) {
-			return protoreflect.Value{}, fmt.Errorf("want a non-negative integer that fits %d bits, got %s", bits, s)
+			return fmt.Errorf("want a non-negative integer that fits %d bits, got %s", bits, s)
 		}
 		u = uint64(f)
 	}
-	if bits == 32 {
-		return protoreflect.ValueOfUint32(uint32(u)), nil
-	}
-	return protoreflect.ValueOfUint64(u), nil
+	dst.SetUint(u)
+	return nil
 }

@@ -1,10 +1,14 @@
 package kjson
 
 import (
+	"reflect"
+	"strconv"
+	"strings"
 	"sync"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
@@ -23,6 +27,8 @@ type fieldInfo struct {
 	// sub is the codec facts of a message-typed field (or map value), set
 	// when the message's info is built, so nested lookups skip the cache.
 	sub *messageInfo
+	// goIndex is the index of the field in the generated Go struct.
+	goIndex int
 }
 
 // messageInfo is what the codec needs to know about one message.
@@ -34,6 +40,8 @@ type messageInfo struct {
 	inline protoreflect.FieldDescriptor
 	// flatten is the map field of a flatten_map message.
 	flatten protoreflect.FieldDescriptor
+	// goType is the generated Go struct type of the message.
+	goType reflect.Type
 }
 
 var (
@@ -84,6 +92,20 @@ func build(md protoreflect.MessageDescriptor, building map[protoreflect.FullName
 		}
 	}
 	building[md.FullName()] = mi
+	goIndex := map[protoreflect.FieldNumber]int{}
+	if mt, err := protoregistry.GlobalTypes.FindMessageByName(md.FullName()); err == nil {
+		mi.goType = reflect.TypeOf(mt.Zero().Interface()).Elem()
+		for i := range mi.goType.NumField() {
+			tag := mi.goType.Field(i).Tag.Get("protobuf")
+			parts := strings.Split(tag, ",")
+			if len(parts) < 2 {
+				continue
+			}
+			if n, err := strconv.Atoi(parts[1]); err == nil {
+				goIndex[protoreflect.FieldNumber(n)] = i
+			}
+		}
+	}
 	fields := md.Fields()
 	for i := range fields.Len() {
 		fd := fields.Get(i)
@@ -91,6 +113,11 @@ func build(md protoreflect.MessageDescriptor, building map[protoreflect.FullName
 			fd:     fd,
 			status: fd.JSONName() == "status" && fd.Kind() == protoreflect.MessageKind,
 			name:   []byte(`"` + fd.JSONName() + `":`),
+		}
+		if i, ok := goIndex[fd.Number()]; ok {
+			f.goIndex = i
+		} else {
+			f.goIndex = -1
 		}
 		if opts := fd.Options(); opts != nil {
 			if r, ok := proto.GetExtension(opts, v1.E_Field).(*v1.FieldRules); ok && r != nil {
