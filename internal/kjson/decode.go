@@ -13,10 +13,10 @@ package kjson
 import (
 	"bytes"
 	"encoding/base64"
-	"reflect"
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 
