@@ -1,0 +1,270 @@
+package hook
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+)
+
+// Service is one layer's runtime, ready to be served: its HTTP handler, its
+// gRPC server and its metrics.
+type Service struct {
+	// HTTP serves the hooks, /healthz, /readyz and /metrics.
+	HTTP http.Handler
+	// GRPC serves the layer's service and grpc health.
+	GRPC *grpc.Server
+	// Metrics are the service's metrics.
+	Metrics *Metrics
+
+	layer  string
+	opts   Options
+	log    *slog.Logger
+	token  []byte
+	ready  atomic.Bool
+	health *health.Server
+}
+
+// New builds the runtime of a layer.
+func New[Req Request, Resp Response](ctx context.Context, l Layer[Req, Resp], o Options, log *slog.Logger, grpcOpts ...grpc.ServerOption) (*Service, error) {
+	if l.Name == "" || l.Sync == nil || l.Register == nil {
+		return nil, fmt.Errorf("layer %q: Name, Sync and Register are required", l.Name)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	svc := &Service{Metrics: NewMetrics(), layer: l.Name, opts: o, log: log, health: health.NewServer()}
+	svc.Metrics.BuildInfo.WithLabelValues(l.Name, Version).Set(1)
+	if o.BearerTokenFile != "" {
+		tok, err := os.ReadFile(o.BearerTokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("read --bearer-token-file: %w", err)
+		}
+		svc.token = bytes.TrimSpace(tok)
+		if len(svc.token) == 0 {
+			return nil, fmt.Errorf("--bearer-token-file %s is empty", o.BearerTokenFile)
+		}
+	}
+	srv := &Server[Req, Resp]{layer: l, metrics: svc.Metrics, log: log, now: time.Now}
+	svc.GRPC = grpc.NewServer(grpcOpts...)
+	healthpb.RegisterHealthServer(svc.GRPC, svc.health)
+	reflection.Register(svc.GRPC)
+	gw := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, codec{}),
+		runtime.WithErrorHandler(errorHandler),
+		runtime.WithRoutingErrorHandler(func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, code int) {
+			writeError(w, code, http.StatusText(code))
+		}),
+	)
+	if err := l.Register(ctx, svc.GRPC, gw, srv); err != nil {
+		return nil, fmt.Errorf("register the %s layer: %w", l.Name, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !svc.ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(svc.Metrics.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	for _, h := range []struct{ hook, path string }{{"sync", o.SyncPath}, {"finalize", o.FinalizePath}} {
+		route := "/hooks/" + l.Name + "/" + h.hook
+		mux.Handle(route, svc.hook(h.hook, route, gw))
+		if h.path != route {
+			mux.Handle(h.path, svc.hook(h.hook, route, gw))
+		}
+	}
+	svc.HTTP = mux
+	return svc, nil
+}
+
+// SetReady turns /readyz and grpc health on or off.
+func (s *Service) SetReady(ready bool) {
+	s.ready.Store(ready)
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if ready {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	s.health.SetServingStatus("", st)
+}
+
+// hook wraps the gateway route of one hook with what Metacontroller's calls
+// need: method and auth checks, the body limit, ETags, and the metrics and
+// log line of the call.
+func (s *Service) hook(hookName, route string, gw http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		m := s.Metrics
+		m.InFlight.WithLabelValues(s.layer).Inc()
+		defer m.InFlight.WithLabelValues(s.layer).Dec()
+		rec := &record{hook: hookName}
+		rw := &responseWriter{ResponseWriter: w}
+		defer func() {
+			if rec.outcome == "" || (rec.outcome == OutcomeOK && rw.code() >= 400) {
+				rec.outcome = outcomeOf(rw.code())
+			}
+			rec.bytesOut = rw.n
+			m.ResponseBytes.WithLabelValues(s.layer, hookName).Observe(float64(rw.n))
+			d := time.Since(start)
+			m.Duration.WithLabelValues(s.layer, hookName, rec.outcome).Observe(d.Seconds())
+			logCall(s.log, s.layer, "http", rec, d)
+		}()
+		if r.Method != http.MethodPost {
+			rw.Header().Set("Allow", http.MethodPost)
+			rec.err = fmt.Errorf("method %s not allowed", r.Method)
+			writeError(rw, http.StatusMethodNotAllowed, "hooks take POST")
+			return
+		}
+		if s.token != nil && !s.authorized(r) {
+			rw.Header().Set("WWW-Authenticate", `Bearer realm="vtmeta"`)
+			rec.err = fmt.Errorf("missing or wrong bearer token")
+			writeError(rw, http.StatusUnauthorized, "a valid bearer token is required")
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, s.opts.MaxBodyBytes+1))
+		if err != nil {
+			rec.err = err
+			writeError(rw, http.StatusBadRequest, "read request body: "+err.Error())
+			return
+		}
+		rec.bytesIn = len(body)
+		m.RequestBytes.WithLabelValues(s.layer, hookName).Observe(float64(len(body)))
+		if int64(len(body)) > s.opts.MaxBodyBytes {
+			rec.err = fmt.Errorf("body over %d bytes", s.opts.MaxBodyBytes)
+			writeError(rw, http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("request body is larger than %d bytes; raise --max-body-bytes if this is a real request", s.opts.MaxBodyBytes))
+			return
+		}
+		if s.opts.ETag {
+			tag := etagOf(s.layer, route, body)
+			if matches(r.Header.Get("If-None-Match"), tag) {
+				rw.Header().Set("ETag", tag)
+				rw.WriteHeader(http.StatusNotModified)
+				rec.outcome = OutcomeNotModified
+				return
+			}
+			rw.etag = tag
+		}
+		r2 := r.Clone(withRecord(r.Context(), rec))
+		r2.URL.Path, r2.URL.RawPath = route, ""
+		r2.Body = io.NopCloser(bytes.NewReader(body))
+		r2.ContentLength = int64(len(body))
+		gw.ServeHTTP(rw, r2)
+	})
+}
+
+// authorized compares the bearer token in constant time.
+func (s *Service) authorized(r *http.Request) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), s.token) == 1
+}
+
+// etagOf is the entity tag of a request: hooks are pure, so the same
+// request to the same hook of the same version has the same answer.
+func etagOf(layer, route string, body []byte) string {
+	h := sha256.New()
+	_, _ = io.WriteString(h, Version+"\x00"+layer+"\x00"+route+"\x00")
+	_, _ = h.Write(body)
+	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
+}
+
+// matches says whether an If-None-Match header names the tag.
+func matches(header, tag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == tag || t == "*" {
+			return header != ""
+		}
+	}
+	return false
+}
+
+func outcomeOf(code int) string {
+	switch {
+	case code == http.StatusNotModified:
+		return OutcomeNotModified
+	case code < 400:
+		return OutcomeOK
+	case code < 500:
+		return OutcomeInvalidRequest
+	}
+	return OutcomeError
+}
+
+// errorHandler writes gateway and layer errors as small JSON bodies with the
+// HTTP status that matches the gRPC code: 400 for requests Metacontroller
+// could not have sent, 500 when the layer failed (Metacontroller then
+// changes nothing).
+func errorHandler(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, _ *http.Request, err error) {
+	st := status.Convert(err)
+	if rec := recordOf(ctx); rec != nil && rec.err == nil {
+		rec.err = err
+	}
+	writeError(w, runtime.HTTPStatusFromCode(st.Code()), st.Message())
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Del("ETag")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": msg, "code": code})
+}
+
+// responseWriter records the status and size of a response and adds the
+// ETag to successful ones.
+type responseWriter struct {
+	http.ResponseWriter
+	status int
+	n      int
+	etag   string
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if w.status != 0 {
+		return
+	}
+	w.status = code
+	if w.etag != "" && code == http.StatusOK {
+		w.Header().Set("ETag", w.etag)
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.n += n
+	return n, err
+}
+
+func (w *responseWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

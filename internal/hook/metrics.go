@@ -1,0 +1,81 @@
+package hook
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Outcomes of a hook call, the outcome label of vtmeta_hook_duration_seconds.
+const (
+	OutcomeOK             = "ok"
+	OutcomeInvalidRequest = "invalid_request"
+	OutcomeError          = "error"
+	OutcomeNotModified    = "not_modified"
+)
+
+// Metrics are the Prometheus metrics of a hook service, on a registry of
+// their own with the Go and process collectors.
+type Metrics struct {
+	// Registry holds every metric below.
+	Registry *prometheus.Registry
+	// Duration is vtmeta_hook_duration_seconds{layer,hook,outcome}: the time
+	// from a request's arrival to its answer, in classic buckets from 100µs
+	// to 10s and in native buckets.
+	Duration *prometheus.HistogramVec
+	// RequestBytes is vtmeta_hook_request_bytes{layer,hook}.
+	RequestBytes *prometheus.HistogramVec
+	// ResponseBytes is vtmeta_hook_response_bytes{layer,hook}.
+	ResponseBytes *prometheus.HistogramVec
+	// DesiredChildren is vtmeta_hook_desired_children{layer}: children per
+	// answered sync.
+	DesiredChildren *prometheus.HistogramVec
+	// InvalidSpecs is vtmeta_invalid_specs_total{layer,reason}: parents
+	// found with an invalid spec, by the reason the layer gave.
+	InvalidSpecs *prometheus.CounterVec
+	// InFlight is vtmeta_hooks_in_flight{layer}.
+	InFlight *prometheus.GaugeVec
+	// BuildInfo is vtmeta_build_info{layer,version}, always 1.
+	BuildInfo *prometheus.GaugeVec
+}
+
+// DurationBuckets are the classic buckets of the hook latency histogram.
+var DurationBuckets = []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+
+// NewMetrics registers the metrics of a service.
+func NewMetrics() *Metrics {
+	sizes := prometheus.ExponentialBuckets(256, 4, 9) // 256 B .. 16 MiB
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:                            "vtmeta_hook_duration_seconds",
+			Help:                            "Time to answer a hook call, by layer, hook (sync, finalize) and outcome.",
+			Buckets:                         DurationBuckets,
+			NativeHistogramBucketFactor:     1.1,
+			NativeHistogramMaxBucketNumber:  160,
+			NativeHistogramMinResetDuration: 0,
+		}, []string{"layer", "hook", "outcome"}),
+		RequestBytes: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "vtmeta_hook_request_bytes", Help: "Size of hook request bodies.", Buckets: sizes,
+		}, []string{"layer", "hook"}),
+		ResponseBytes: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "vtmeta_hook_response_bytes", Help: "Size of hook response bodies.", Buckets: sizes,
+		}, []string{"layer", "hook"}),
+		DesiredChildren: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "vtmeta_hook_desired_children", Help: "Children in each answered hook call.",
+			Buckets: []float64{0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048},
+		}, []string{"layer"}),
+		InvalidSpecs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vtmeta_invalid_specs_total", Help: "Parents found with an invalid spec, by reason; their children are held.",
+		}, []string{"layer", "reason"}),
+		InFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "vtmeta_hooks_in_flight", Help: "Hook calls being answered now.",
+		}, []string{"layer"}),
+		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "vtmeta_build_info", Help: "Always 1; labels say which layer and version run.",
+		}, []string{"layer", "version"}),
+	}
+	m.Registry.MustRegister(m.Duration, m.RequestBytes, m.ResponseBytes, m.DesiredChildren,
+		m.InvalidSpecs, m.InFlight, m.BuildInfo,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

@@ -1,0 +1,256 @@
+// Package hook is the runtime every vtmeta layer service runs on: one call
+// in a service's main.go serves the layer's pure sync and finalize functions
+// to Metacontroller over HTTP/JSON (through grpc-gateway and the kjson
+// codec) and to tools over gRPC, with metrics, logs, health, TLS, mTLS,
+// bearer tokens, ETags and graceful shutdown.
+package hook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/vtmeta/vtmeta/internal/hookctx"
+	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
+)
+
+// Version is the version of the service, stamped at build time with
+// -ldflags "-X github.com/vtmeta/vtmeta/internal/hook.Version=...".
+var Version = "dev"
+
+// Request is what every layer's hook request message provides.
+type Request interface {
+	proto.Message
+	GetFinalizing() bool
+	GetChildren() map[string]*v1.ObjectMap
+}
+
+// Response is what every layer's hook response message provides.
+type Response interface {
+	proto.Message
+	GetChildren() []*v1.Raw
+}
+
+// Func is a layer's pure hook function.
+type Func[Req Request, Resp Response] func(ctx context.Context, req Req) (Resp, error)
+
+// Layer describes one layer service to the runtime.
+type Layer[Req Request, Resp Response] struct {
+	// Name is the layer: cluster, cell, keyspace, shard or tablet.
+	Name string
+	// ParentKind is the parent's kind; a request naming another gets 400.
+	ParentKind string
+	// Sync is the sync hook.
+	Sync Func[Req, Resp]
+	// Finalize is the finalize hook; nil answers with Sync's response and
+	// finalized: true.
+	Finalize Func[Req, Resp]
+	// Register registers s as the layer's gRPC service on g and its gateway
+	// handlers on mux.
+	Register func(ctx context.Context, g GRPCRegistrar, mux *GatewayMux, s *Server[Req, Resp]) error
+}
+
+// Server adapts a layer's pure functions to its generated gRPC server
+// interface, which has exactly Sync and Finalize: it checks the request,
+// enforces the response invariants Metacontroller relies on, and records
+// metrics and a log line per call.
+type Server[Req Request, Resp Response] struct {
+	layer   Layer[Req, Resp]
+	metrics *Metrics
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// Sync serves the sync hook.
+func (s *Server[Req, Resp]) Sync(ctx context.Context, req Req) (Resp, error) {
+	return s.call(ctx, "sync", req)
+}
+
+// Finalize serves the finalize hook.
+func (s *Server[Req, Resp]) Finalize(ctx context.Context, req Req) (Resp, error) {
+	return s.call(ctx, "finalize", req)
+}
+
+// call is one hook call.
+func (s *Server[Req, Resp]) call(ctx context.Context, hookName string, req Req) (Resp, error) {
+	var zero Resp
+	rec := recordOf(ctx)
+	start := s.now()
+	if rec == nil { // a gRPC call: the HTTP middleware records HTTP calls
+		s.metrics.InFlight.WithLabelValues(s.layer.Name).Inc()
+		defer s.metrics.InFlight.WithLabelValues(s.layer.Name).Dec()
+		rec = &record{hook: hookName}
+		defer func() { s.finish(rec, start) }()
+	}
+	rec.parent = parentName(req)
+	if err := s.check(req); err != nil {
+		rec.outcome, rec.err = OutcomeInvalidRequest, err
+		return zero, status.Error(codes.InvalidArgument, err.Error())
+	}
+	ctx = hookctx.WithInvalidRecorder(ctx, func(reason string) {
+		s.metrics.InvalidSpecs.WithLabelValues(s.layer.Name, reason).Inc()
+	})
+	fn, finalize := s.layer.Sync, false
+	if hookName == "finalize" {
+		if s.layer.Finalize != nil {
+			fn = s.layer.Finalize
+		} else {
+			finalize = true
+		}
+	}
+	resp, err := fn(ctx, req)
+	if err != nil {
+		rec.outcome, rec.err = OutcomeError, err
+		if _, ok := status.FromError(err); ok && status.Code(err) != codes.Unknown {
+			return zero, err
+		}
+		return zero, status.Error(codes.Internal, err.Error())
+	}
+	if any(resp) == nil || !resp.ProtoReflect().IsValid() {
+		rec.outcome, rec.err = OutcomeError, errors.New("layer returned no response")
+		return zero, status.Error(codes.Internal, "layer returned no response")
+	}
+	ensureStatus(resp)
+	if finalize {
+		setBool(resp, "finalized")
+	}
+	rec.outcome, rec.children = OutcomeOK, len(resp.GetChildren())
+	s.metrics.DesiredChildren.WithLabelValues(s.layer.Name).Observe(float64(rec.children))
+	return resp, nil
+}
+
+// finish records the metrics and log line of a gRPC call.
+func (s *Server[Req, Resp]) finish(rec *record, start time.Time) {
+	d := s.now().Sub(start)
+	s.metrics.Duration.WithLabelValues(s.layer.Name, rec.hook, rec.outcome).Observe(d.Seconds())
+	logCall(s.log, s.layer.Name, "grpc", rec, d)
+}
+
+// check refuses requests Metacontroller could not have sent.
+func (s *Server[Req, Resp]) check(req Req) error {
+	if any(req) == nil || !req.ProtoReflect().IsValid() {
+		return errors.New("empty request")
+	}
+	p := message(req.ProtoReflect(), "parent")
+	if p == nil {
+		return errors.New("request has no parent: Metacontroller always sends the parent object")
+	}
+	if kind := str(p, "kind"); kind != "" && kind != s.layer.ParentKind {
+		return fmt.Errorf("parent.kind is %q: the %s layer serves %s parents; check the CompositeController's webhook URL", kind, s.layer.Name, s.layer.ParentKind)
+	}
+	md := message(p, "metadata")
+	if md == nil || str(md, "name") == "" {
+		return errors.New("parent.metadata.name is missing")
+	}
+	return nil
+}
+
+// parentName is "namespace/name" of the request's parent, for logs.
+func parentName(req proto.Message) string {
+	if any(req) == nil || !req.ProtoReflect().IsValid() {
+		return ""
+	}
+	md := message(message(req.ProtoReflect(), "parent"), "metadata")
+	if md == nil {
+		return ""
+	}
+	if ns := str(md, "namespace"); ns != "" {
+		return ns + "/" + str(md, "name")
+	}
+	return str(md, "name")
+}
+
+// message returns the set message field of m with the name, or nil.
+func message(m protoreflect.Message, name protoreflect.Name) protoreflect.Message {
+	if m == nil {
+		return nil
+	}
+	fd := m.Descriptor().Fields().ByName(name)
+	if fd == nil || fd.Message() == nil || !m.Has(fd) {
+		return nil
+	}
+	return m.Get(fd).Message()
+}
+
+// str returns the string field of m with the name.
+func str(m protoreflect.Message, name protoreflect.Name) string {
+	fd := m.Descriptor().Fields().ByName(name)
+	if fd == nil || fd.Kind() != protoreflect.StringKind {
+		return ""
+	}
+	return m.Get(fd).String()
+}
+
+// ensureStatus gives the response a status message if it has none:
+// Metacontroller reads a missing status as "wipe the status".
+func ensureStatus(resp proto.Message) {
+	m := resp.ProtoReflect()
+	if fd := m.Descriptor().Fields().ByName("status"); fd != nil && fd.Message() != nil && !m.Has(fd) {
+		m.Mutable(fd)
+	}
+}
+
+// setBool sets the bool field of the name.
+func setBool(resp proto.Message, name protoreflect.Name) {
+	m := resp.ProtoReflect()
+	if fd := m.Descriptor().Fields().ByName(name); fd != nil && fd.Kind() == protoreflect.BoolKind {
+		m.Set(fd, protoreflect.ValueOfBool(true))
+	}
+}
+
+// record is what the HTTP middleware and the Server learn about one call.
+type record struct {
+	hook     string
+	parent   string
+	outcome  string
+	children int
+	err      error
+	bytesIn  int
+	bytesOut int
+}
+
+type recordKey struct{}
+
+func withRecord(ctx context.Context, r *record) context.Context {
+	return context.WithValue(ctx, recordKey{}, r)
+}
+
+func recordOf(ctx context.Context) *record {
+	r, _ := ctx.Value(recordKey{}).(*record)
+	return r
+}
+
+// logCall writes the one log line of a hook call.
+func logCall(log *slog.Logger, layer, transport string, rec *record, d time.Duration) {
+	attrs := []any{
+		slog.String("layer", layer), slog.String("hook", rec.hook), slog.String("transport", transport),
+		slog.String("parent", rec.parent), slog.String("outcome", rec.outcome),
+		slog.Duration("duration", d), slog.Int("children", rec.children),
+	}
+	if transport == "http" {
+		attrs = append(attrs, slog.Int("bytes_in", rec.bytesIn), slog.Int("bytes_out", rec.bytesOut))
+	}
+	switch {
+	case rec.outcome == OutcomeError:
+		log.Error("hook call failed", append(attrs, slog.String("error", rec.err.Error()))...)
+	case rec.err != nil:
+		log.Warn("hook call refused", append(attrs, slog.String("error", rec.err.Error()))...)
+	default:
+		log.Info("hook call", attrs...)
+	}
+}
+
+// GRPCRegistrar is where a layer registers its gRPC service.
+type GRPCRegistrar = grpc.ServiceRegistrar
+
+// GatewayMux is where a layer registers its gateway handlers.
+type GatewayMux = runtime.ServeMux
