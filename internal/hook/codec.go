@@ -1,6 +1,7 @@
 package hook
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 
@@ -20,13 +21,20 @@ var _ runtime.Marshaler = codec{}
 // ContentType is application/json.
 func (codec) ContentType(any) string { return "application/json" }
 
-// Marshal encodes a proto message.
+// Marshal encodes a proto message. A hook response is mostly its
+// children's JSON, so the buffer is sized for them up front.
 func (codec) Marshal(v any) ([]byte, error) {
 	m, ok := v.(proto.Message)
 	if !ok {
 		return nil, fmt.Errorf("cannot encode %T: not a proto message", v)
 	}
-	return kjson.Marshal(m)
+	size := 1024
+	if r, ok := v.(Response); ok {
+		for _, c := range r.GetChildren() {
+			size += len(c.GetJson()) + 1
+		}
+	}
+	return kjson.AppendMarshal(make([]byte, 0, size), m)
 }
 
 // Unmarshal decodes into a proto message.
@@ -39,9 +47,13 @@ func (codec) Unmarshal(data []byte, v any) error {
 }
 
 // NewDecoder reads the whole body and decodes it; an empty body is an
-// error, never the io.EOF the gateway would take for "no body".
+// error, never the io.EOF the gateway would take for "no body". A body the
+// hook middleware already read is decoded from its bytes, not copied.
 func (c codec) NewDecoder(r io.Reader) runtime.Decoder {
 	return runtime.DecoderFunc(func(v any) error {
+		if b, ok := r.(*body); ok {
+			return c.Unmarshal(b.data, v)
+		}
 		data, err := io.ReadAll(r)
 		if err != nil {
 			return fmt.Errorf("read request body: %w", err)
@@ -49,6 +61,15 @@ func (c codec) NewDecoder(r io.Reader) runtime.Decoder {
 		return c.Unmarshal(data, v)
 	})
 }
+
+// body is a request body already read into memory.
+type body struct {
+	*bytes.Reader
+	data []byte
+}
+
+// Close does nothing: the bytes are in memory.
+func (*body) Close() error { return nil }
 
 // NewEncoder encodes to w.
 func (c codec) NewEncoder(w io.Writer) runtime.Encoder {

@@ -141,22 +141,22 @@ func (s *Service) hook(hookName, route string, gw http.Handler) http.Handler {
 			writeError(rw, http.StatusUnauthorized, "a valid bearer token is required")
 			return
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, s.opts.MaxBodyBytes+1))
+		data, err := readBody(r, s.opts.MaxBodyBytes)
 		if err != nil {
 			rec.err = err
 			writeError(rw, http.StatusBadRequest, "read request body: "+err.Error())
 			return
 		}
-		rec.bytesIn = len(body)
-		m.RequestBytes.WithLabelValues(s.layer, hookName).Observe(float64(len(body)))
-		if int64(len(body)) > s.opts.MaxBodyBytes {
+		rec.bytesIn = len(data)
+		m.RequestBytes.WithLabelValues(s.layer, hookName).Observe(float64(len(data)))
+		if int64(len(data)) > s.opts.MaxBodyBytes {
 			rec.err = fmt.Errorf("body over %d bytes", s.opts.MaxBodyBytes)
 			writeError(rw, http.StatusRequestEntityTooLarge,
 				fmt.Sprintf("request body is larger than %d bytes; raise --max-body-bytes if this is a real request", s.opts.MaxBodyBytes))
 			return
 		}
 		if s.opts.ETag {
-			tag := etagOf(s.layer, route, body)
+			tag := etagOf(s.layer, route, data)
 			if matches(r.Header.Get("If-None-Match"), tag) {
 				rw.Header().Set("ETag", tag)
 				rw.WriteHeader(http.StatusNotModified)
@@ -167,10 +167,23 @@ func (s *Service) hook(hookName, route string, gw http.Handler) http.Handler {
 		}
 		r2 := r.Clone(withRecord(r.Context(), rec))
 		r2.URL.Path, r2.URL.RawPath = route, ""
-		r2.Body = io.NopCloser(bytes.NewReader(body))
-		r2.ContentLength = int64(len(body))
+		r2.Body = &body{Reader: bytes.NewReader(data), data: data}
+		r2.ContentLength = int64(len(data))
 		gw.ServeHTTP(rw, r2)
 	})
+}
+
+// readBody reads at most limit+1 bytes of the request body, in one
+// allocation when the client sent a Content-Length.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	// bytes.Buffer.ReadFrom wants bytes.MinRead spare bytes before EOF.
+	size := r.ContentLength + 1 + bytes.MinRead
+	if r.ContentLength < 0 || r.ContentLength > limit {
+		size = 64 << 10
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	return buf.Bytes(), err
 }
 
 // authorized compares the bearer token in constant time.

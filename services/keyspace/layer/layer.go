@@ -62,9 +62,15 @@ func Shards(p *v1.VitessKeyspace) ([]rollout.Child, error) {
 	slices.SortStableFunc(ranges, func(a, b *v1.ShardSpec) int {
 		return strings.Compare(a.GetKeyRange().GetStart(), b.GetKeyRange().GetStart())
 	})
+	// Most shards take the keyspace's tablets as they are: merge them once.
+	base := spec.MergeTablets(s.GetTablets(), nil)
 	out := make([]rollout.Child, 0, len(ranges))
 	for _, r := range ranges {
-		c, err := rollout.FromProto(Shard(p, r))
+		tablets := base
+		if r.GetTablets() != nil {
+			tablets = spec.MergeTablets(s.GetTablets(), r.GetTablets())
+		}
+		c, err := rollout.FromProto(Shard(p, r, tablets))
 		if err != nil {
 			return nil, err
 		}
@@ -73,9 +79,9 @@ func Shards(p *v1.VitessKeyspace) ([]rollout.Child, error) {
 	return out, nil
 }
 
-// Shard builds the VitessShard of one key range; r without a key range is
-// the unsharded shard "0".
-func Shard(p *v1.VitessKeyspace, r *v1.ShardSpec) *v1.VitessShard {
+// Shard builds the VitessShard of one key range with its merged tablets;
+// r without a key range is the unsharded shard "0".
+func Shard(p *v1.VitessKeyspace, r *v1.ShardSpec, tablets *v1.TabletsSpec) *v1.VitessShard {
 	s := p.GetSpec()
 	var kr *v1.KeyRange
 	if r.GetKeyRange() != nil {
@@ -99,7 +105,7 @@ func Shard(p *v1.VitessKeyspace, r *v1.ShardSpec) *v1.VitessShard {
 			Keyspace:         s.GetName(),
 			Name:             name,
 			KeyRange:         kr,
-			Tablets:          spec.MergeTablets(s.GetTablets(), r.GetTablets()),
+			Tablets:          tablets,
 			DurabilityPolicy: s.GetDurabilityPolicy(),
 			Selector:         sel,
 			Template:         tmpl,
