@@ -8,8 +8,6 @@ package spec
 import (
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -138,18 +136,12 @@ func ShardName(kr *v1.KeyRange) string {
 	return kr.GetStart() + "-" + kr.GetEnd()
 }
 
-// Shards checks that key ranges tile the whole keyspace: every range is
-// lowercase hex bytes with start below end, no two overlap, and there is no
-// gap between the lowest and the highest keyspace id.
+// Shards checks that key ranges, listed in key order, tile the whole
+// keyspace: every range is lowercase hex bytes with start below end, the
+// first starts at the lowest key, each starts where the previous ends, and
+// the last ends at the highest key. These are the CRD's CEL rules, so a
+// spec the apiserver admits passes here too.
 func Shards(field string, shards []*v1.ShardSpec) error {
-	if len(shards) == 0 {
-		return nil
-	}
-	type kr struct {
-		start, end string
-		i          int
-	}
-	ranges := make([]kr, 0, len(shards))
 	var errs []error
 	for i, s := range shards {
 		f := func() string { return fmt.Sprintf("%s[%d].keyRange", field, i) }
@@ -164,30 +156,32 @@ func Shards(field string, shards []*v1.ShardSpec) error {
 		}
 		if r.GetEnd() != "" && r.GetStart() >= r.GetEnd() {
 			errs = append(errs, fieldErr(f(), "InvalidKeyRange", "start %q must be below end %q", r.GetStart(), r.GetEnd()))
-			continue
 		}
-		ranges = append(ranges, kr{r.GetStart(), r.GetEnd(), i})
 	}
-	if len(errs) > 0 {
+	if len(errs) > 0 || len(shards) == 0 {
 		return errors.Join(errs...)
 	}
-	slices.SortFunc(ranges, func(a, b kr) int { return strings.Compare(a.start, b.start) })
-	if ranges[0].start != "" {
-		return fieldErr(field, "KeyRangeGap", "no shard starts at the lowest key: the first shard's keyRange.start must be \"\" (it is %q)", ranges[0].start)
+	name := func(i int) string { return fmt.Sprintf("%d (%s)", i, ShardName(shards[i].GetKeyRange())) }
+	if start := shards[0].GetKeyRange().GetStart(); start != "" {
+		return fieldErr(field, "KeyRangeGap", "the first shard must start at the lowest key (keyRange.start \"\", not %q); list shards in key order", start)
 	}
-	for i := 1; i < len(ranges); i++ {
-		prev, cur := ranges[i-1], ranges[i]
+	for i := 1; i < len(shards); i++ {
+		prev, cur := shards[i-1].GetKeyRange(), shards[i].GetKeyRange()
 		switch {
-		case prev.end == "" || prev.end > cur.start:
-			return fieldErr(field, "KeyRangeOverlap", "shards %d (%s) and %d (%s) overlap: each keyRange.start must equal the previous shard's keyRange.end",
-				prev.i, prev.start+"-"+prev.end, cur.i, cur.start+"-"+cur.end)
-		case prev.end < cur.start:
-			return fieldErr(field, "KeyRangeGap", "gap between shards %d (%s) and %d (%s): keyspace ids %s to %s belong to no shard",
-				prev.i, prev.start+"-"+prev.end, cur.i, cur.start+"-"+cur.end, prev.end, cur.start)
+		case cur.GetStart() == prev.GetStart():
+			return fieldErr(field, "KeyRangeOverlap", "shards %s and %s start at the same key", name(i-1), name(i))
+		case cur.GetStart() < prev.GetStart():
+			return fieldErr(field, "ShardsOutOfOrder", "shard %s starts below shard %s: list shards in key order, each starting where the previous ends", name(i), name(i-1))
+		case prev.GetEnd() == "":
+			return fieldErr(field, "KeyRangeOverlap", "shard %s overlaps shard %s, which already reaches the highest key", name(i), name(i-1))
+		case cur.GetStart() < prev.GetEnd():
+			return fieldErr(field, "KeyRangeOverlap", "shards %s and %s overlap: each keyRange.start must equal the previous shard's keyRange.end", name(i-1), name(i))
+		case cur.GetStart() > prev.GetEnd():
+			return fieldErr(field, "KeyRangeGap", "gap between shards %s and %s: keyspace ids %s to %s belong to no shard", name(i-1), name(i), prev.GetEnd(), cur.GetStart())
 		}
 	}
-	if last := ranges[len(ranges)-1]; last.end != "" {
-		return fieldErr(field, "KeyRangeGap", "no shard ends at the highest key: the last shard's keyRange.end must be \"\" (it is %q)", last.end)
+	if end := shards[len(shards)-1].GetKeyRange().GetEnd(); end != "" {
+		return fieldErr(field, "KeyRangeGap", "the last shard must end at the highest key (keyRange.end \"\", not %q)", end)
 	}
 	return nil
 }

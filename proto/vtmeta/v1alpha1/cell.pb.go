@@ -437,7 +437,7 @@ var File_vtmeta_v1alpha1_cell_proto protoreflect.FileDescriptor
 
 const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	"\n" +
-	"\x1avtmeta/v1alpha1/cell.proto\x12\x0fvtmeta.v1alpha1\x1a\x1cvtmeta/v1alpha1/common.proto\x1a\x1evtmeta/v1alpha1/keyspace.proto\x1a\x1dvtmeta/v1alpha1/options.proto\"\xd3\x06\n" +
+	"\x1avtmeta/v1alpha1/cell.proto\x12\x0fvtmeta.v1alpha1\x1a\x1cvtmeta/v1alpha1/common.proto\x1a\x1evtmeta/v1alpha1/keyspace.proto\x1a\x1dvtmeta/v1alpha1/options.proto\"\xdb\x06\n" +
 	"\x0eVitessCellSpec\x12E\n" +
 	"\x0ecluster_config\x18\x01 \x01(\v2\x1e.vtmeta.v1alpha1.ClusterConfigR\rclusterConfig\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
@@ -445,8 +445,8 @@ const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	"\x06vtctld\x18\x04 \x01(\v2\x1e.vtmeta.v1alpha1.ComponentSpecR\x06vtctld\x126\n" +
 	"\x06vtgate\x18\x05 \x01(\v2\x1e.vtmeta.v1alpha1.ComponentSpecR\x06vtgate\x124\n" +
 	"\x05vtorc\x18\x06 \x01(\v2\x1e.vtmeta.v1alpha1.ComponentSpecR\x05vtorc\x12B\n" +
-	"\forchestrator\x18\a \x01(\v2\x1e.vtmeta.v1alpha1.ComponentSpecR\forchestrator\x12;\n" +
-	"\tkeyspaces\x18\b \x03(\v2\x1d.vtmeta.v1alpha1.KeyspaceSpecR\tkeyspaces\x12:\n" +
+	"\forchestrator\x18\a \x01(\v2\x1e.vtmeta.v1alpha1.ComponentSpecR\forchestrator\x12C\n" +
+	"\tkeyspaces\x18\b \x03(\v2\x1d.vtmeta.v1alpha1.KeyspaceSpecB\x06\xca\xda\x18\x02H@R\tkeyspaces\x12:\n" +
 	"\bselector\x18\t \x01(\v2\x1e.vtmeta.v1alpha1.LabelSelectorR\bselector\x125\n" +
 	"\btemplate\x18\n" +
 	" \x01(\v2\x19.vtmeta.v1alpha1.TemplateR\btemplate\x12S\n" +

@@ -1481,15 +1481,15 @@ const file_vtmeta_v1alpha1_common_proto_rawDesc = "" +
 	"\x18LabelSelectorRequirement\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12A\n" +
 	"\boperator\x18\x02 \x01(\tB%\xca\xda\x18!B\x02InB\x05NotInB\x06ExistsB\fDoesNotExistR\boperator\x12\x16\n" +
-	"\x06values\x18\x03 \x03(\tR\x06values\"\xfb\x01\n" +
-	"\rLabelSelector\x12R\n" +
-	"\fmatch_labels\x18\x01 \x03(\v2/.vtmeta.v1alpha1.LabelSelector.MatchLabelsEntryR\vmatchLabels\x12V\n" +
+	"\x06values\x18\x03 \x03(\tR\x06values\"\x83\x02\n" +
+	"\rLabelSelector\x12Z\n" +
+	"\fmatch_labels\x18\x01 \x03(\v2/.vtmeta.v1alpha1.LabelSelector.MatchLabelsEntryB\x06\xca\xda\x18\x02h\x10R\vmatchLabels\x12V\n" +
 	"\x11match_expressions\x18\x02 \x03(\v2).vtmeta.v1alpha1.LabelSelectorRequirementR\x10matchExpressions\x1a>\n" +
 	"\x10MatchLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xaa\x02\n" +
-	"\x10TemplateMetadata\x12E\n" +
-	"\x06labels\x18\x01 \x03(\v2-.vtmeta.v1alpha1.TemplateMetadata.LabelsEntryR\x06labels\x12T\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb2\x02\n" +
+	"\x10TemplateMetadata\x12M\n" +
+	"\x06labels\x18\x01 \x03(\v2-.vtmeta.v1alpha1.TemplateMetadata.LabelsEntryB\x06\xca\xda\x18\x02h R\x06labels\x12T\n" +
 	"\vannotations\x18\x02 \x03(\v22.vtmeta.v1alpha1.TemplateMetadata.AnnotationsEntryR\vannotations\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +

@@ -410,8 +410,10 @@ type KeyspaceSpec struct {
 	// cells are the cells the keyspace is served in; empty means every cell
 	// that runs a vtgate.
 	Cells []string `protobuf:"bytes,2,rep,name=cells,proto3" json:"cells,omitempty"`
-	// shards are the keyspace's key ranges; they must tile the keyspace. Empty
-	// means one unsharded shard named "0".
+	// shards are the keyspace's key ranges, listed in key order; together they
+	// must tile the keyspace: the first starts at the lowest key, each starts
+	// where the previous ends, the last ends at the highest key. Empty means
+	// one unsharded shard named "0".
 	Shards []*ShardSpec `protobuf:"bytes,3,rep,name=shards,proto3" json:"shards,omitempty"`
 	// tablets configures the tablets of every shard.
 	Tablets *TabletsSpec `protobuf:"bytes,4,opt,name=tablets,proto3" json:"tablets,omitempty"`
@@ -806,9 +808,9 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"\x1evtmeta/v1alpha1/keyspace.proto\x12\x0fvtmeta.v1alpha1\x1a\x1cvtmeta/v1alpha1/common.proto\x1a\x1dvtmeta/v1alpha1/options.proto\"n\n" +
 	"\bKeyRange\x122\n" +
 	"\x05start\x18\x01 \x01(\tB\x1c\xca\xda\x18\x18\n" +
-	"\x02\"\"2\x10^([0-9a-f]{2})*$8@R\x05start\x12.\n" +
+	"\x02\"\"2\x10^([0-9a-f]{2})*$8 R\x05start\x12.\n" +
 	"\x03end\x18\x02 \x01(\tB\x1c\xca\xda\x18\x18\n" +
-	"\x02\"\"2\x10^([0-9a-f]{2})*$8@R\x03end\"\xfa\x01\n" +
+	"\x02\"\"2\x10^([0-9a-f]{2})*$8 R\x03end\"\xfa\x01\n" +
 	"\rContainerSpec\x12\x14\n" +
 	"\x05image\x18\x01 \x01(\tR\x05image\x12C\n" +
 	"\tresources\x18\x02 \x01(\v2%.vtmeta.v1alpha1.ResourceRequirementsR\tresources\x12O\n" +
@@ -846,28 +848,27 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"&!(has(self.rdonly) && has(self.batch))\x12;tablets: set rdonly or its deprecated alias batch, not both\"\x83\x01\n" +
 	"\tShardSpec\x12>\n" +
 	"\tkey_range\x18\x01 \x01(\v2\x19.vtmeta.v1alpha1.KeyRangeB\x06\xca\xda\x18\x02\x18\x01R\bkeyRange\x126\n" +
-	"\atablets\x18\x02 \x01(\v2\x1c.vtmeta.v1alpha1.TabletsSpecR\atablets\"\xc9\f\n" +
+	"\atablets\x18\x02 \x01(\v2\x1c.vtmeta.v1alpha1.TabletsSpecR\atablets\"\x84\n" +
+	"\n" +
 	"\fKeyspaceSpec\x12=\n" +
 	"\x04name\x18\x01 \x01(\tB)\xca\xda\x18%\x18\x012\x1f^[a-z0-9]([-a-z0-9]*[a-z0-9])?$8?R\x04name\x12\x1e\n" +
-	"\x05cells\x18\x02 \x03(\tB\b\xca\xda\x18\x04H@X\x01R\x05cells\x12;\n" +
-	"\x06shards\x18\x03 \x03(\v2\x1a.vtmeta.v1alpha1.ShardSpecB\a\xca\xda\x18\x03H\x80\x02R\x06shards\x126\n" +
+	"\x05cells\x18\x02 \x03(\tB\b\xca\xda\x18\x04H@X\x01R\x05cells\x12\xff\a\n" +
+	"\x06shards\x18\x03 \x03(\v2\x1a.vtmeta.v1alpha1.ShardSpecB\xca\a\xca\xda\x18\xc5\aH\x80\bb\x8d\x01\n" +
+	"/size(self) == 0 || self[0].keyRange.start == ''\x12Zthe first shard must start at the lowest key (keyRange.start \"\"); list shards in key orderb\x94\x01\n" +
+	":size(self) == 0 || self[size(self) - 1].keyRange.end == ''\x12Vthe last shard must end at the highest key (keyRange.end \"\"); list shards in key orderb\x85\x01\n" +
+	"Fself.all(s, s.keyRange.end == '' || s.keyRange.start < s.keyRange.end)\x12;every shard's keyRange.start must be below its keyRange.endb\xc3\x01\n" +
+	"Gself.all(i, s, i == 0 || s.keyRange.start > self[i - 1].keyRange.start)\x12xlist shards in key order: each keyRange.start must be above the previous one's (no two shards may start at the same key)b\x96\x01\n" +
+	";self.all(i, s, i == size(self) - 1 || s.keyRange.end != '')\x12Wonly the last shard may end at the highest key (keyRange.end \"\"); the others overlap itb\xb1\x01\n" +
+	"Fself.all(i, s, i == 0 || s.keyRange.start == self[i - 1].keyRange.end)\x12ggap or overlap between shards: each shard's keyRange.start must equal the previous shard's keyRange.endR\x06shards\x126\n" +
 	"\atablets\x18\x04 \x01(\v2\x1c.vtmeta.v1alpha1.TabletsSpecR\atablets\x12[\n" +
 	"\x11durability_policy\x18\x05 \x01(\tB.\xca\xda\x18*\n" +
 	"\v\"semi_sync\"B\x04noneB\tsemi_syncB\n" +
-	"cross_cellR\x10durabilityPolicy:\x87\n" +
-	"\xca\xda\x18\x82\n" +
-	"\x12\xb7\x01\n" +
-	"`!has(self.shards) || size(self.shards) == 0 || self.shards.exists_one(s, s.keyRange.start == '')\x12Jshards: exactly one shard must start at the lowest key (keyRange.start \"\")\x1a\a.shards\x12\xb2\x01\n" +
-	"^!has(self.shards) || size(self.shards) == 0 || self.shards.exists_one(s, s.keyRange.end == '')\x12Gshards: exactly one shard must end at the highest key (keyRange.end \"\")\x1a\a.shards\x12\xaa\x01\n" +
-	"b!has(self.shards) || self.shards.all(s, s.keyRange.end == '' || s.keyRange.start < s.keyRange.end)\x12;shards: every keyRange.start must be below its keyRange.end\x1a\a.shards\x12\xeb\x01\n" +
-	"h!has(self.shards) || self.shards.all(s, self.shards.exists_one(t, t.keyRange.start == s.keyRange.start))\x12vshards: key ranges overlap (two shards share a keyRange.start); shards must tile the keyspace without gaps or overlaps\x1a\a.shards\x12\xf8\x01\n" +
-	"z!has(self.shards) || self.shards.all(s, s.keyRange.end == '' || self.shards.exists(t, t.keyRange.start == s.keyRange.end))\x12qshards: gap or overlap in key ranges (a keyRange.end is no shard's keyRange.start); shards must tile the keyspace\x1a\a.shards\x12\xfa\x01\n" +
-	"|!has(self.shards) || self.shards.all(s, s.keyRange.start == '' || self.shards.exists(t, t.keyRange.end == s.keyRange.start))\x12qshards: gap or overlap in key ranges (a keyRange.start is no shard's keyRange.end); shards must tile the keyspace\x1a\a.shards\"\xe1\x04\n" +
+	"cross_cellR\x10durabilityPolicy\"\xe1\x04\n" +
 	"\x12VitessKeyspaceSpec\x12E\n" +
 	"\x0ecluster_config\x18\x01 \x01(\v2\x1e.vtmeta.v1alpha1.ClusterConfigR\rclusterConfig\x12\x12\n" +
 	"\x04cell\x18\x02 \x01(\tR\x04cell\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12;\n" +
-	"\x06shards\x18\x04 \x03(\v2\x1a.vtmeta.v1alpha1.ShardSpecB\a\xca\xda\x18\x03H\x80\x02R\x06shards\x126\n" +
+	"\x06shards\x18\x04 \x03(\v2\x1a.vtmeta.v1alpha1.ShardSpecB\a\xca\xda\x18\x03H\x80\bR\x06shards\x126\n" +
 	"\atablets\x18\x05 \x01(\v2\x1c.vtmeta.v1alpha1.TabletsSpecR\atablets\x12+\n" +
 	"\x11durability_policy\x18\x06 \x01(\tR\x10durabilityPolicy\x12:\n" +
 	"\bselector\x18\a \x01(\v2\x1e.vtmeta.v1alpha1.LabelSelectorR\bselector\x125\n" +

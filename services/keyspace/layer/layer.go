@@ -9,8 +9,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"slices"
-	"strings"
 
 	"github.com/vtmeta/vtmeta/internal/conditions"
 	"github.com/vtmeta/vtmeta/internal/hookctx"
@@ -52,16 +50,13 @@ func Sync(ctx context.Context, req *v1.KeyspaceSyncRequest) (*v1.KeyspaceSyncRes
 }
 
 // Shards returns the desired VitessShards of a valid VitessKeyspace in
-// rollout order: by key range, lowest first.
+// rollout order: key order, lowest first, as a valid spec lists them.
 func Shards(p *v1.VitessKeyspace) ([]rollout.Child, error) {
 	s := p.GetSpec()
-	ranges := slices.Clone(s.GetShards())
+	ranges := s.GetShards()
 	if len(ranges) == 0 {
 		ranges = []*v1.ShardSpec{{}} // unsharded: one shard "0"
 	}
-	slices.SortStableFunc(ranges, func(a, b *v1.ShardSpec) int {
-		return strings.Compare(a.GetKeyRange().GetStart(), b.GetKeyRange().GetStart())
-	})
 	// Most shards take the keyspace's tablets as they are: merge them once.
 	base := spec.MergeTablets(s.GetTablets(), nil)
 	out := make([]rollout.Child, 0, len(ranges))

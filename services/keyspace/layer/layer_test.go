@@ -114,10 +114,10 @@ func TestPerShardTablets(t *testing.T) {
 func TestRolloutOneShardAtATime(t *testing.T) {
 	req := load(t, "create-two-shards")
 	req.Parent.Spec.Shards = []*v1.ShardSpec{
-		{KeyRange: &v1.KeyRange{Start: "c0"}},
 		{KeyRange: &v1.KeyRange{End: "40"}},
-		{KeyRange: &v1.KeyRange{Start: "80", End: "c0"}},
 		{KeyRange: &v1.KeyRange{Start: "40", End: "80"}},
+		{KeyRange: &v1.KeyRange{Start: "80", End: "c0"}},
+		{KeyRange: &v1.KeyRange{Start: "c0"}},
 	}
 	api := golden.NewCluster()
 	sync := func() *v1.KeyspaceSyncResponse {

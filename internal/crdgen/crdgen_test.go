@@ -1,0 +1,224 @@
+package crdgen
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
+	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	crdvalidation "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/validation"
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
+	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype"
+	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	celconfig "k8s.io/apiserver/pkg/apis/cel"
+	"sigs.k8s.io/yaml"
+)
+
+const crdDir = "../../deploy/crds"
+
+// kind is one loaded CRD, ready to validate objects as the apiserver does.
+type kind struct {
+	crd        *apiextv1.CustomResourceDefinition
+	internal   *apiextensions.CustomResourceDefinition
+	structural *structuralschema.Structural
+}
+
+func load(t *testing.T, file string) kind {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(crdDir, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var crd apiextv1.CustomResourceDefinition
+	if err := yaml.UnmarshalStrict(data, &crd); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	apiextv1.SetObjectDefaults_CustomResourceDefinition(&crd)
+	var in apiextensions.CustomResourceDefinition
+	if err := apiextv1.Convert_v1_CustomResourceDefinition_To_apiextensions_CustomResourceDefinition(&crd, &in, nil); err != nil {
+		t.Fatalf("%s: convert: %v", file, err)
+	}
+	s, err := structuralschema.NewStructural(schemaOf(&in))
+	if err != nil {
+		t.Fatalf("%s: not structural: %v", file, err)
+	}
+	return kind{crd: &crd, internal: &in, structural: s}
+}
+
+// validate defaults obj and validates it as the apiserver does at admission:
+// OpenAPI schema, list types, then CEL rules.
+func (k kind) validate(t *testing.T, obj map[string]any) field.ErrorList {
+	t.Helper()
+	structuraldefaulting.Default(obj, k.structural)
+	v, _, err := apiservervalidation.NewSchemaValidator(schemaOf(k.internal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := apiservervalidation.ValidateCustomResource(nil, obj, v)
+	errs = append(errs, listtype.ValidateListSetsAndMaps(nil, k.structural, obj)...)
+	celErrs, _ := cel.NewValidator(k.structural, true, celconfig.PerCallLimit).
+		Validate(context.Background(), nil, k.structural, obj, nil, celconfig.RuntimeCELCostBudget)
+	return append(errs, celErrs...)
+}
+
+// schemaOf returns the schema of the CRD's only version; conversion to the
+// internal API hoists a schema shared by every version to spec.validation.
+func schemaOf(crd *apiextensions.CustomResourceDefinition) *apiextensions.JSONSchemaProps {
+	if crd.Spec.Validation != nil {
+		return crd.Spec.Validation.OpenAPIV3Schema
+	}
+	return crd.Spec.Versions[0].Schema.OpenAPIV3Schema
+}
+
+var files = map[string]struct{ kind, short string }{
+	"vitess.io_vitessclusters.yaml":  {"VitessCluster", "vt"},
+	"vitess.io_vitesscells.yaml":     {"VitessCell", "vtc"},
+	"vitess.io_vitesskeyspaces.yaml": {"VitessKeyspace", "vtk"},
+	"vitess.io_vitessshards.yaml":    {"VitessShard", "vts"},
+	"vitess.io_vitesstablets.yaml":   {"VitessTablet", "vtt"},
+}
+
+func TestCRDsAreValid(t *testing.T) {
+	for file, want := range files {
+		t.Run(file, func(t *testing.T) {
+			k := load(t, file)
+			if errs := crdvalidation.ValidateCustomResourceDefinition(context.Background(), k.internal); len(errs) > 0 {
+				t.Fatalf("invalid CRD: %v", errs.ToAggregate())
+			}
+			if errs := structuralschema.ValidateStructural(nil, k.structural); len(errs) > 0 {
+				t.Fatalf("not structural: %v", errs.ToAggregate())
+			}
+			names := k.crd.Spec.Names
+			if names.Kind != want.kind || len(names.ShortNames) != 1 || names.ShortNames[0] != want.short ||
+				len(names.Categories) != 1 || names.Categories[0] != "vitess" || k.crd.Spec.Scope != apiextv1.NamespaceScoped {
+				t.Errorf("names %+v scope %s", names, k.crd.Spec.Scope)
+			}
+			v := k.crd.Spec.Versions[0]
+			if v.Subresources == nil || v.Subresources.Status == nil || len(v.AdditionalPrinterColumns) < 3 {
+				t.Errorf("status subresource %v, %d printer columns", v.Subresources, len(v.AdditionalPrinterColumns))
+			}
+			spec := v.Schema.OpenAPIV3Schema.Properties["spec"]
+			if spec.Description == "" || len(spec.Properties) == 0 {
+				t.Error("spec has no description or properties")
+			}
+		})
+	}
+}
+
+func TestDescriptionsComeFromProtoComments(t *testing.T) {
+	k := load(t, "vitess.io_vitessclusters.yaml")
+	spec := k.crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"]
+	cells := spec.Properties["cells"]
+	if !strings.Contains(cells.Description, "cells are the cluster's cells") {
+		t.Errorf("cells description %q", cells.Description)
+	}
+	name := cells.Items.Schema.Properties["name"]
+	if !strings.Contains(name.Description, "DNS-1123") {
+		t.Errorf("cell name description %q", name.Description)
+	}
+}
+
+func readExample(t *testing.T, path string) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var obj map[string]any
+	if err := yaml.Unmarshal(data, &obj); err != nil {
+		t.Fatal(err)
+	}
+	return obj
+}
+
+func TestOriginalExampleIsAccepted(t *testing.T) {
+	k := load(t, "vitess.io_vitessclusters.yaml")
+	for _, path := range []string{"../../../shared/seed/my-vitess.yaml", "../../deploy/examples/original/my-vitess.yaml"} {
+		obj := readExample(t, path)
+		if errs := k.validate(t, obj); len(errs) > 0 {
+			t.Errorf("%s refused: %v", path, errs.ToAggregate())
+		}
+		spec := obj["spec"].(map[string]any)
+		if spec["reclaimPolicy"] != "Retain" {
+			t.Errorf("defaults not applied: reclaimPolicy %v", spec["reclaimPolicy"])
+		}
+	}
+}
+
+func TestBrokenExamplesAreRefused(t *testing.T) {
+	k := load(t, "vitess.io_vitessclusters.yaml")
+	tests := []struct {
+		name  string
+		edit  func(spec map[string]any)
+		field string
+		msg   string
+	}{
+		{"overlapping key ranges", func(s map[string]any) {
+			ks(s)["shards"] = []any{kr("", "80"), kr("40", "")}
+		}, "spec.keyspaces[0].shards", "overlap"},
+		{"gap in key ranges", func(s map[string]any) {
+			ks(s)["shards"] = []any{kr("", "40"), kr("80", "")}
+		}, "spec.keyspaces[0].shards", "gap"},
+		{"no shard at the lowest key", func(s map[string]any) {
+			ks(s)["shards"] = []any{kr("40", "80"), kr("80", "")}
+		}, "spec.keyspaces[0].shards", "lowest key"},
+		{"duplicate cell", func(s map[string]any) {
+			s["cells"] = append(s["cells"].([]any), map[string]any{"name": "zone1"})
+		}, "spec.cells[2]", "Duplicate value"},
+		{"keyspace in an unknown cell", func(s map[string]any) {
+			ks(s)["cells"] = []any{"mars"}
+		}, "spec.keyspaces", "must name cells listed in spec.cells"},
+		{"negative replicas", func(s map[string]any) {
+			ks(s)["tablets"].(map[string]any)["masterEligible"].(map[string]any)["replicas"] = -1
+		}, "spec.keyspaces[0].tablets.masterEligible.replicas", "greater than or equal to 0"},
+		{"cell name not DNS-1123", func(s map[string]any) {
+			s["cells"].([]any)[1].(map[string]any)["name"] = "Zone_1"
+		}, "spec.cells[1].name", "should match"},
+		{"vtorc and orchestrator", func(s map[string]any) {
+			s["cells"].([]any)[0].(map[string]any)["vtorc"] = map[string]any{"replicas": 1}
+		}, "spec.cells[0]", "vtorc or its deprecated alias orchestrator"},
+		{"key range not hex", func(s map[string]any) {
+			ks(s)["shards"] = []any{kr("", "8"), kr("8", "")}
+		}, "spec.keyspaces[0].shards[0].keyRange.end", "should match"},
+		{"two etcd blocks", func(s map[string]any) {
+			s["cells"].([]any)[1].(map[string]any)["etcd"] = map[string]any{"size": 3}
+		}, "spec.cells", "at most one cell may have an etcd block"},
+		{"template without the selector's labels", func(s map[string]any) {
+			s["template"] = map[string]any{"metadata": map[string]any{"labels": map[string]any{"app": "other"}}}
+		}, "spec.template", "must include every label of selector.matchLabels"},
+		{"bad reclaim policy", func(s map[string]any) { s["reclaimPolicy"] = "Keep" }, "spec.reclaimPolicy", "Unsupported value"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			obj := readExample(t, "../../deploy/examples/original/my-vitess.yaml")
+			tt.edit(obj["spec"].(map[string]any))
+			errs := k.validate(t, obj)
+			if len(errs) == 0 {
+				t.Fatal("accepted")
+			}
+			found := false
+			for _, e := range errs {
+				if strings.HasPrefix(e.Field, tt.field) && strings.Contains(e.Error(), tt.msg) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no error on %s mentioning %q: %v", tt.field, tt.msg, errs.ToAggregate())
+			}
+		})
+	}
+}
+
+func ks(spec map[string]any) map[string]any {
+	return spec["keyspaces"].([]any)[0].(map[string]any)
+}
+
+func kr(start, end string) map[string]any {
+	return map[string]any{"keyRange": map[string]any{"start": start, "end": end}}
+}
