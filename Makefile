@@ -10,6 +10,10 @@ ROOT   := $(abspath .)
 BIN    := $(ROOT)/bin
 MODULE := github.com/vtmeta/vtmeta
 LAYERS := cluster cell keyspace shard tablet
+# Every Go module of the workspace; each must also build on its own.
+MODULES := . proto $(addprefix services/,$(LAYERS)) test/e2e
+# The layers that have a service yet (a main.go).
+SERVICES := $(patsubst services/%/main.go,%,$(wildcard services/*/main.go))
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 # Pinned tools (Go module proxy).
@@ -73,6 +77,13 @@ verify: generate ## Fail when generated code or CRDs are stale, or the API broke
 		git status --porcelain -- proto deploy/crds; git diff --stat -- proto deploy/crds; exit 1; \
 	fi
 	@echo "generated code and CRDs are current"
+	@for m in $(MODULES); do \
+		(cd $$m && go mod tidy -diff >/dev/null) || { echo "$$m: go.mod/go.sum not tidy; run 'go mod tidy' there"; exit 1; }; \
+		if [ -n "$$(cd $$m && GOWORK=off go list ./... 2>/dev/null)" ]; then \
+			(cd $$m && GOWORK=off go build ./...) || { echo "$$m does not build outside the workspace"; exit 1; }; \
+		fi; \
+	done
+	@echo "every module is tidy and builds on its own (GOWORK=off)"
 
 ##@ Quality
 
@@ -97,12 +108,12 @@ bench: ## Benchmarks of the hook paths (ratios to encoding/json.Valid; see BENCH
 ##@ Build
 
 .PHONY: build
-build: ## Build the five hook services and the CLI into ./bin.
-	@for l in $(LAYERS); do \
+build: ## Build the hook services and the CLI into ./bin.
+	@for l in $(SERVICES); do \
 		echo "go build services/$$l"; \
 		(cd services/$$l && go build -ldflags "-X $(MODULE)/internal/hook.Version=$(VERSION)" -o $(BIN)/vtmeta-$$l .); \
 	done
-	go build -o $(BIN)/vtmeta ./cmd/vtmeta
+	go build -ldflags "-X main.Version=$(VERSION)" -o $(BIN)/vtmeta ./cmd/vtmeta
 
 .PHONY: clean
 clean: ## Remove build outputs.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -101,4 +102,11 @@ func Pretty(b []byte) ([]byte, error) {
 	}
 	out.WriteByte('\n')
 	return out.Bytes(), nil
+}
+
+// Fixture returns the path of a recorded Metacontroller request in
+// test/fixtures/metacontroller-v4.17.2, wherever the test runs from.
+func Fixture(name string) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "test", "fixtures", "metacontroller-v4.17.2", name)
 }

@@ -33,7 +33,7 @@ import (
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
-const fixtures = "../../../shared/fixtures/metacontroller-v4.17.2/"
+const fixtures = "../../test/fixtures/metacontroller-v4.17.2/"
 
 type (
 	req  = v1.ClusterSyncRequest

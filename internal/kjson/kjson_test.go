@@ -15,7 +15,7 @@ import (
 )
 
 // fixtureDir holds real Metacontroller requests, beside the repository.
-const fixtureDir = "../../../shared/fixtures/metacontroller-v4.17.2"
+const fixtureDir = "../../test/fixtures/metacontroller-v4.17.2"
 
 func TestFixturesDecode(t *testing.T) {
 	tests := []struct {

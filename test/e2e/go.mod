@@ -2,11 +2,6 @@ module github.com/vtmeta/vtmeta/test/e2e
 
 go 1.26.0
 
-require (
-	github.com/vtmeta/vtmeta v0.0.0
-	github.com/vtmeta/vtmeta/proto v0.0.0
-)
-
 replace (
 	github.com/vtmeta/vtmeta => ../..
 	github.com/vtmeta/vtmeta/proto => ../../proto

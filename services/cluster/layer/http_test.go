@@ -14,8 +14,6 @@ import (
 	"github.com/vtmeta/vtmeta/internal/hook"
 )
 
-const fixtures = "../../../../shared/fixtures/metacontroller-v4.17.2/"
-
 func handler(tb testing.TB) http.Handler {
 	tb.Helper()
 	o, err := hook.ParseOptions("cluster", nil, func(string) string { return "" }, nil)
@@ -37,17 +35,17 @@ func TestHTTP(t *testing.T) {
 		code             int
 		want             []string
 	}{
-		{"original example v1", "/sync", fixtures + "original-example-sync-cluster.request.json", 200,
+		{"original example v1", "/sync", golden.Fixture("original-example-sync-cluster.request.json"), 200,
 			[]string{`"name":"vitess-global"`, `"name":"vitess-zone1"`, `"kind":"VitessCell"`, `"observedGeneration":2`}},
-		{"original example v2", "/sync", fixtures + "original-example-v2-sync-cluster.request.json", 200,
+		{"original example v2", "/sync", golden.Fixture("original-example-v2-sync-cluster.request.json"), 200,
 			[]string{`"name":"vitess-global"`, `"children":[`}},
-		{"finalize", "/finalize", fixtures + "original-example-v2-finalize-sync-cluster.request.json", 200,
+		{"finalize", "/finalize", golden.Fixture("original-example-v2-finalize-sync-cluster.request.json"), 200,
 			[]string{`"finalized":true`, `"name":"vitess-global"`}},
 		{"fresh original example", "/sync", "testdata/create-original.request.json", 200,
 			[]string{`"vtorc":{"image":"vitess/orchestrator:latest"`, `"globalServerAddress":"vitess-etcd-client.default.svc:2379"`}},
 		{"invalid spec holds", "/sync", "testdata/invalid-overlap.request.json", 200,
 			[]string{`"reason":"InvalidSpec"`, `spec.keyspaces[0].shards`}},
-		{"a cell request at the cluster hook", "/sync", fixtures + "original-example-sync-cell.request.json", 400,
+		{"a cell request at the cluster hook", "/sync", golden.Fixture("original-example-sync-cell.request.json"), 400,
 			[]string{"serves VitessCluster parents"}},
 	}
 	for _, tt := range tests {
@@ -81,7 +79,7 @@ func BenchmarkHTTP(b *testing.B) {
 		golden.BenchHTTP(b, handler(b), "/sync", body)
 	})
 	b.Run("original-example", func(b *testing.B) {
-		body, err := os.ReadFile(fixtures + "original-example-sync-cluster.request.json")
+		body, err := os.ReadFile(golden.Fixture("original-example-sync-cluster.request.json"))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -9,10 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vtmeta/vtmeta/internal/golden"
 	"github.com/vtmeta/vtmeta/internal/hook"
 )
-
-const fixtures = "../../../../shared/fixtures/metacontroller-v4.17.2/"
 
 // TestHTTP drives the running service the way Metacontroller does.
 func TestHTTP(t *testing.T) {
@@ -29,17 +28,17 @@ func TestHTTP(t *testing.T) {
 		code             int
 		want             []string
 	}{
-		{"original example v1", "/sync", fixtures + "original-example-sync-keyspace.request.json", 200,
+		{"original example v1", "/sync", golden.Fixture("original-example-sync-keyspace.request.json"), 200,
 			[]string{`"name":"vitess-zone1-main-x-80"`, `"name":"vitess-zone1-main-80-x"`, `"kind":"VitessShard"`}},
-		{"original example v2", "/sync", fixtures + "original-example-v2-sync-keyspace.request.json", 200,
+		{"original example v2", "/sync", golden.Fixture("original-example-v2-sync-keyspace.request.json"), 200,
 			[]string{`"kind":"VitessShard"`, `"shards":2`}},
-		{"finalize", "/finalize", fixtures + "original-example-v2-sync-keyspace.request.json", 200,
+		{"finalize", "/finalize", golden.Fixture("original-example-v2-sync-keyspace.request.json"), 200,
 			[]string{`"finalized":true`}},
 		{"unsharded", "/sync", "testdata/create-unsharded.request.json", 200,
 			[]string{`"name":"vitess-zone1-lookup-0"`, `"name":"0"`}},
 		{"gap holds", "/sync", "testdata/invalid-gap.request.json", 200,
 			[]string{`"reason":"InvalidSpec"`, `keyspace ids 40 to 80 belong to no shard`}},
-		{"a shard request at the keyspace hook", "/sync", fixtures + "original-example-sync-shard.request.json", 400,
+		{"a shard request at the keyspace hook", "/sync", golden.Fixture("original-example-sync-shard.request.json"), 400,
 			[]string{"serves VitessKeyspace parents"}},
 	}
 	for _, tt := range tests {
