@@ -78,7 +78,7 @@ verify: generate ## Fail when generated code or CRDs are stale, or the API broke
 	fi
 	@echo "generated code and CRDs are current"
 	@for m in $(MODULES); do \
-		(cd $$m && go mod tidy -diff >/dev/null) || { echo "$$m: go.mod/go.sum not tidy; run 'go mod tidy' there"; exit 1; }; \
+		(cd $$m && go mod tidy -diff >/dev/null 2>&1) || { echo "$$m: go.mod/go.sum not tidy; run 'go mod tidy' there"; exit 1; }; \
 		if [ -n "$$(cd $$m && GOWORK=off go list ./... 2>/dev/null)" ]; then \
 			(cd $$m && GOWORK=off go build ./...) || { echo "$$m does not build outside the workspace"; exit 1; }; \
 		fi; \
