@@ -115,6 +115,16 @@ build: ## Build the hook services and the CLI into ./bin.
 	done
 	go build -ldflags "-X main.Version=$(VERSION)" -o $(BIN)/vtmeta ./cmd/vtmeta
 
+.PHONY: demo
+demo: build ## Show a layer at work: the cluster service turns the original example into VitessCells.
+	@echo "== vtmeta validate (the checks the cluster layer runs)"
+	@$(BIN)/vtmeta validate deploy/examples/original/my-vitess.yaml
+	@echo "== starting the cluster layer service on 127.0.0.1:18080 (HTTP) and :19090 (gRPC)"
+	@$(BIN)/vtmeta-cluster --http-addr 127.0.0.1:18080 --grpc-addr 127.0.0.1:19090 --log-format text & pid=$$!; \
+		trap "kill $$pid 2>/dev/null" EXIT; \
+		echo "== the sync hook's answer for the original example, as Metacontroller gets it"; \
+		$(BIN)/vtmeta sync --addr 127.0.0.1:19090 cluster deploy/examples/original/my-vitess.yaml
+
 .PHONY: clean
 clean: ## Remove build outputs.
 	rm -rf $(BIN)

@@ -4,7 +4,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,7 +29,8 @@ const usage = `vtmeta: tools for the vtmeta Vitess operator.
 
 Usage:
   vtmeta validate FILE...            check VitessCluster manifests (YAML or JSON) as the cluster layer does
-  vtmeta sync [flags] LAYER FILE     send a hook request (JSON) to a layer service over gRPC, print the response
+  vtmeta sync [flags] LAYER FILE     send a hook request (JSON), or the layer's parent manifest as Metacontroller
+                                     would first send it, to a layer service over gRPC; print the response
   vtmeta version                     print the version
 
 sync flags:
@@ -118,14 +121,41 @@ func validate(files []string, out io.Writer) error {
 
 // layers maps a layer name to its gRPC service and message types.
 var layers = map[string]struct {
-	service   string
-	req, resp func() proto.Message
+	service, kind string
+	req, resp     func() proto.Message
 }{
-	"cluster":  {"ClusterService", func() proto.Message { return &v1.ClusterSyncRequest{} }, func() proto.Message { return &v1.ClusterSyncResponse{} }},
-	"cell":     {"CellService", func() proto.Message { return &v1.CellSyncRequest{} }, func() proto.Message { return &v1.CellSyncResponse{} }},
-	"keyspace": {"KeyspaceService", func() proto.Message { return &v1.KeyspaceSyncRequest{} }, func() proto.Message { return &v1.KeyspaceSyncResponse{} }},
-	"shard":    {"ShardService", func() proto.Message { return &v1.ShardSyncRequest{} }, func() proto.Message { return &v1.ShardSyncResponse{} }},
-	"tablet":   {"TabletService", func() proto.Message { return &v1.TabletSyncRequest{} }, func() proto.Message { return &v1.TabletSyncResponse{} }},
+	"cluster":  {"ClusterService", "VitessCluster", func() proto.Message { return &v1.ClusterSyncRequest{} }, func() proto.Message { return &v1.ClusterSyncResponse{} }},
+	"cell":     {"CellService", "VitessCell", func() proto.Message { return &v1.CellSyncRequest{} }, func() proto.Message { return &v1.CellSyncResponse{} }},
+	"keyspace": {"KeyspaceService", "VitessKeyspace", func() proto.Message { return &v1.KeyspaceSyncRequest{} }, func() proto.Message { return &v1.KeyspaceSyncResponse{} }},
+	"shard":    {"ShardService", "VitessShard", func() proto.Message { return &v1.ShardSyncRequest{} }, func() proto.Message { return &v1.ShardSyncResponse{} }},
+	"tablet":   {"TabletService", "VitessTablet", func() proto.Message { return &v1.TabletSyncRequest{} }, func() proto.Message { return &v1.TabletSyncResponse{} }},
+}
+
+// asRequest turns a manifest of the layer's parent kind (YAML or JSON) into
+// the hook request Metacontroller would send for it before any child
+// exists; a hook request is returned as it is.
+func asRequest(data []byte, kind string) ([]byte, error) {
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		return nil, err
+	}
+	var head struct {
+		Kind     string `json:"kind"`
+		Metadata struct {
+			Namespace string `json:"namespace"`
+		} `json:"metadata"`
+	}
+	if err := json.Unmarshal(js, &head); err != nil || head.Kind != kind {
+		return js, nil
+	}
+	var parent map[string]any
+	if err := json.Unmarshal(js, &parent); err != nil {
+		return nil, err
+	}
+	if md, ok := parent["metadata"].(map[string]any); ok && head.Metadata.Namespace == "" {
+		md["namespace"] = "default"
+	}
+	return json.Marshal(map[string]any{"parent": parent, "children": map[string]any{}, "related": map[string]any{}})
 }
 
 // syncCmd sends one hook request to a layer service over gRPC.
@@ -149,6 +179,9 @@ func syncCmd(args []string, out io.Writer) error {
 		return fmt.Errorf("sync: %w", err)
 	}
 	req, resp := l.req(), l.resp()
+	if data, err = asRequest(data, l.kind); err != nil {
+		return fmt.Errorf("sync: read %s: %w", fs.Arg(1), err)
+	}
 	if err := kjson.Unmarshal(data, req); err != nil {
 		return fmt.Errorf("sync: read %s: %w", fs.Arg(1), err)
 	}
@@ -163,13 +196,18 @@ func syncCmd(args []string, out io.Writer) error {
 	if *finalize {
 		method = "Finalize"
 	}
-	if err := conn.Invoke(ctx, "/vtmeta.v1alpha1."+l.service+"/"+method, req, resp); err != nil {
+	// WaitForReady lets a just-started service come up within the timeout.
+	if err := conn.Invoke(ctx, "/vtmeta.v1alpha1."+l.service+"/"+method, req, resp, grpc.WaitForReady(true)); err != nil {
 		return fmt.Errorf("sync: %s.%s: %w", l.service, method, err)
 	}
 	b, err := kjson.Marshal(resp)
 	if err != nil {
 		return fmt.Errorf("sync: encode response: %w", err)
 	}
-	_, err = fmt.Fprintln(out, string(b))
+	var pretty bytes.Buffer
+	if err := json.Indent(&pretty, b, "", "  "); err != nil {
+		return fmt.Errorf("sync: indent response: %w", err)
+	}
+	_, err = fmt.Fprintln(out, pretty.String())
 	return err
 }

@@ -92,12 +92,28 @@ func TestSyncOverGRPC(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"sync", "--addr", lis.Addr().String(), "cluster", req}, `"cells":2`},
-		{[]string{"sync", "--addr", lis.Addr().String(), "--finalize", "cluster", req}, `"finalized":true`},
+		{[]string{"sync", "--addr", lis.Addr().String(), "cluster", req}, `"cells": 2`},
+		{[]string{"sync", "--addr", lis.Addr().String(), "--finalize", "cluster", req}, `"finalized": true`},
 	} {
 		var out, errOut bytes.Buffer
 		if code := run(tt.args, &out, &errOut); code != 0 || !strings.Contains(out.String(), tt.want) {
 			t.Errorf("%v: exit %d, out %s, err %s", tt.args, code, out.String(), errOut.String())
 		}
+	}
+}
+
+func TestSyncManifestOverGRPC(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	v1.RegisterClusterServiceServer(srv, echo{})
+	go func() { _ = srv.Serve(lis) }()
+	defer srv.Stop()
+	var out, errOut bytes.Buffer
+	code := run([]string{"sync", "--addr", lis.Addr().String(), "cluster", "../../deploy/examples/original/my-vitess.yaml"}, &out, &errOut)
+	if code != 0 || !strings.Contains(out.String(), `"cells": 2`) {
+		t.Errorf("exit %d, out %s, err %s", code, out.String(), errOut.String())
 	}
 }
