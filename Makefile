@@ -22,6 +22,8 @@ PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPC_GATEWAY_VERSION       := v2.33.0
 STATICCHECK_VERSION        := v0.8.2
+PROMETHEUS_VERSION         := v0.316.0
+IMAGE_REPO                 ?= ghcr.io/vtmeta
 
 BUF := $(BIN)/buf
 TOOLS := $(BUF) $(BIN)/protoc-gen-go $(BIN)/protoc-gen-go-grpc \
@@ -56,6 +58,9 @@ $(BIN)/protoc-gen-grpc-gateway: Makefile
 	@touch $@
 $(BIN)/staticcheck: Makefile
 	go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@touch $@
+$(BIN)/promtool: Makefile
+	go install github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_VERSION)
 	@touch $@
 
 ##@ Code generation
@@ -95,11 +100,17 @@ lint: $(BIN)/staticcheck $(BUF) ## gofmt, go vet, staticcheck and buf lint.
 	cd proto && $(BUF) lint
 
 .PHONY: test
-test: test-unit ## Run every test (the README's test command).
+test: deploy-check test-unit ## Run every test (the README's test command).
 
 .PHONY: test-unit
-test-unit: ## Unit, golden and HTTP tests of every module.
-	go test -count=1 $(MODULE)/...
+test-unit: ## Unit, golden, HTTP and gRPC tests of every module.
+	go test -count=1 $$(go list $(MODULE)/... | grep -v '^$(MODULE)/test/e2e/')
+
+.PHONY: deploy-check
+deploy-check: $(BIN)/promtool ## Render and check deploy/: overlays, components, selectors, images, metrics, alert rules.
+	go test -count=1 $(MODULE)/test/e2e/deploycheck/...
+	$(BIN)/promtool check rules deploy/monitoring/rules.yaml
+	cd deploy/monitoring && $(BIN)/promtool test rules rules_test.yaml
 
 .PHONY: bench
 bench: ## Benchmarks of the hook paths (ratios to encoding/json.Valid; see BENCHMARKS.md).
@@ -114,6 +125,12 @@ build: ## Build the hook services and the CLI into ./bin.
 		(cd services/$$l && go build -ldflags "-X $(MODULE)/internal/hook.Version=$(VERSION)" -o $(BIN)/vtmeta-$$l .); \
 	done
 	go build -ldflags "-X main.Version=$(VERSION)" -o $(BIN)/vtmeta ./cmd/vtmeta
+
+.PHONY: images
+images: ## Build one container image per layer service (needs a container engine; none runs on the CI machines).
+	@for l in $(LAYERS); do \
+		docker build --build-arg LAYER=$$l --build-arg VERSION=$(VERSION) -t $(IMAGE_REPO)/vtmeta-$$l:$(VERSION) . ; \
+	done
 
 .PHONY: demo
 demo: build ## Show a layer at work: the cluster service turns the original example into VitessCells.

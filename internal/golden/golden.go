@@ -110,3 +110,7 @@ func Fixture(name string) string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..", "test", "fixtures", "metacontroller-v4.17.2", name)
 }
+
+// Updating says whether the tests run with -update, to rewrite what they
+// compare against.
+func Updating() bool { return *update }

@@ -435,3 +435,38 @@ func TestTLSAndMTLS(t *testing.T) {
 		t.Errorf("mTLS with a client certificate: %d %v", code, err)
 	}
 }
+
+func TestParentReadyGauge(t *testing.T) {
+	ready := true
+	svc := newService(t, defaults(t), func(context.Context, *req) (*resp, error) {
+		st := "False"
+		if ready {
+			st = "True"
+		}
+		return &resp{Status: &v1.VitessClusterStatus{Conditions: []*v1.Condition{{Type: "Ready", Status: st}}}}, nil
+	})
+	scrape := func() string {
+		w := httptest.NewRecorder()
+		svc.HTTP.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+		return w.Body.String()
+	}
+	body := []byte(`{"parent":{"metadata":{"name":"c1","namespace":"db"}}}`)
+	post(svc.HTTP, "/sync", body)
+	if !strings.Contains(scrape(), `vtmeta_parent_ready{layer="cluster",name="c1",namespace="db"} 1`) {
+		t.Error("ready parent not reported as 1")
+	}
+	ready = false
+	post(svc.HTTP, "/sync", body)
+	if !strings.Contains(scrape(), `vtmeta_parent_ready{layer="cluster",name="c1",namespace="db"} 0`) {
+		t.Error("not-ready parent not reported as 0")
+	}
+	svc.Metrics.Sweep(time.Now().Add(ParentTTL + time.Minute))
+	if strings.Contains(scrape(), `name="c1"`) {
+		t.Error("a parent not synced for ParentTTL must be forgotten")
+	}
+	post(svc.HTTP, "/sync", body)
+	post(svc.HTTP, "/finalize", []byte(`{"parent":{"metadata":{"name":"c1","namespace":"db"}},"finalizing":true}`))
+	if strings.Contains(scrape(), `name="c1"`) {
+		t.Error("a finalized parent must be forgotten")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -106,6 +107,18 @@ func Run[Req Request, Resp Response](ctx context.Context, l Layer[Req, Resp], o 
 	if listening != nil {
 		listening <- addrs
 	}
+	go func() { // forget parents that are no longer synced
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				svc.Metrics.Sweep(now)
+			}
+		}
+	}()
 	var serveErr error
 	select {
 	case <-ctx.Done():

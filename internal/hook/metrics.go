@@ -1,6 +1,9 @@
 package hook
 
 import (
+	"sync"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -36,6 +39,51 @@ type Metrics struct {
 	InFlight *prometheus.GaugeVec
 	// BuildInfo is vtmeta_build_info{layer,version}, always 1.
 	BuildInfo *prometheus.GaugeVec
+	// ParentReady is vtmeta_parent_ready{layer,namespace,name}: 1 when the
+	// last answer for the parent said Ready=True, else 0. A parent not
+	// synced for ParentTTL is forgotten, so deleted parents do not linger.
+	ParentReady *prometheus.GaugeVec
+
+	mu       sync.Mutex
+	lastSeen map[parentKey]time.Time
+}
+
+// ParentTTL is how long a parent's readiness is kept without a sync; the
+// CompositeControllers resync every parent well within it.
+const ParentTTL = 10 * time.Minute
+
+type parentKey struct{ layer, namespace, name string }
+
+// setParentReady records the readiness of a parent after a sync.
+func (m *Metrics) setParentReady(k parentKey, ready bool, now time.Time) {
+	v := 0.0
+	if ready {
+		v = 1
+	}
+	m.ParentReady.WithLabelValues(k.layer, k.namespace, k.name).Set(v)
+	m.mu.Lock()
+	m.lastSeen[k] = now
+	m.mu.Unlock()
+}
+
+// forgetParent drops a parent's readiness (it is being deleted).
+func (m *Metrics) forgetParent(k parentKey) {
+	m.ParentReady.DeleteLabelValues(k.layer, k.namespace, k.name)
+	m.mu.Lock()
+	delete(m.lastSeen, k)
+	m.mu.Unlock()
+}
+
+// Sweep forgets parents not synced since before now-ParentTTL.
+func (m *Metrics) Sweep(now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, t := range m.lastSeen {
+		if now.Sub(t) > ParentTTL {
+			m.ParentReady.DeleteLabelValues(k.layer, k.namespace, k.name)
+			delete(m.lastSeen, k)
+		}
+	}
 }
 
 // DurationBuckets are the classic buckets of the hook latency histogram.
@@ -73,9 +121,13 @@ func NewMetrics() *Metrics {
 		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "vtmeta_build_info", Help: "Always 1; labels say which layer and version run.",
 		}, []string{"layer", "version"}),
+		ParentReady: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "vtmeta_parent_ready", Help: "1 when the last answer for the parent said Ready=True, else 0.",
+		}, []string{"layer", "namespace", "name"}),
+		lastSeen: map[parentKey]time.Time{},
 	}
 	m.Registry.MustRegister(m.Duration, m.RequestBytes, m.ResponseBytes, m.DesiredChildren,
-		m.InvalidSpecs, m.InFlight, m.BuildInfo,
+		m.InvalidSpecs, m.InFlight, m.BuildInfo, m.ParentReady,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

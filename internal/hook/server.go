@@ -125,6 +125,14 @@ func (s *Server[Req, Resp]) call(ctx context.Context, hookName string, req Req) 
 	}
 	rec.outcome, rec.children = OutcomeOK, len(resp.GetChildren())
 	s.metrics.DesiredChildren.WithLabelValues(s.layer.Name).Observe(float64(rec.children))
+	if ns, name := parentKeyOf(req); name != "" {
+		k := parentKey{s.layer.Name, ns, name}
+		if req.GetFinalizing() {
+			s.metrics.forgetParent(k)
+		} else {
+			s.metrics.setParentReady(k, readyOf(resp), s.now())
+		}
+	}
 	return resp, nil
 }
 
@@ -156,17 +164,43 @@ func (s *Server[Req, Resp]) check(req Req) error {
 
 // parentName is "namespace/name" of the request's parent, for logs.
 func parentName(req proto.Message) string {
+	ns, name := parentKeyOf(req)
+	if ns != "" {
+		return ns + "/" + name
+	}
+	return name
+}
+
+// parentKeyOf returns the namespace and name of the request's parent.
+func parentKeyOf(req proto.Message) (namespace, name string) {
 	if any(req) == nil || !req.ProtoReflect().IsValid() {
-		return ""
+		return "", ""
 	}
 	md := message(message(req.ProtoReflect(), "parent"), "metadata")
 	if md == nil {
-		return ""
+		return "", ""
 	}
-	if ns := str(md, "namespace"); ns != "" {
-		return ns + "/" + str(md, "name")
+	return str(md, "namespace"), str(md, "name")
+}
+
+// readyOf says whether a response's status has condition Ready=True.
+func readyOf(resp proto.Message) bool {
+	st := message(resp.ProtoReflect(), "status")
+	if st == nil {
+		return false
 	}
-	return str(md, "name")
+	fd := st.Descriptor().Fields().ByName("conditions")
+	if fd == nil || !fd.IsList() || fd.Message() == nil {
+		return false
+	}
+	list := st.Get(fd).List()
+	for i := range list.Len() {
+		c := list.Get(i).Message()
+		if str(c, "type") == "Ready" {
+			return str(c, "status") == "True"
+		}
+	}
+	return false
 }
 
 // message returns the set message field of m with the name, or nil.
