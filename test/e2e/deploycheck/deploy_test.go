@@ -350,4 +350,3 @@ func write(t *testing.T, path, body string) {
 		t.Fatal(err)
 	}
 }
-

@@ -21,7 +21,6 @@ import (
 	"github.com/vtmeta/vtmeta/services/cluster/layer"
 )
 
-
 // exported scrapes a real layer service after a valid, an invalid and a
 // refused call, and returns the metric names it exports.
 func exported(t *testing.T) map[string]bool {
