@@ -6,6 +6,7 @@ package names
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
 )
 
@@ -75,3 +76,13 @@ func EtcdClient(cluster string) string { return Join(Etcd(cluster), "client") }
 // EtcdPeer is the name of the headless Service etcd members find each
 // other through.
 func EtcdPeer(cluster string) string { return Join(Etcd(cluster), "peer") }
+
+// Alias is a tablet's Vitess alias: <cell>-<uid as 10 digits>.
+func Alias(cell string, uid uint32) string { return fmt.Sprintf("%s-%010d", cell, uid) }
+
+// Tablet is the name of a tablet's VitessTablet, and of its Pod and volume
+// claim: <cluster>-vttablet-<cell>-<uid as 10 digits>, as the original
+// Metacontroller example named the tablet's Pod and claim.
+func Tablet(cluster, cell string, uid uint32) string {
+	return Join(cluster, "vttablet", cell, fmt.Sprintf("%010d", uid))
+}

@@ -129,6 +129,22 @@ type Result struct {
 	Retired []string
 	// Held counts children re-sent exactly as last applied.
 	Held int
+	// States says, per desired child in order, what the walk saw of it,
+	// for layers whose counts cover only some of their children.
+	States []State
+}
+
+// State is what a walk saw of one desired child.
+type State struct {
+	// Child is the desired child.
+	Child Child
+	// Exists says whether the child was observed.
+	Exists bool
+	// Updated says whether it runs its desired state and has finished
+	// rolling it out to its own children.
+	Updated bool
+	// Healthy says whether it is ready to serve.
+	Healthy bool
 }
 
 // ErrCannotHold means a child had to be held but carries no record of how
@@ -157,10 +173,12 @@ func Walk(desired []Child, obs observed.Children, opts Options) (Result, error) 
 		if o == nil {
 			r.Children = append(r.Children, &v1.Raw{Json: c.JSON})
 			r.NotReady = append(r.NotReady, c.String()+": not created yet")
+			r.States = append(r.States, State{Child: c})
 			gate = false
 			continue
 		}
 		healthy, why := Healthy(o)
+		st := State{Child: c, Exists: true, Healthy: healthy}
 		if healthy {
 			r.Ready++
 		} else {
@@ -168,7 +186,9 @@ func Walk(desired []Child, obs observed.Children, opts Options) (Result, error) 
 		}
 		if observed.Hash(o) == c.Hash {
 			r.Children = append(r.Children, &v1.Raw{Json: c.JSON})
-			if settled(o) {
+			st.Updated = settled(o)
+			r.States = append(r.States, st)
+			if st.Updated {
 				r.Updated++
 			}
 			if gate && !healthy {
@@ -177,6 +197,7 @@ func Walk(desired []Child, obs observed.Children, opts Options) (Result, error) 
 			gate = gate && healthy
 			continue
 		}
+		r.States = append(r.States, st)
 		if gate && r.Moving == "" {
 			r.Children = append(r.Children, &v1.Raw{Json: c.JSON})
 			r.Moving = c.String()
@@ -237,11 +258,6 @@ func hold(o *v1.Object, what string) (*v1.Raw, error) {
 		return nil, fmt.Errorf("%s: %w", what, ErrCannotHold)
 	}
 	return &v1.Raw{Json: b}, nil
-}
-
-// Summary is "2 of 3" style progress for messages.
-func (r Result) Summary() string {
-	return fmt.Sprintf("%d of %d updated", r.Updated, r.Desired)
 }
 
 // NotReadyMessage lists up to three children that are not ready.

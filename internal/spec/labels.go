@@ -56,3 +56,9 @@ func Over(base, top map[string]string) map[string]string {
 	maps.Copy(out, top)
 	return out
 }
+
+// Label keys of tablets.
+const (
+	LabelTabletUID  = "vitess.io/tablet-uid"
+	LabelTabletType = "vitess.io/tablet-type"
+)

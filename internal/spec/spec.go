@@ -6,6 +6,7 @@
 package spec
 
 import (
+	"crypto/md5"
 	"errors"
 	"fmt"
 
@@ -204,7 +205,7 @@ func Tablets(field string, t *v1.TabletsSpec) error {
 	}{{"defaults", t.Defaults}, {"replica", t.Replica}, {"rdonly", t.Rdonly}, {"masterEligible", t.MasterEligible}, {"batch", t.Batch}}
 	for _, p := range pools {
 		if p.p != nil {
-			if err := Replicas(field+"."+p.name+".replicas", p.p.Replicas, 32); err != nil {
+			if err := Replicas(field+"."+p.name+".replicas", p.p.Replicas, MaxPoolTablets); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -414,5 +415,46 @@ func KeyspaceObject(s *v1.VitessKeyspaceSpec) error {
 			errs = append(errs, Tablets(fmt.Sprintf("spec.shards[%d].tablets", j), sh.GetTablets()))
 		}
 	}
+	return errors.Join(errs...)
+}
+
+// MaxPoolTablets is the most tablets a pool may have in one shard and cell:
+// a tablet's uid is its pool's base times 100 plus its index.
+const MaxPoolTablets = 99
+
+// Tablet types a tablet starts as.
+const (
+	TypeReplica = "replica"
+	TypeRdonly  = "rdonly"
+)
+
+// TabletUID is the Vitess uid of the index-th tablet of a pool: the first
+// six hex digits of the MD5 of "cell/keyspace/shard/type", times 100, plus
+// the index — the original Metacontroller example's formula, so tablets it
+// created keep their aliases. It stays stable across edits, reorderings and
+// pool resizing; pools hold fewer than 100 tablets, so pools never overlap.
+func TabletUID(cell, keyspace, shard, tabletType string, index int) uint32 {
+	sum := md5.Sum([]byte(cell + "/" + keyspace + "/" + shard + "/" + tabletType))
+	base := uint32(sum[0])<<16 | uint32(sum[1])<<8 | uint32(sum[2])
+	return base*100 + uint32(index)
+}
+
+// ShardObject checks a VitessShard's spec.
+func ShardObject(s *v1.VitessShardSpec) error {
+	var errs []error
+	for _, f := range [][2]string{{"spec.cluster", s.GetCluster()}, {"spec.cell", s.GetCell()}, {"spec.keyspace", s.GetKeyspace()}, {"spec.name", s.GetName()}} {
+		if f[1] == "" {
+			errs = append(errs, fieldErr(f[0], "MissingField", "%s is required", f[0]))
+		}
+	}
+	if len(s.GetSelector().GetMatchLabels()) == 0 {
+		errs = append(errs, fieldErr("spec.selector.matchLabels", "MissingSelector", "a selector is required"))
+	}
+	if kr := s.GetKeyRange(); kr != nil {
+		if !isHexBytes(kr.GetStart()) || !isHexBytes(kr.GetEnd()) || (kr.GetEnd() != "" && kr.GetStart() >= kr.GetEnd()) {
+			errs = append(errs, fieldErr("spec.keyRange", "InvalidKeyRange", "start %q must be below end %q, both lowercase hex bytes", kr.GetStart(), kr.GetEnd()))
+		}
+	}
+	errs = append(errs, Tablets("spec.tablets", s.GetTablets()))
 	return errors.Join(errs...)
 }

@@ -181,3 +181,18 @@ func TestShardName(t *testing.T) {
 		t.Error("ShardName")
 	}
 }
+
+func TestTabletUIDMatchesTheOriginalExample(t *testing.T) {
+	// The original example's shard -80 in zone1 had tablets 0214747900 and
+	// 0214747901 (replicas) and 1327744200 (rdonly).
+	tests := []struct {
+		typ   string
+		index int
+		want  uint32
+	}{{TypeReplica, 0, 214747900}, {TypeReplica, 1, 214747901}, {TypeRdonly, 0, 1327744200}}
+	for _, tt := range tests {
+		if got := TabletUID("zone1", "main", "-80", tt.typ, tt.index); got != tt.want {
+			t.Errorf("%s %d: uid %d, want %d", tt.typ, tt.index, got, tt.want)
+		}
+	}
+}

@@ -148,7 +148,8 @@ func (x *ContainerSpec) GetExtraFlags() map[string]string {
 // override).
 type TabletPoolSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// replicas is the number of tablets of the pool in each shard and cell.
+	// replicas is the number of tablets of the pool in each shard and cell,
+	// at most 99 (a tablet's uid is its pool's base times 100 plus its index).
 	Replicas *int32 `protobuf:"varint,1,opt,name=replicas,proto3,oneof" json:"replicas,omitempty"`
 	// image is the Vitess image of the pool's tablets (vttablet and, unless
 	// mysqld.image is set, mysqlctld).
@@ -820,7 +821,7 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb1\x05\n" +
 	"\x0eTabletPoolSpec\x12)\n" +
-	"\breplicas\x18\x01 \x01(\x05B\b\xca\xda\x18\x04 \x00( H\x00R\breplicas\x88\x01\x01\x12\x14\n" +
+	"\breplicas\x18\x01 \x01(\x05B\b\xca\xda\x18\x04 \x00(cH\x00R\breplicas\x88\x01\x01\x12\x14\n" +
 	"\x05image\x18\x02 \x01(\tR\x05image\x12:\n" +
 	"\bvttablet\x18\x03 \x01(\v2\x1e.vtmeta.v1alpha1.ContainerSpecR\bvttablet\x124\n" +
 	"\x05mysql\x18\x04 \x01(\v2\x1e.vtmeta.v1alpha1.ContainerSpecR\x05mysql\x12M\n" +

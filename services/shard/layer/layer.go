@@ -1,0 +1,223 @@
+// Package layer is the shard layer's pure logic: one VitessShard in, one
+// VitessTablet per tablet of its pools out (rdonly first, then the
+// primary-eligible replicas), plus a PodDisruptionBudget over the shard's
+// tablet Pods. A tablet that leaves the spec is retired, not deleted: its
+// Pod goes away and its volume stays until the reclaim policy says Delete.
+package layer
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/vtmeta/vtmeta/internal/conditions"
+	"github.com/vtmeta/vtmeta/internal/hookctx"
+	"github.com/vtmeta/vtmeta/internal/kjson"
+	"github.com/vtmeta/vtmeta/internal/kube"
+	"github.com/vtmeta/vtmeta/internal/names"
+	"github.com/vtmeta/vtmeta/internal/observed"
+	"github.com/vtmeta/vtmeta/internal/rollout"
+	"github.com/vtmeta/vtmeta/internal/spec"
+	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
+)
+
+// APIVersion is the apiVersion of vtmeta's kinds.
+const APIVersion = "vitess.io/v1alpha1"
+
+// ComponentLabel marks a Pod's Vitess component; the shard's
+// PodDisruptionBudget selects its tablets' Pods by it.
+const ComponentLabel = "vitess.io/component"
+
+// The child types of the shard layer.
+var (
+	tabletType = rollout.Type{Kind: "VitessTablet", APIVersion: APIVersion}
+	pdbType    = rollout.Type{Kind: "PodDisruptionBudget", APIVersion: "policy/v1"}
+	owned      = []rollout.Type{pdbType, tabletType}
+)
+
+// Sync computes the desired VitessTablets and PodDisruptionBudget of a
+// VitessShard and its status.
+func Sync(ctx context.Context, req *v1.ShardSyncRequest) (*v1.ShardSyncResponse, error) {
+	p := req.GetParent()
+	obs := observed.Index(req.GetChildren())
+	var plan *Plan
+	res, conds, err := rollout.Plan(ctx, obs, spec.ShardObject(p.GetSpec()),
+		func() ([]rollout.Child, error) {
+			var err error
+			plan, err = Children(p, obs)
+			return plan.all(), err
+		},
+		rollout.Options{Owned: owned})
+	if err != nil {
+		return nil, fmt.Errorf("VitessShard %s/%s: %w", p.GetMetadata().GetNamespace(), p.GetMetadata().GetName(), err)
+	}
+	gen := p.GetMetadata().GetGeneration()
+	st := &v1.VitessShardStatus{ObservedGeneration: gen}
+	if plan == nil { // invalid spec: every child held
+		st.Tablets, st.ReadyTablets = int32(res.Desired), int32(res.Ready)
+	} else {
+		// Counts cover the tablets the spec asks for; the budget and the
+		// retired tablets only have to be applied.
+		for _, s := range res.States {
+			if plan.active[s.Child.Name] {
+				st.Tablets++
+				if s.Healthy {
+					st.ReadyTablets++
+				}
+				if s.Updated {
+					st.UpdatedTablets++
+				}
+			}
+		}
+		st.RetiredTablets = plan.retired
+		conds = res.CountedConditions(int(st.Tablets), int(st.ReadyTablets), int(st.UpdatedTablets))
+	}
+	st.Conditions = conditions.Merge(p.GetStatus().GetConditions(), hookctx.Now(ctx), gen, conds...)
+	return &v1.ShardSyncResponse{Status: st, Children: res.Children}, nil
+}
+
+// Plan is the desired children of a shard.
+type Plan struct {
+	// Budget is the PodDisruptionBudget over the shard's tablets.
+	Budget rollout.Child
+	// Tablets are the tablets the spec asks for, in rollout order.
+	Tablets []rollout.Child
+	// Retired are tablets that left the spec, kept with retired: true.
+	Retired []rollout.Child
+
+	active  map[string]bool
+	retired []string
+}
+
+func (p *Plan) all() []rollout.Child {
+	if p == nil {
+		return nil
+	}
+	out := append([]rollout.Child{p.Budget}, p.Tablets...)
+	return append(out, p.Retired...)
+}
+
+// Children builds the desired children of a valid VitessShard: the budget,
+// the rdonly tablets, the replicas, then every observed tablet that left
+// the spec, retired (unless the reclaim policy is Delete, which lets
+// Metacontroller delete it and, with it, its volume).
+func Children(p *v1.VitessShard, obs observed.Children) (*Plan, error) {
+	s := p.GetSpec()
+	plan := &Plan{active: map[string]bool{}}
+	budget, err := Budget(p)
+	if err != nil {
+		return nil, err
+	}
+	plan.Budget = budget
+	replica, rdonly := spec.Pools(s.GetTablets())
+	for _, pool := range []struct {
+		typ  string
+		spec *v1.TabletPoolSpec
+	}{{spec.TypeRdonly, rdonly}, {spec.TypeReplica, replica}} {
+		for i := range int(pool.spec.GetReplicas()) {
+			uid := spec.TabletUID(s.GetCell(), s.GetKeyspace(), s.GetName(), pool.typ, i)
+			c, err := rollout.FromProto(Tablet(p, pool.typ, uid, pool.spec))
+			if err != nil {
+				return nil, err
+			}
+			plan.Tablets = append(plan.Tablets, c)
+			plan.active[c.Name] = true
+		}
+	}
+	if s.GetClusterConfig().GetReclaimPolicy() == spec.ReclaimDelete {
+		return plan, nil
+	}
+	for _, name := range obs.Names(tabletType.Kind, tabletType.APIVersion) {
+		if plan.active[name] {
+			continue
+		}
+		c, err := Retire(obs.Get(tabletType.Kind, tabletType.APIVersion, name))
+		if err != nil {
+			return nil, err
+		}
+		plan.Retired = append(plan.Retired, c)
+		plan.retired = append(plan.retired, name)
+	}
+	return plan, nil
+}
+
+// Tablet builds the VitessTablet of one tablet. The pool's size is left
+// out of the tablet's spec: resizing a pool must not restart the tablets
+// that stay.
+func Tablet(p *v1.VitessShard, typ string, uid uint32, pool *v1.TabletPoolSpec) *v1.VitessTablet {
+	s := p.GetSpec()
+	pool = proto.Clone(pool).(*v1.TabletPoolSpec)
+	pool.Replicas = nil
+	uidLabel := fmt.Sprintf("%010d", uid)
+	sel, tmpl := spec.Narrow(s.GetSelector(), s.GetTemplate(), spec.LabelTabletUID, uidLabel, ComponentLabel, "vttablet")
+	return &v1.VitessTablet{
+		ApiVersion: APIVersion,
+		Kind:       "VitessTablet",
+		Metadata: &v1.ObjectMeta{
+			Name:      names.Tablet(s.GetCluster(), s.GetCell(), uid),
+			Namespace: p.GetMetadata().GetNamespace(),
+			Labels: spec.Over(s.GetClusterConfig().GetLabels(),
+				spec.Labels(s.GetSelector(), s.GetTemplate(), spec.LabelTabletUID, uidLabel, spec.LabelTabletType, typ)),
+			Annotations: s.GetClusterConfig().GetAnnotations(),
+		},
+		Spec: &v1.VitessTabletSpec{
+			ClusterConfig:    s.GetClusterConfig(),
+			Cluster:          s.GetCluster(),
+			Cell:             s.GetCell(),
+			Keyspace:         s.GetKeyspace(),
+			Shard:            s.GetName(),
+			KeyRange:         s.GetKeyRange(),
+			Uid:              int64(uid),
+			Type:             typ,
+			Pool:             pool,
+			DurabilityPolicy: s.GetDurabilityPolicy(),
+			Selector:         sel,
+			Template:         tmpl,
+		},
+	}
+}
+
+// Retire returns an observed tablet as last applied, with retired: true.
+func Retire(o *v1.Object) (rollout.Child, error) {
+	last, ok := observed.LastApplied(o)
+	if !ok {
+		return rollout.Child{}, fmt.Errorf("VitessTablet %s left the spec: %w", o.GetMetadata().GetName(), rollout.ErrCannotHold)
+	}
+	var t v1.VitessTablet
+	if err := kjson.Unmarshal(last, &t); err != nil {
+		return rollout.Child{}, fmt.Errorf("VitessTablet %s: read its last-applied state: %w", o.GetMetadata().GetName(), err)
+	}
+	if t.GetSpec() == nil {
+		t.Spec = &v1.VitessTabletSpec{}
+	}
+	t.Spec.Retired = true
+	if t.Metadata != nil {
+		delete(t.Metadata.Annotations, observed.HashAnnotation)
+	}
+	return rollout.FromProto(proto.Clone(&t).(*v1.VitessTablet))
+}
+
+// Budget builds the PodDisruptionBudget that lets at most one of the
+// shard's tablet Pods be evicted at a time.
+func Budget(p *v1.VitessShard) (rollout.Child, error) {
+	s := p.GetSpec()
+	sel, _ := spec.Narrow(s.GetSelector(), s.GetTemplate(), ComponentLabel, "vttablet")
+	one := intstr.FromInt32(1)
+	pdb := &policyv1.PodDisruptionBudget{
+		TypeMeta: metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      names.Join(p.GetMetadata().GetName(), "vttablet"),
+			Namespace: p.GetMetadata().GetNamespace(),
+			Labels:    spec.Over(s.GetClusterConfig().GetLabels(), spec.Labels(s.GetSelector(), s.GetTemplate())),
+		},
+		Spec: policyv1.PodDisruptionBudgetSpec{
+			MaxUnavailable: &one,
+			Selector:       &metav1.LabelSelector{MatchLabels: sel.GetMatchLabels()},
+		},
+	}
+	return kube.Child(pdbType.Kind, pdbType.APIVersion, pdb)
+}
