@@ -61,6 +61,11 @@ func (c *Cluster) Apply(children []*v1.Raw) ([]string, error) {
 		o.Metadata.Name, o.Metadata.Namespace = head.Metadata.Name, head.Metadata.Namespace
 		o.Metadata.Labels, o.Metadata.Annotations = head.Metadata.Labels, ann
 		o.Metadata.Generation++
+		if head.Kind == "Pod" {
+			// Pods are recreated (the Recreate strategy): the new one has
+			// not reported anything yet.
+			o.Status = &v1.ObjectStatus{Phase: "Pending"}
+		}
 		c.raw[key] = string(ch.GetJson())
 		changed = append(changed, head.Kind+" "+head.Metadata.Name)
 	}

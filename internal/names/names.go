@@ -86,3 +86,7 @@ func Alias(cell string, uid uint32) string { return fmt.Sprintf("%s-%010d", cell
 func Tablet(cluster, cell string, uid uint32) string {
 	return Join(cluster, "vttablet", cell, fmt.Sprintf("%010d", uid))
 }
+
+// TabletService is the name of a cell's headless Service that gives every
+// tablet Pod of the cell a DNS name (the Pods' subdomain).
+func TabletService(cluster, cell string) string { return Join(cluster, cell, "vttablet") }

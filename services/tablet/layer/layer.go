@@ -1,0 +1,224 @@
+// Package layer is the tablet layer's pure logic: one VitessTablet in, its
+// Pod (vttablet, and mysqld run by mysqlctld) and its PersistentVolumeClaim
+// out. The Pod is replaced when its spec changes; the claim is never
+// replaced: once it exists, only a larger size is ever asked of it. A
+// retired tablet has no Pod and keeps its claim.
+package layer
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vtmeta/vtmeta/internal/conditions"
+	"github.com/vtmeta/vtmeta/internal/hookctx"
+	"github.com/vtmeta/vtmeta/internal/kube"
+	"github.com/vtmeta/vtmeta/internal/observed"
+	"github.com/vtmeta/vtmeta/internal/rollout"
+	"github.com/vtmeta/vtmeta/internal/spec"
+	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
+)
+
+// The child types of the tablet layer.
+var (
+	podType   = rollout.Type{Kind: "Pod", APIVersion: "v1"}
+	claimType = rollout.Type{Kind: "PersistentVolumeClaim", APIVersion: "v1"}
+	owned     = []rollout.Type{claimType, podType}
+)
+
+// Phase of a retired tablet.
+const PhaseRetired = "Retired"
+
+// Sync computes the Pod and claim of a VitessTablet and its status.
+func Sync(ctx context.Context, req *v1.TabletSyncRequest) (*v1.TabletSyncResponse, error) {
+	t := req.GetParent()
+	obs := observed.Index(req.GetChildren())
+	name := t.GetMetadata().GetName()
+	gen := t.GetMetadata().GetGeneration()
+	pod := obs.Get(podType.Kind, podType.APIVersion, name)
+	claim := obs.Get(claimType.Kind, claimType.APIVersion, name)
+	st := &v1.VitessTabletStatus{
+		ObservedGeneration: gen, PodName: name, VolumeName: name,
+		VolumeBound: claim.GetStatus().GetPhase() == "Bound",
+		Phase:       cmp.Or(pod.GetStatus().GetPhase(), "Pending"),
+	}
+	fail := func(err error) (*v1.TabletSyncResponse, error) {
+		return nil, fmt.Errorf("VitessTablet %s/%s: %w", t.GetMetadata().GetNamespace(), name, err)
+	}
+	claimJSON, podChild, invalid := build(t, claim)
+	var children []*v1.Raw
+	var conds []*v1.Condition
+	switch {
+	case invalid != nil:
+		// Freeze the claim and the Pod exactly as last applied.
+		res, c, err := rollout.Plan(ctx, obs, invalid, nil, rollout.Options{Owned: owned})
+		if err != nil {
+			return fail(err)
+		}
+		children, conds = res.Children, c
+	case t.GetSpec().GetRetired():
+		// No Pod; the claim stays, as it was.
+		children = []*v1.Raw{{Json: claimJSON}}
+		st.Phase = PhaseRetired
+		conds = phaseConditions(pod == nil, PhaseRetired, "the tablet left the spec: no Pod, volume "+name+" kept")
+		if pod != nil {
+			conds = phaseConditions(false, "Retiring", "the tablet left the spec; waiting for its Pod to go (its volume stays)")
+		}
+	case claim.GetStatus().GetPhase() == "Lost":
+		// The volume is gone: change nothing, say so.
+		children = []*v1.Raw{{Json: claimJSON}}
+		if pod != nil {
+			held, ok := observed.LastApplied(pod)
+			if !ok {
+				return fail(fmt.Errorf("Pod %s: %w", name, rollout.ErrCannotHold))
+			}
+			children = append(children, &v1.Raw{Json: held})
+		}
+		conds = phaseConditions(false, "VolumeLost", "claim "+name+" is Lost: its PersistentVolume is gone; the Pod is held as it was: restore the volume, or delete the claim to start the tablet from a backup")
+	default:
+		// The claim never waits; the Pod is replaced when its spec changes.
+		res, c, err := rollout.Plan(ctx, obs, nil,
+			func() ([]rollout.Child, error) { return []rollout.Child{podChild}, nil },
+			rollout.Options{Owned: []rollout.Type{podType}})
+		if err != nil {
+			return fail(err)
+		}
+		children = append([]*v1.Raw{{Json: claimJSON}}, res.Children...)
+		conds = c
+		st.Updated = res.States[0].Updated
+		switch {
+		case pod == nil:
+			conds[0] = conditions.New(conditions.Ready, false, "PodMissing", "Pod "+name+" does not exist yet")
+		case claim != nil && !st.VolumeBound:
+			conds[0] = conditions.New(conditions.Ready, false, "VolumePending", "claim "+name+" is "+cmp.Or(claim.GetStatus().GetPhase(), "Pending")+", not Bound yet")
+		case res.States[0].Healthy && st.Updated:
+			conds[0] = conditions.New(conditions.Ready, true, "PodReady", "Pod "+name+" is Ready")
+		}
+	}
+	st.Conditions = conditions.Merge(t.GetStatus().GetConditions(), hookctx.Now(ctx), gen, conds...)
+	return &v1.TabletSyncResponse{Status: st, Children: children}, nil
+}
+
+// phaseConditions are the conditions of a tablet in a terminal or odd state.
+func phaseConditions(ready bool, reason, msg string) []*v1.Condition {
+	return []*v1.Condition{
+		conditions.New(conditions.Ready, ready, reason, msg),
+		conditions.New(conditions.Updated, ready, reason, msg),
+		conditions.New(conditions.Progressing, false, reason, msg),
+	}
+}
+
+// build returns the tablet's desired claim and Pod, or the spec problem
+// that freezes them.
+func build(t *v1.VitessTablet, observedClaim *v1.Object) ([]byte, rollout.Child, error) {
+	if err := check(t); err != nil {
+		return nil, rollout.Child{}, err
+	}
+	claim, err := Claim(t, observedClaim)
+	if err != nil {
+		return nil, rollout.Child{}, err
+	}
+	pod, err := Pod(t)
+	if err != nil {
+		return nil, rollout.Child{}, err
+	}
+	c, err := kube.Child(podType.Kind, podType.APIVersion, pod)
+	if err != nil {
+		return nil, rollout.Child{}, err
+	}
+	return claim, c, nil
+}
+
+// check refuses a tablet spec the layer cannot run.
+func check(t *v1.VitessTablet) error {
+	s := t.GetSpec()
+	var missing []string
+	for _, f := range [][2]string{{"spec.cell", s.GetCell()}, {"spec.keyspace", s.GetKeyspace()}, {"spec.shard", s.GetShard()}, {"spec.cluster", s.GetCluster()}} {
+		if f[1] == "" {
+			missing = append(missing, f[0])
+		}
+	}
+	if len(missing) > 0 {
+		return &spec.FieldError{Field: missing[0], Reason: "MissingField", Message: strings.Join(missing, ", ") + " required"}
+	}
+	if s.GetType() != spec.TypeReplica && s.GetType() != spec.TypeRdonly {
+		return &spec.FieldError{Field: "spec.type", Reason: "InvalidTabletType", Message: fmt.Sprintf("%q: use replica or rdonly", s.GetType())}
+	}
+	if s.GetUid() <= 0 || s.GetUid() > 0xffffffff {
+		return &spec.FieldError{Field: "spec.uid", Reason: "InvalidUID", Message: fmt.Sprintf("%d: a tablet uid is 1 to 4294967295", s.GetUid())}
+	}
+	if s.GetPool().GetVolumeClaim().GetResources().GetRequests()["storage"] == "" {
+		return &spec.FieldError{Field: "spec.pool.volumeClaim.resources.requests.storage", Reason: "MissingVolumeSize",
+			Message: "a tablet needs a volume size: set tablets.defaults.volumeClaim.resources.requests.storage"}
+	}
+	return nil
+}
+
+// Claim returns the tablet's PersistentVolumeClaim. A new claim follows the
+// pool's template. An existing one is sent back exactly as last applied,
+// except that a larger requested size replaces its size (expansion in
+// place); a smaller one is ignored, as a claim cannot shrink.
+func Claim(t *v1.VitessTablet, observedClaim *v1.Object) ([]byte, error) {
+	s := t.GetSpec()
+	tmpl := s.GetPool().GetVolumeClaim()
+	want, err := resource.ParseQuantity(tmpl.GetResources().GetRequests()["storage"])
+	if err != nil {
+		return nil, &spec.FieldError{Field: "spec.pool.volumeClaim.resources.requests.storage", Reason: "InvalidQuantity",
+			Message: fmt.Sprintf("%q is not a size: write it like 10Gi", tmpl.GetResources().GetRequests()["storage"])}
+	}
+	if observedClaim != nil {
+		last, ok := observed.LastApplied(observedClaim)
+		if !ok {
+			return nil, fmt.Errorf("claim %s: %w", observedClaim.GetMetadata().GetName(), rollout.ErrCannotHold)
+		}
+		return grow(last, want)
+	}
+	var pvc corev1.PersistentVolumeClaim
+	pvc.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"}
+	pvc.ObjectMeta = metav1.ObjectMeta{
+		Name:      t.GetMetadata().GetName(),
+		Namespace: t.GetMetadata().GetNamespace(),
+		Labels:    s.GetTemplate().GetMetadata().GetLabels(),
+	}
+	modes := tmpl.GetAccessModes()
+	if len(modes) == 0 {
+		modes = []string{string(corev1.ReadWriteOnce)}
+	}
+	for _, m := range modes {
+		pvc.Spec.AccessModes = append(pvc.Spec.AccessModes, corev1.PersistentVolumeAccessMode(m))
+	}
+	pvc.Spec.Resources.Requests = corev1.ResourceList{corev1.ResourceStorage: want}
+	pvc.Spec.StorageClassName = tmpl.StorageClassName
+	if tmpl.GetVolumeMode() != "" {
+		mode := corev1.PersistentVolumeMode(tmpl.GetVolumeMode())
+		pvc.Spec.VolumeMode = &mode
+	}
+	if sel := tmpl.GetSelector(); len(sel.GetMatchLabels()) > 0 {
+		pvc.Spec.Selector = &metav1.LabelSelector{MatchLabels: sel.GetMatchLabels()}
+	}
+	return kube.Marshal(&pvc)
+}
+
+// grow returns the last-applied claim with its requested size raised to
+// want when want is larger; otherwise the claim unchanged, byte for byte.
+func grow(last []byte, want resource.Quantity) ([]byte, error) {
+	var pvc map[string]any
+	if err := json.Unmarshal(last, &pvc); err != nil {
+		return nil, fmt.Errorf("read the claim's last-applied state: %w", err)
+	}
+	sp, _ := pvc["spec"].(map[string]any)
+	res, _ := sp["resources"].(map[string]any)
+	req, _ := res["requests"].(map[string]any)
+	cur, err := resource.ParseQuantity(fmt.Sprint(req["storage"]))
+	if err != nil || want.Cmp(cur) <= 0 {
+		return last, nil
+	}
+	req["storage"] = want.String()
+	return kube.Marshal(pvc)
+}

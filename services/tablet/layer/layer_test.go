@@ -1,0 +1,304 @@
+package layer
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/vtmeta/vtmeta/internal/conditions"
+	"github.com/vtmeta/vtmeta/internal/golden"
+	"github.com/vtmeta/vtmeta/internal/kjson"
+	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
+)
+
+const name = "vitess-vttablet-zone1-1327744200"
+
+func TestGolden(t *testing.T) {
+	golden.Run(t, "testdata", Sync)
+}
+
+func load(t *testing.T, file string) *v1.TabletSyncRequest {
+	t.Helper()
+	data, err := os.ReadFile("testdata/" + file + ".request.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req v1.TabletSyncRequest
+	if err := kjson.Unmarshal(data, &req); err != nil {
+		t.Fatal(err)
+	}
+	return &req
+}
+
+// sim drives a tablet's sync loop against a simulated apiserver.
+type sim struct {
+	t   *testing.T
+	req *v1.TabletSyncRequest
+	api *golden.Cluster
+}
+
+func newSim(t *testing.T) *sim {
+	s := &sim{t: t, req: load(t, "create-rdonly"), api: golden.NewCluster()}
+	s.apply()
+	s.api.ReadyAll()
+	return s
+}
+
+func (s *sim) sync() *v1.TabletSyncResponse {
+	s.t.Helper()
+	s.req.Children = s.api.Children()
+	resp, err := Sync(golden.Context(), s.req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return resp
+}
+
+func (s *sim) apply() []string {
+	s.t.Helper()
+	changed, err := s.api.Apply(s.sync().GetChildren())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return changed
+}
+
+func pod(t *testing.T, resp *v1.TabletSyncResponse) *corev1.Pod {
+	t.Helper()
+	for _, c := range resp.GetChildren() {
+		if strings.Contains(string(c.GetJson()), `"kind":"Pod"`) {
+			var p corev1.Pod
+			if err := json.Unmarshal(c.GetJson(), &p); err != nil {
+				t.Fatal(err)
+			}
+			return &p
+		}
+	}
+	return nil
+}
+
+func TestPodRunsCurrentVitess(t *testing.T) {
+	resp, err := Sync(golden.Context(), load(t, "create-rdonly"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pod(t, resp)
+	if p == nil || len(resp.GetChildren()) != 2 {
+		t.Fatalf("want a claim and a Pod, got %d children", len(resp.GetChildren()))
+	}
+	if p.Name != name || p.Spec.Hostname != name || p.Spec.Subdomain != "vitess-zone1-vttablet" {
+		t.Errorf("pod %s host %s.%s", p.Name, p.Spec.Hostname, p.Spec.Subdomain)
+	}
+	args := map[string]string{}
+	for _, c := range p.Spec.Containers {
+		for _, a := range c.Args {
+			if !strings.HasPrefix(a, "--") {
+				t.Errorf("%s: %q is not a flag", c.Name, a)
+			}
+			k, v, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+			if strings.Contains(k, "_") {
+				t.Errorf("%s: flag %q has an underscore; Vitess v25 takes dashes only", c.Name, k)
+			}
+			args[c.Name+" "+k] = v
+		}
+	}
+	want := map[string]string{
+		"vttablet topo-implementation":        "etcd2",
+		"vttablet topo-global-server-address": "vitess-etcd-client.default.svc:2379",
+		"vttablet topo-global-root":           "/vitess/global",
+		"vttablet tablet-path":                "zone1-1327744200",
+		"vttablet tablet-hostname":            name + ".vitess-zone1-vttablet.default.svc",
+		"vttablet init-keyspace":              "main",
+		"vttablet init-shard":                 "-80",
+		"vttablet init-tablet-type":           "rdonly",
+		"vttablet port":                       "15000",
+		"vttablet grpc-port":                  "15999",
+		"vttablet mysqlctl-socket":            "/vt/vtdataroot/mysqlctl.sock",
+		"mysqld tablet-uid":                   "1327744200",
+		"mysqld mysql-port":                   "3306",
+		"mysqld socket-file":                  "/vt/vtdataroot/mysqlctl.sock",
+	}
+	for k, v := range want {
+		if args[k] != v {
+			t.Errorf("%s = %q, want %q", k, args[k], v)
+		}
+	}
+	vt, my := p.Spec.Containers[0], p.Spec.Containers[1]
+	if vt.Image != "vitess/lite:v2.1.1" || my.Image != "mysql:8.4.6" || p.Spec.InitContainers[0].Image != vt.Image {
+		t.Errorf("images %s, %s", vt.Image, my.Image)
+	}
+	if vt.Resources.Limits.Cpu().String() != "100m" || my.Resources.Limits.Memory().String() != "256Mi" {
+		t.Errorf("resources %v / %v", vt.Resources, my.Resources)
+	}
+	if vt.ReadinessProbe.HTTPGet.Path != "/debug/health" {
+		t.Error("readiness must follow vttablet's serving health")
+	}
+	sc := p.Spec.SecurityContext
+	if !*sc.RunAsNonRoot || sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault || *vt.SecurityContext.AllowPrivilegeEscalation {
+		t.Error("the Pod must run non-root, RuntimeDefault seccomp, without privilege escalation")
+	}
+	if p.Spec.Volumes[0].PersistentVolumeClaim.ClaimName != name || p.Labels["vitess.io/component"] != "vttablet" {
+		t.Errorf("volume %v, labels %v", p.Spec.Volumes[0], p.Labels)
+	}
+}
+
+func TestSpecChangeReplacesThePodNotTheClaim(t *testing.T) {
+	s := newSim(t)
+	claim := s.api.Raw("PersistentVolumeClaim", name)
+	s.req.Parent.Spec.Pool.Image = "vitess/lite:v25.0.0"
+	s.req.Parent.Metadata.Generation++
+	if changed := s.apply(); len(changed) != 1 || changed[0] != "Pod "+name {
+		t.Errorf("changed %v, want only the Pod", changed)
+	}
+	if s.api.Raw("PersistentVolumeClaim", name) != claim {
+		t.Error("the claim changed with the Pod's spec")
+	}
+	st := s.sync().GetStatus()
+	if conditions.Find(st.GetConditions(), conditions.Ready).GetStatus() != conditions.False {
+		t.Error("a replaced Pod is not Ready until it says so")
+	}
+	s.api.SetReady(name, true)
+	st = s.sync().GetStatus()
+	if !st.GetUpdated() || conditions.Find(st.GetConditions(), conditions.Ready).GetStatus() != conditions.True || !st.GetVolumeBound() {
+		t.Errorf("status %v", st)
+	}
+}
+
+func TestResizeExpandsTheClaimOnly(t *testing.T) {
+	s := newSim(t)
+	s.req.Parent.Spec.Pool.VolumeClaim.Resources.Requests["storage"] = "8Gi"
+	s.req.Parent.Spec.Pool.VolumeClaim.AccessModes = []string{"ReadWriteMany"} // not applied to an existing claim
+	changed := s.apply()
+	claim := s.api.Raw("PersistentVolumeClaim", name)
+	if len(changed) != 1 || changed[0] != "PersistentVolumeClaim "+name || !strings.Contains(claim, `"storage":"8Gi"`) ||
+		strings.Contains(claim, "ReadWriteMany") {
+		t.Errorf("changed %v; claim %s", changed, claim)
+	}
+	golden.Compare(t, "testdata/resize.response.json", mustMarshal(t, s.sync()))
+	s.req.Parent.Spec.Pool.VolumeClaim.Resources.Requests["storage"] = "2Gi"
+	if changed := s.apply(); len(changed) != 0 {
+		t.Errorf("a smaller size changed %v: claims cannot shrink", changed)
+	}
+}
+
+func TestRetiredTabletKeepsItsVolume(t *testing.T) {
+	s := newSim(t)
+	s.req.Parent.Spec.Retired = true
+	resp := s.sync()
+	if pod(t, resp) != nil || len(resp.GetChildren()) != 1 || !strings.Contains(string(resp.GetChildren()[0].GetJson()), `"kind":"PersistentVolumeClaim"`) {
+		t.Fatalf("a retired tablet keeps its claim and has no Pod: %d children", len(resp.GetChildren()))
+	}
+	if c := conditions.Find(resp.GetStatus().GetConditions(), conditions.Ready); c.GetReason() != "Retiring" {
+		t.Errorf("Ready = %v while the Pod is still there", c)
+	}
+	s.apply()
+	resp = s.sync()
+	golden.Compare(t, "testdata/retired.response.json", mustMarshal(t, resp))
+	if resp.GetStatus().GetPhase() != PhaseRetired || conditions.Find(resp.GetStatus().GetConditions(), conditions.Ready).GetStatus() != conditions.True {
+		t.Errorf("status %v", resp.GetStatus())
+	}
+	s.req.Parent.Spec.Retired = false
+	if changed := s.apply(); len(changed) != 1 || changed[0] != "Pod "+name {
+		t.Errorf("reactivating changed %v, want the Pod back on the same claim", changed)
+	}
+}
+
+func TestOddObservedStates(t *testing.T) {
+	t.Run("Pod missing is recreated", func(t *testing.T) {
+		s := newSim(t)
+		delete(s.api.Children()["Pod.v1"].GetObjects(), "default/"+name)
+		objs := s.api.Children()
+		delete(objs, "Pod.v1")
+		s.req.Children = objs
+		resp, err := Sync(golden.Context(), s.req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pod(t, resp) == nil || conditions.Find(resp.GetStatus().GetConditions(), conditions.Ready).GetReason() != "PodMissing" {
+			t.Errorf("status %v", resp.GetStatus())
+		}
+	})
+	t.Run("claim Lost holds everything", func(t *testing.T) {
+		s := newSim(t)
+		objs := s.api.Children()
+		for _, o := range objs["PersistentVolumeClaim.v1"].GetObjects() {
+			o.Status.Phase = "Lost"
+		}
+		s.req.Children = objs
+		s.req.Parent.Spec.Pool.Image = "vitess/lite:v99"
+		resp, err := Sync(golden.Context(), s.req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if changed, _ := s.api.Clone().Apply(resp.GetChildren()); len(changed) != 0 {
+			t.Errorf("a Lost claim changed %v", changed)
+		}
+		if c := conditions.Find(resp.GetStatus().GetConditions(), conditions.Ready); c.GetReason() != "VolumeLost" {
+			t.Errorf("Ready = %v", c)
+		}
+	})
+	t.Run("claim Pending", func(t *testing.T) {
+		s := newSim(t)
+		objs := s.api.Children()
+		for _, o := range objs["PersistentVolumeClaim.v1"].GetObjects() {
+			o.Status.Phase = "Pending"
+		}
+		s.req.Children = objs
+		resp, err := Sync(golden.Context(), s.req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := conditions.Find(resp.GetStatus().GetConditions(), conditions.Ready); c.GetReason() != "VolumePending" || pod(t, resp) == nil {
+			t.Errorf("Ready = %v", c)
+		}
+	})
+	t.Run("claim without last-applied fails the sync", func(t *testing.T) {
+		s := newSim(t)
+		objs := s.api.Children()
+		for _, o := range objs["PersistentVolumeClaim.v1"].GetObjects() {
+			delete(o.Metadata.Annotations, "metacontroller.k8s.io/last-applied-configuration")
+		}
+		s.req.Children = objs
+		if _, err := Sync(golden.Context(), s.req); err == nil {
+			t.Error("a claim that cannot be sent back as it was must fail the sync (non-200), never be dropped")
+		}
+	})
+}
+
+func TestInvalidSpecFreezes(t *testing.T) {
+	tests := map[string]func(sp *v1.VitessTabletSpec){
+		"bad quantity": func(sp *v1.VitessTabletSpec) {
+			sp.Pool.Vttablet.Resources.Limits["cpu"] = "lots"
+		},
+		"bad affinity": func(sp *v1.VitessTabletSpec) {
+			sp.Pool.Scheduling = &v1.Scheduling{Affinity: &v1.Raw{Json: []byte(`{"nodeAffinity":{"bogus":1}}`)}}
+		},
+		"no volume size": func(sp *v1.VitessTabletSpec) { sp.Pool.VolumeClaim = nil },
+		"bad type":       func(sp *v1.VitessTabletSpec) { sp.Type = "primary" },
+	}
+	for name, edit := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := newSim(t)
+			edit(s.req.Parent.Spec)
+			resp := s.sync()
+			if changed, _ := s.api.Clone().Apply(resp.GetChildren()); len(changed) != 0 || len(resp.GetChildren()) != 2 {
+				t.Errorf("an invalid spec changed %v (%d children)", changed, len(resp.GetChildren()))
+			}
+			if c := conditions.Find(resp.GetStatus().GetConditions(), conditions.Ready); c.GetReason() != conditions.ReasonInvalidSpec || !strings.Contains(c.GetMessage(), "spec.") {
+				t.Errorf("Ready = %v", c)
+			}
+		})
+	}
+}
+
+func mustMarshal(t *testing.T, resp *v1.TabletSyncResponse) []byte {
+	t.Helper()
+	b, err := kjson.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
