@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/vtmeta/vtmeta/internal/observed"
 	"github.com/vtmeta/vtmeta/internal/rollout"
 )
@@ -36,30 +38,46 @@ func Child(kind, apiVersion string, o Object) (rollout.Child, error) {
 		})
 }
 
-// Marshal encodes a typed object compactly, leaving out what a child must
-// not carry and typed structs always write: its status and a null
-// metadata.creationTimestamp. Keys come out sorted, so the encoding is
-// deterministic.
+// Marshal encodes a typed object compactly without its status, which a
+// child must not carry and typed structs always write. Field order is the
+// struct's and map keys are sorted, so the encoding is deterministic.
 func Marshal(o any) ([]byte, error) {
 	b, err := json.Marshal(o)
 	if err != nil {
 		return nil, fmt.Errorf("encode %T: %w", o, err)
 	}
-	var m map[string]any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber() // integers stay integers, whatever their size
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("encode %T: %w", o, err)
+	return dropTopLevel(b, "status")
+}
+
+// dropTopLevel removes one member of a JSON object, copying the others.
+func dropTopLevel(b []byte, name string) ([]byte, error) {
+	dec := jsontext.NewDecoder(bytes.NewBuffer(b))
+	out := make([]byte, 0, len(b))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return nil, fmt.Errorf("encode: not a JSON object")
 	}
-	delete(m, "status")
-	if md, ok := m["metadata"].(map[string]any); ok && md["creationTimestamp"] == nil {
-		delete(md, "creationTimestamp")
+	out = append(out, '{')
+	first := true
+	for dec.PeekKind() != '}' {
+		key, err := dec.ReadValue()
+		if err != nil {
+			return nil, fmt.Errorf("encode: %w", err)
+		}
+		k := string(key)
+		val, err := dec.ReadValue()
+		if err != nil {
+			return nil, fmt.Errorf("encode: %w", err)
+		}
+		if k == `"`+name+`"` {
+			continue
+		}
+		if !first {
+			out = append(out, ',')
+		}
+		first = false
+		out = append(out, key...)
+		out = append(out, ':')
+		out = append(out, val...)
 	}
-	var out bytes.Buffer
-	enc := json.NewEncoder(&out)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err != nil {
-		return nil, fmt.Errorf("encode %T: %w", o, err)
-	}
-	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), nil
+	return append(out, '}'), nil
 }
