@@ -90,3 +90,12 @@ func Tablet(cluster, cell string, uid uint32) string {
 // TabletService is the name of a cell's headless Service that gives every
 // tablet Pod of the cell a DNS name (the Pods' subdomain).
 func TabletService(cluster, cell string) string { return Join(cluster, cell, "vttablet") }
+
+// Vtctld is the name of a cell's vtctld Deployment and Service.
+func Vtctld(cluster, cell string) string { return Join(cluster, cell, "vtctld") }
+
+// Vtorc is the name of a cell's vtorc Deployment and Service.
+func Vtorc(cluster, cell string) string { return Join(cluster, cell, "vtorc") }
+
+// Vtgate is the name of a cell's vtgate Deployment and Service.
+func Vtgate(cluster, cell string) string { return Join(cluster, cell, "vtgate") }

@@ -458,3 +458,16 @@ func ShardObject(s *v1.VitessShardSpec) error {
 	errs = append(errs, Tablets("spec.tablets", s.GetTablets()))
 	return errors.Join(errs...)
 }
+
+// Ports of the Vitess servers.
+const (
+	VtctldGRPCPort = 15999
+	WebPort        = 15000
+	GRPCPort       = 15999
+	MySQLPort      = 3306
+	EtcdPeerPort   = 2380
+)
+
+// DefaultDurabilityPolicy is a keyspace's durability policy when it names
+// none: replicas acknowledge every transaction before it commits.
+const DefaultDurabilityPolicy = "semi_sync"

@@ -48,7 +48,11 @@ type VitessCellSpec struct {
 	// backup_flags are the cluster's deprecated raw backup flags.
 	BackupFlags map[string]string `protobuf:"bytes,11,rep,name=backup_flags,json=backupFlags,proto3" json:"backup_flags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// cluster is the cluster's name (the original example's field).
-	Cluster       string `protobuf:"bytes,12,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Cluster string `protobuf:"bytes,12,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	// keyspace_setup lists every keyspace of the cluster whose topology this
+	// cell sets up (its durability policy); only the cell that runs the
+	// global topology has it, so the setup runs once per cluster.
+	KeyspaceSetup []*KeyspaceSetup `protobuf:"bytes,13,rep,name=keyspace_setup,json=keyspaceSetup,proto3" json:"keyspace_setup,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -167,6 +171,70 @@ func (x *VitessCellSpec) GetCluster() string {
 	return ""
 }
 
+func (x *VitessCellSpec) GetKeyspaceSetup() []*KeyspaceSetup {
+	if x != nil {
+		return x.KeyspaceSetup
+	}
+	return nil
+}
+
+// KeyspaceSetup is what the topology needs of a keyspace before its tablets
+// come up.
+type KeyspaceSetup struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the keyspace's name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// durability_policy is the keyspace's Vitess durability policy, which
+	// vtorc follows when it elects a primary.
+	DurabilityPolicy string `protobuf:"bytes,2,opt,name=durability_policy,json=durabilityPolicy,proto3" json:"durability_policy,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *KeyspaceSetup) Reset() {
+	*x = KeyspaceSetup{}
+	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *KeyspaceSetup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*KeyspaceSetup) ProtoMessage() {}
+
+func (x *KeyspaceSetup) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use KeyspaceSetup.ProtoReflect.Descriptor instead.
+func (*KeyspaceSetup) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_cell_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *KeyspaceSetup) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *KeyspaceSetup) GetDurabilityPolicy() string {
+	if x != nil {
+		return x.DurabilityPolicy
+	}
+	return ""
+}
+
 // ComponentStatus counts the Pods of one component of a cell.
 type ComponentStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -182,7 +250,7 @@ type ComponentStatus struct {
 
 func (x *ComponentStatus) Reset() {
 	*x = ComponentStatus{}
-	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[1]
+	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -194,7 +262,7 @@ func (x *ComponentStatus) String() string {
 func (*ComponentStatus) ProtoMessage() {}
 
 func (x *ComponentStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[1]
+	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -207,7 +275,7 @@ func (x *ComponentStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComponentStatus.ProtoReflect.Descriptor instead.
 func (*ComponentStatus) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_cell_proto_rawDescGZIP(), []int{1}
+	return file_vtmeta_v1alpha1_cell_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ComponentStatus) GetDesired() int32 {
@@ -245,6 +313,9 @@ type VitessCellStatus struct {
 	// cell_registered says whether the cell is registered in the global
 	// topology.
 	CellRegistered bool `protobuf:"varint,5,opt,name=cell_registered,json=cellRegistered,proto3" json:"cell_registered,omitempty"`
+	// keyspaces_set_up counts the keyspaces whose topology setup has
+	// completed (in the cell that runs the global topology).
+	KeyspacesSetUp int32 `protobuf:"varint,10,opt,name=keyspaces_set_up,json=keyspacesSetUp,proto3" json:"keyspaces_set_up,omitempty"`
 	// etcd counts the topology etcd members.
 	Etcd *ComponentStatus `protobuf:"bytes,6,opt,name=etcd,proto3" json:"etcd,omitempty"`
 	// vtctld counts the vtctld Pods.
@@ -259,7 +330,7 @@ type VitessCellStatus struct {
 
 func (x *VitessCellStatus) Reset() {
 	*x = VitessCellStatus{}
-	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[2]
+	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -271,7 +342,7 @@ func (x *VitessCellStatus) String() string {
 func (*VitessCellStatus) ProtoMessage() {}
 
 func (x *VitessCellStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[2]
+	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -284,7 +355,7 @@ func (x *VitessCellStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VitessCellStatus.ProtoReflect.Descriptor instead.
 func (*VitessCellStatus) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_cell_proto_rawDescGZIP(), []int{2}
+	return file_vtmeta_v1alpha1_cell_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *VitessCellStatus) GetObservedGeneration() int64 {
@@ -320,6 +391,13 @@ func (x *VitessCellStatus) GetCellRegistered() bool {
 		return x.CellRegistered
 	}
 	return false
+}
+
+func (x *VitessCellStatus) GetKeyspacesSetUp() int32 {
+	if x != nil {
+		return x.KeyspacesSetUp
+	}
+	return 0
 }
 
 func (x *VitessCellStatus) GetEtcd() *ComponentStatus {
@@ -370,7 +448,7 @@ type VitessCell struct {
 
 func (x *VitessCell) Reset() {
 	*x = VitessCell{}
-	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[3]
+	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -382,7 +460,7 @@ func (x *VitessCell) String() string {
 func (*VitessCell) ProtoMessage() {}
 
 func (x *VitessCell) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[3]
+	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -395,7 +473,7 @@ func (x *VitessCell) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VitessCell.ProtoReflect.Descriptor instead.
 func (*VitessCell) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_cell_proto_rawDescGZIP(), []int{3}
+	return file_vtmeta_v1alpha1_cell_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *VitessCell) GetApiVersion() string {
@@ -437,7 +515,7 @@ var File_vtmeta_v1alpha1_cell_proto protoreflect.FileDescriptor
 
 const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	"\n" +
-	"\x1avtmeta/v1alpha1/cell.proto\x12\x0fvtmeta.v1alpha1\x1a\x1cvtmeta/v1alpha1/common.proto\x1a\x1evtmeta/v1alpha1/keyspace.proto\x1a\x1dvtmeta/v1alpha1/options.proto\"\xdb\x06\n" +
+	"\x1avtmeta/v1alpha1/cell.proto\x12\x0fvtmeta.v1alpha1\x1a\x1cvtmeta/v1alpha1/common.proto\x1a\x1evtmeta/v1alpha1/keyspace.proto\x1a\x1dvtmeta/v1alpha1/options.proto\"\xaa\a\n" +
 	"\x0eVitessCellSpec\x12E\n" +
 	"\x0ecluster_config\x18\x01 \x01(\v2\x1e.vtmeta.v1alpha1.ClusterConfigR\rclusterConfig\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
@@ -451,15 +529,19 @@ const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	"\btemplate\x18\n" +
 	" \x01(\v2\x19.vtmeta.v1alpha1.TemplateR\btemplate\x12S\n" +
 	"\fbackup_flags\x18\v \x03(\v20.vtmeta.v1alpha1.VitessCellSpec.BackupFlagsEntryR\vbackupFlags\x12\x18\n" +
-	"\acluster\x18\f \x01(\tR\acluster\x1a>\n" +
+	"\acluster\x18\f \x01(\tR\acluster\x12M\n" +
+	"\x0ekeyspace_setup\x18\r \x03(\v2\x1e.vtmeta.v1alpha1.KeyspaceSetupB\x06\xca\xda\x18\x02H@R\rkeyspaceSetup\x1a>\n" +
 	"\x10BackupFlagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:n\xca\xda\x18j\x12h\n" +
-	",!(has(self.vtorc) && has(self.orchestrator))\x128set vtorc or its deprecated alias orchestrator, not both\"c\n" +
+	",!(has(self.vtorc) && has(self.orchestrator))\x128set vtorc or its deprecated alias orchestrator, not both\"P\n" +
+	"\rKeyspaceSetup\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12+\n" +
+	"\x11durability_policy\x18\x02 \x01(\tR\x10durabilityPolicy\"c\n" +
 	"\x0fComponentStatus\x12\x18\n" +
 	"\adesired\x18\x01 \x01(\x05R\adesired\x12\x14\n" +
 	"\x05ready\x18\x02 \x01(\x05R\x05ready\x12\x18\n" +
-	"\aupdated\x18\x03 \x01(\x05R\aupdated:\x06\xca\xda\x18\x020\x01\"\xd9\x03\n" +
+	"\aupdated\x18\x03 \x01(\x05R\aupdated:\x06\xca\xda\x18\x020\x01\"\x83\x04\n" +
 	"\x10VitessCellStatus\x12/\n" +
 	"\x13observed_generation\x18\x01 \x01(\x03R\x12observedGeneration\x12:\n" +
 	"\n" +
@@ -467,7 +549,9 @@ const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	"conditions\x12\x1c\n" +
 	"\tkeyspaces\x18\x03 \x01(\x05R\tkeyspaces\x12'\n" +
 	"\x0fready_keyspaces\x18\x04 \x01(\x05R\x0ereadyKeyspaces\x12'\n" +
-	"\x0fcell_registered\x18\x05 \x01(\bR\x0ecellRegistered\x124\n" +
+	"\x0fcell_registered\x18\x05 \x01(\bR\x0ecellRegistered\x12(\n" +
+	"\x10keyspaces_set_up\x18\n" +
+	" \x01(\x05R\x0ekeyspacesSetUp\x124\n" +
 	"\x04etcd\x18\x06 \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x04etcd\x128\n" +
 	"\x06vtctld\x18\a \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x06vtctld\x126\n" +
 	"\x05vtorc\x18\b \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x05vtorc\x128\n" +
@@ -502,46 +586,48 @@ func file_vtmeta_v1alpha1_cell_proto_rawDescGZIP() []byte {
 	return file_vtmeta_v1alpha1_cell_proto_rawDescData
 }
 
-var file_vtmeta_v1alpha1_cell_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_vtmeta_v1alpha1_cell_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_vtmeta_v1alpha1_cell_proto_goTypes = []any{
 	(*VitessCellSpec)(nil),   // 0: vtmeta.v1alpha1.VitessCellSpec
-	(*ComponentStatus)(nil),  // 1: vtmeta.v1alpha1.ComponentStatus
-	(*VitessCellStatus)(nil), // 2: vtmeta.v1alpha1.VitessCellStatus
-	(*VitessCell)(nil),       // 3: vtmeta.v1alpha1.VitessCell
-	nil,                      // 4: vtmeta.v1alpha1.VitessCellSpec.BackupFlagsEntry
-	(*ClusterConfig)(nil),    // 5: vtmeta.v1alpha1.ClusterConfig
-	(*EtcdSpec)(nil),         // 6: vtmeta.v1alpha1.EtcdSpec
-	(*ComponentSpec)(nil),    // 7: vtmeta.v1alpha1.ComponentSpec
-	(*KeyspaceSpec)(nil),     // 8: vtmeta.v1alpha1.KeyspaceSpec
-	(*LabelSelector)(nil),    // 9: vtmeta.v1alpha1.LabelSelector
-	(*Template)(nil),         // 10: vtmeta.v1alpha1.Template
-	(*Condition)(nil),        // 11: vtmeta.v1alpha1.Condition
-	(*ObjectMeta)(nil),       // 12: vtmeta.v1alpha1.ObjectMeta
+	(*KeyspaceSetup)(nil),    // 1: vtmeta.v1alpha1.KeyspaceSetup
+	(*ComponentStatus)(nil),  // 2: vtmeta.v1alpha1.ComponentStatus
+	(*VitessCellStatus)(nil), // 3: vtmeta.v1alpha1.VitessCellStatus
+	(*VitessCell)(nil),       // 4: vtmeta.v1alpha1.VitessCell
+	nil,                      // 5: vtmeta.v1alpha1.VitessCellSpec.BackupFlagsEntry
+	(*ClusterConfig)(nil),    // 6: vtmeta.v1alpha1.ClusterConfig
+	(*EtcdSpec)(nil),         // 7: vtmeta.v1alpha1.EtcdSpec
+	(*ComponentSpec)(nil),    // 8: vtmeta.v1alpha1.ComponentSpec
+	(*KeyspaceSpec)(nil),     // 9: vtmeta.v1alpha1.KeyspaceSpec
+	(*LabelSelector)(nil),    // 10: vtmeta.v1alpha1.LabelSelector
+	(*Template)(nil),         // 11: vtmeta.v1alpha1.Template
+	(*Condition)(nil),        // 12: vtmeta.v1alpha1.Condition
+	(*ObjectMeta)(nil),       // 13: vtmeta.v1alpha1.ObjectMeta
 }
 var file_vtmeta_v1alpha1_cell_proto_depIdxs = []int32{
-	5,  // 0: vtmeta.v1alpha1.VitessCellSpec.cluster_config:type_name -> vtmeta.v1alpha1.ClusterConfig
-	6,  // 1: vtmeta.v1alpha1.VitessCellSpec.etcd:type_name -> vtmeta.v1alpha1.EtcdSpec
-	7,  // 2: vtmeta.v1alpha1.VitessCellSpec.vtctld:type_name -> vtmeta.v1alpha1.ComponentSpec
-	7,  // 3: vtmeta.v1alpha1.VitessCellSpec.vtgate:type_name -> vtmeta.v1alpha1.ComponentSpec
-	7,  // 4: vtmeta.v1alpha1.VitessCellSpec.vtorc:type_name -> vtmeta.v1alpha1.ComponentSpec
-	7,  // 5: vtmeta.v1alpha1.VitessCellSpec.orchestrator:type_name -> vtmeta.v1alpha1.ComponentSpec
-	8,  // 6: vtmeta.v1alpha1.VitessCellSpec.keyspaces:type_name -> vtmeta.v1alpha1.KeyspaceSpec
-	9,  // 7: vtmeta.v1alpha1.VitessCellSpec.selector:type_name -> vtmeta.v1alpha1.LabelSelector
-	10, // 8: vtmeta.v1alpha1.VitessCellSpec.template:type_name -> vtmeta.v1alpha1.Template
-	4,  // 9: vtmeta.v1alpha1.VitessCellSpec.backup_flags:type_name -> vtmeta.v1alpha1.VitessCellSpec.BackupFlagsEntry
-	11, // 10: vtmeta.v1alpha1.VitessCellStatus.conditions:type_name -> vtmeta.v1alpha1.Condition
-	1,  // 11: vtmeta.v1alpha1.VitessCellStatus.etcd:type_name -> vtmeta.v1alpha1.ComponentStatus
-	1,  // 12: vtmeta.v1alpha1.VitessCellStatus.vtctld:type_name -> vtmeta.v1alpha1.ComponentStatus
-	1,  // 13: vtmeta.v1alpha1.VitessCellStatus.vtorc:type_name -> vtmeta.v1alpha1.ComponentStatus
-	1,  // 14: vtmeta.v1alpha1.VitessCellStatus.vtgate:type_name -> vtmeta.v1alpha1.ComponentStatus
-	12, // 15: vtmeta.v1alpha1.VitessCell.metadata:type_name -> vtmeta.v1alpha1.ObjectMeta
-	0,  // 16: vtmeta.v1alpha1.VitessCell.spec:type_name -> vtmeta.v1alpha1.VitessCellSpec
-	2,  // 17: vtmeta.v1alpha1.VitessCell.status:type_name -> vtmeta.v1alpha1.VitessCellStatus
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	6,  // 0: vtmeta.v1alpha1.VitessCellSpec.cluster_config:type_name -> vtmeta.v1alpha1.ClusterConfig
+	7,  // 1: vtmeta.v1alpha1.VitessCellSpec.etcd:type_name -> vtmeta.v1alpha1.EtcdSpec
+	8,  // 2: vtmeta.v1alpha1.VitessCellSpec.vtctld:type_name -> vtmeta.v1alpha1.ComponentSpec
+	8,  // 3: vtmeta.v1alpha1.VitessCellSpec.vtgate:type_name -> vtmeta.v1alpha1.ComponentSpec
+	8,  // 4: vtmeta.v1alpha1.VitessCellSpec.vtorc:type_name -> vtmeta.v1alpha1.ComponentSpec
+	8,  // 5: vtmeta.v1alpha1.VitessCellSpec.orchestrator:type_name -> vtmeta.v1alpha1.ComponentSpec
+	9,  // 6: vtmeta.v1alpha1.VitessCellSpec.keyspaces:type_name -> vtmeta.v1alpha1.KeyspaceSpec
+	10, // 7: vtmeta.v1alpha1.VitessCellSpec.selector:type_name -> vtmeta.v1alpha1.LabelSelector
+	11, // 8: vtmeta.v1alpha1.VitessCellSpec.template:type_name -> vtmeta.v1alpha1.Template
+	5,  // 9: vtmeta.v1alpha1.VitessCellSpec.backup_flags:type_name -> vtmeta.v1alpha1.VitessCellSpec.BackupFlagsEntry
+	1,  // 10: vtmeta.v1alpha1.VitessCellSpec.keyspace_setup:type_name -> vtmeta.v1alpha1.KeyspaceSetup
+	12, // 11: vtmeta.v1alpha1.VitessCellStatus.conditions:type_name -> vtmeta.v1alpha1.Condition
+	2,  // 12: vtmeta.v1alpha1.VitessCellStatus.etcd:type_name -> vtmeta.v1alpha1.ComponentStatus
+	2,  // 13: vtmeta.v1alpha1.VitessCellStatus.vtctld:type_name -> vtmeta.v1alpha1.ComponentStatus
+	2,  // 14: vtmeta.v1alpha1.VitessCellStatus.vtorc:type_name -> vtmeta.v1alpha1.ComponentStatus
+	2,  // 15: vtmeta.v1alpha1.VitessCellStatus.vtgate:type_name -> vtmeta.v1alpha1.ComponentStatus
+	13, // 16: vtmeta.v1alpha1.VitessCell.metadata:type_name -> vtmeta.v1alpha1.ObjectMeta
+	0,  // 17: vtmeta.v1alpha1.VitessCell.spec:type_name -> vtmeta.v1alpha1.VitessCellSpec
+	3,  // 18: vtmeta.v1alpha1.VitessCell.status:type_name -> vtmeta.v1alpha1.VitessCellStatus
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_vtmeta_v1alpha1_cell_proto_init() }
@@ -558,7 +644,7 @@ func file_vtmeta_v1alpha1_cell_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vtmeta_v1alpha1_cell_proto_rawDesc), len(file_vtmeta_v1alpha1_cell_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

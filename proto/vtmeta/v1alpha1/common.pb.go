@@ -1364,7 +1364,10 @@ type ClusterConfig struct {
 	// labels are added to every object of the cluster.
 	Labels map[string]string `protobuf:"bytes,7,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// annotations are added to every object of the cluster.
-	Annotations   map[string]string `protobuf:"bytes,8,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Annotations map[string]string `protobuf:"bytes,8,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// vtctld_address is the gRPC address of the cluster's vtctld, which the
+	// registration Jobs talk to.
+	VtctldAddress string `protobuf:"bytes,9,opt,name=vtctld_address,json=vtctldAddress,proto3" json:"vtctld_address,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1446,6 +1449,13 @@ func (x *ClusterConfig) GetAnnotations() map[string]string {
 		return x.Annotations
 	}
 	return nil
+}
+
+func (x *ClusterConfig) GetVtctldAddress() string {
+	if x != nil {
+		return x.VtctldAddress
+	}
+	return ""
 }
 
 var File_vtmeta_v1alpha1_common_proto protoreflect.FileDescriptor
@@ -1624,7 +1634,7 @@ const file_vtmeta_v1alpha1_common_proto_rawDesc = "" +
 	"\x15global_server_address\x18\x02 \x01(\tR\x13globalServerAddress\x12\x1f\n" +
 	"\vglobal_root\x18\x03 \x01(\tR\n" +
 	"globalRoot\x12\x1b\n" +
-	"\tcell_root\x18\x04 \x01(\tR\bcellRoot\"\x83\x05\n" +
+	"\tcell_root\x18\x04 \x01(\tR\bcellRoot\"\xaa\x05\n" +
 	"\rClusterConfig\x12/\n" +
 	"\x06images\x18\x02 \x01(\v2\x17.vtmeta.v1alpha1.ImagesR\x06images\x123\n" +
 	"\x06backup\x18\x03 \x01(\v2\x1b.vtmeta.v1alpha1.BackupSpecR\x06backup\x12R\n" +
@@ -1632,7 +1642,8 @@ const file_vtmeta_v1alpha1_common_proto_rawDesc = "" +
 	"\btopology\x18\x05 \x01(\v2\x1d.vtmeta.v1alpha1.TopologySpecR\btopology\x12%\n" +
 	"\x0ereclaim_policy\x18\x06 \x01(\tR\rreclaimPolicy\x12B\n" +
 	"\x06labels\x18\a \x03(\v2*.vtmeta.v1alpha1.ClusterConfig.LabelsEntryR\x06labels\x12Q\n" +
-	"\vannotations\x18\b \x03(\v2/.vtmeta.v1alpha1.ClusterConfig.AnnotationsEntryR\vannotations\x1a>\n" +
+	"\vannotations\x18\b \x03(\v2/.vtmeta.v1alpha1.ClusterConfig.AnnotationsEntryR\vannotations\x12%\n" +
+	"\x0evtctld_address\x18\t \x01(\tR\rvtctldAddress\x1a>\n" +
 	"\x10BackupFlagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +

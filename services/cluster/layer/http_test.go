@@ -42,7 +42,7 @@ func TestHTTP(t *testing.T) {
 		{"finalize", "/finalize", golden.Fixture("original-example-v2-finalize-sync-cluster.request.json"), 200,
 			[]string{`"finalized":true`, `"name":"vitess-global"`}},
 		{"fresh original example", "/sync", "testdata/create-original.request.json", 200,
-			[]string{`"vtorc":{"image":"vitess/orchestrator:latest"`, `"globalServerAddress":"vitess-etcd-client.default.svc:2379"`}},
+			[]string{`"vtorc":{"replicas":1`, `"globalServerAddress":"vitess-etcd-client.default.svc:2379"`, `"keyspaceSetup":[{"name":"main","durabilityPolicy":"semi_sync"}]`}},
 		{"invalid spec holds", "/sync", "testdata/invalid-overlap.request.json", 200,
 			[]string{`"reason":"InvalidSpec"`, `spec.keyspaces[0].shards`}},
 		{"a cell request at the cluster hook", "/sync", golden.Fixture("original-example-sync-cell.request.json"), 400,

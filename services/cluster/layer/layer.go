@@ -5,6 +5,7 @@
 package layer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -109,7 +110,20 @@ func Config(p *v1.VitessCluster) *v1.ClusterConfig {
 		ReclaimPolicy: or(s.GetReclaimPolicy(), spec.ReclaimRetain),
 		Labels:        s.GetLabels(),
 		Annotations:   s.GetAnnotations(),
+		VtctldAddress: fmt.Sprintf("%s.%s.svc:%d", names.Vtctld(p.GetMetadata().GetName(), vtctldCell(s)),
+			p.GetMetadata().GetNamespace(), spec.VtctldGRPCPort),
 	}
+}
+
+// vtctldCell is the cell that runs the cluster's vtctld: the one with a
+// vtctld block, else the one that runs the global topology.
+func vtctldCell(s *v1.VitessClusterSpec) string {
+	for _, c := range s.GetCells() {
+		if c.GetVtctld() != nil {
+			return c.GetName()
+		}
+	}
+	return topologyCell(s)
 }
 
 // topologyCell is the cell that runs the global topology etcd: the one with
@@ -147,12 +161,28 @@ func Cell(p *v1.VitessCluster, cfg *v1.ClusterConfig, c *v1.CellSpec, host strin
 	cellCfg := proto.Clone(cfg).(*v1.ClusterConfig)
 	cellCfg.Topology.CellRoot = "/vitess/" + c.GetName()
 	etcd := c.GetEtcd()
-	if etcd == nil && c.GetName() == host {
-		etcd = &v1.EtcdSpec{}
+	var setup []*v1.KeyspaceSetup
+	if c.GetName() == host {
+		if etcd == nil {
+			etcd = &v1.EtcdSpec{}
+		}
+		for _, k := range s.GetKeyspaces() {
+			setup = append(setup, &v1.KeyspaceSetup{Name: k.GetName(), DurabilityPolicy: cmp.Or(k.GetDurabilityPolicy(), spec.DefaultDurabilityPolicy)})
+		}
+	}
+	vtctld := c.GetVtctld()
+	if vtctld == nil && c.GetName() == vtctldCell(s) {
+		vtctld = &v1.ComponentSpec{}
 	}
 	vtorc := c.GetVtorc()
-	if vtorc == nil {
-		vtorc = c.GetOrchestrator()
+	if vtorc == nil && c.GetOrchestrator() != nil {
+		// The deprecated orchestrator block: its image ran the old
+		// orchestrator, which cannot run vtorc; the cluster's vtorc image does.
+		vtorc = proto.Clone(c.GetOrchestrator()).(*v1.ComponentSpec)
+		vtorc.Image = ""
+	}
+	if vtorc == nil && c.GetName() == host {
+		vtorc = &v1.ComponentSpec{} // primaries are elected by vtorc: always run one
 	}
 	keyspaces := []*v1.KeyspaceSpec{}
 	for _, k := range s.GetKeyspaces() {
@@ -175,13 +205,14 @@ func Cell(p *v1.VitessCluster, cfg *v1.ClusterConfig, c *v1.CellSpec, host strin
 			Cluster:       cluster,
 			Name:          c.GetName(),
 			Etcd:          etcd,
-			Vtctld:        c.GetVtctld(),
+			Vtctld:        vtctld,
 			Vtgate:        c.GetVtgate(),
 			Vtorc:         vtorc,
 			Keyspaces:     keyspaces,
 			Selector:      sel,
 			Template:      tmpl,
 			BackupFlags:   s.GetBackupFlags(),
+			KeyspaceSetup: setup,
 		},
 	}
 }

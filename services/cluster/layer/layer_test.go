@@ -56,8 +56,14 @@ func TestOriginalExample(t *testing.T) {
 	if global.GetSpec().GetEtcd().GetSize() != 3 || zone1.GetSpec().GetEtcd() != nil {
 		t.Error("etcd belongs to the global cell only")
 	}
-	if global.GetSpec().GetVtorc().GetImage() != "vitess/orchestrator:latest" || global.GetSpec().GetOrchestrator() != nil {
-		t.Error("the orchestrator alias must reach the cell as vtorc")
+	if vo := global.GetSpec().GetVtorc(); vo.GetReplicas() != 1 || vo.GetImage() != "" || global.GetSpec().GetOrchestrator() != nil {
+		t.Errorf("the orchestrator alias must reach the cell as vtorc, without the old orchestrator image: %v", vo)
+	}
+	if len(global.GetSpec().GetKeyspaceSetup()) != 1 || len(zone1.GetSpec().GetKeyspaceSetup()) != 0 {
+		t.Error("keyspace setup runs once per cluster, in the global topology's cell")
+	}
+	if got := global.GetSpec().GetClusterConfig().GetVtctldAddress(); got != "vitess-global-vtctld.default.svc:15999" {
+		t.Errorf("vtctld address %s", got)
 	}
 	if len(global.GetSpec().GetKeyspaces()) != 0 || len(zone1.GetSpec().GetKeyspaces()) != 1 {
 		t.Error("keyspace main is served in zone1 only")
