@@ -1,19 +1,16 @@
 package layer
 
 import (
-	"encoding/json"
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/vtmeta/vtmeta/internal/kube"
 	"github.com/vtmeta/vtmeta/internal/names"
 	"github.com/vtmeta/vtmeta/internal/spec"
+	"github.com/vtmeta/vtmeta/internal/vtflags"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
@@ -29,91 +26,7 @@ const (
 	SharedVT = "/mnt/vt"
 	// MysqlctlSocket is where mysqlctld listens and vttablet reaches it.
 	MysqlctlSocket = DataRoot + "/mysqlctl.sock"
-	// vitessUser is the uid and gid of the vitess and mysql users in the
-	// vitess/lite and mysql images.
-	vitessUser = 999
 )
-
-// flag renders one command-line flag; names are written with dashes
-// (underscored flag names stop working in Vitess v25).
-func flag(name, value string) string {
-	return "--" + strings.ReplaceAll(strings.TrimLeft(name, "-"), "_", "-") + "=" + value
-}
-
-// flags renders a map of extra flags in name order.
-func flags(m map[string]string) []string {
-	keys := slices.Sorted(maps.Keys(m))
-	out := make([]string, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, flag(k, m[k]))
-	}
-	return out
-}
-
-// topologyFlags point a Vitess component at the global topology.
-func topologyFlags(t *v1.TopologySpec) []string {
-	return []string{
-		flag("topo-implementation", t.GetImplementation()),
-		flag("topo-global-server-address", t.GetGlobalServerAddress()),
-		flag("topo-global-root", t.GetGlobalRoot()),
-	}
-}
-
-// backupFlags are the flags of a tablet that backs up and restores.
-func backupFlags(cfg *v1.ClusterConfig) []string {
-	var out []string
-	b := cfg.GetBackup()
-	if b.GetStorage() != "" {
-		out = append(out, flag("backup-storage-implementation", b.GetStorage()))
-	}
-	if b.GetEngine() != "" {
-		out = append(out, flag("backup-engine-implementation", b.GetEngine()))
-	}
-	out = append(out, flags(b.GetFlags())...)
-	out = append(out, flags(cfg.GetBackupFlags())...)
-	if b.GetRestoreFromBackup() {
-		out = append(out, "--restore-from-backup")
-	}
-	return out
-}
-
-// resources converts a resources block, naming the field of a bad quantity.
-func resources(field string, r *v1.ResourceRequirements) (corev1.ResourceRequirements, error) {
-	var out corev1.ResourceRequirements
-	for _, part := range []struct {
-		name string
-		in   map[string]string
-		out  *corev1.ResourceList
-	}{{"limits", r.GetLimits(), &out.Limits}, {"requests", r.GetRequests(), &out.Requests}} {
-		for k, v := range part.in {
-			q, err := resource.ParseQuantity(v)
-			if err != nil {
-				return out, &spec.FieldError{Field: field + "." + part.name + "." + k, Reason: "InvalidQuantity",
-					Message: fmt.Sprintf("%q is not a quantity: write it like 500m, 2, 512Mi or 10Gi", v)}
-			}
-			if *part.out == nil {
-				*part.out = corev1.ResourceList{}
-			}
-			(*part.out)[corev1.ResourceName(k)] = q
-		}
-	}
-	return out, nil
-}
-
-// embedded decodes an embedded Kubernetes object, naming its field if it
-// does not fit the Kubernetes type.
-func embedded(field string, raw []byte, into any) error {
-	if len(raw) == 0 {
-		return nil
-	}
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(into); err != nil {
-		return &spec.FieldError{Field: field, Reason: "InvalidObject",
-			Message: fmt.Sprintf("not a valid %T: %v", into, err)}
-	}
-	return nil
-}
 
 // Pod builds the tablet's Pod: vttablet, and mysqld run by mysqlctld.
 func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
@@ -127,82 +40,45 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 	vtImage := firstOf(pool.GetVttablet().GetImage(), pool.GetImage(), cfg.GetImages().GetVttablet(), spec.DefaultVitessImage)
 	mysqldImage := firstOf(pool.GetMysql().GetImage(), cfg.GetImages().GetMysqld(), spec.DefaultMysqldImage)
 
-	vtRes, err := resources("spec.pool.vttablet.resources", pool.GetVttablet().GetResources())
+	vtRes, err := kube.Resources("spec.pool.vttablet.resources", pool.GetVttablet().GetResources())
 	if err != nil {
 		return nil, err
 	}
-	myRes, err := resources("spec.pool.mysql.resources", pool.GetMysql().GetResources())
+	myRes, err := kube.Resources("spec.pool.mysql.resources", pool.GetMysql().GetResources())
 	if err != nil {
 		return nil, err
 	}
-	podSec := &corev1.PodSecurityContext{
-		RunAsNonRoot:   ptr(true),
-		RunAsUser:      ptr(int64(vitessUser)),
-		RunAsGroup:     ptr(int64(vitessUser)),
-		FSGroup:        ptr(int64(vitessUser)),
-		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	podSec, err := kube.SecurityContext("spec.pool.securityContext", pool.GetSecurityContext().GetJson())
+	if err != nil {
+		return nil, err
 	}
-	if raw := pool.GetSecurityContext().GetJson(); len(raw) > 0 {
-		podSec = &corev1.PodSecurityContext{}
-		if err := embedded("spec.pool.securityContext", raw, podSec); err != nil {
-			return nil, err
-		}
-	}
-	sched := pool.GetScheduling()
-	var affinity *corev1.Affinity
-	if raw := sched.GetAffinity().GetJson(); len(raw) > 0 {
-		affinity = &corev1.Affinity{}
-		if err := embedded("spec.pool.scheduling.affinity", raw, affinity); err != nil {
-			return nil, err
-		}
-	}
-	var tolerations []corev1.Toleration
-	for i, r := range sched.GetTolerations() {
-		var tol corev1.Toleration
-		if err := embedded(fmt.Sprintf("spec.pool.scheduling.tolerations[%d]", i), r.GetJson(), &tol); err != nil {
-			return nil, err
-		}
-		tolerations = append(tolerations, tol)
-	}
-	var spread []corev1.TopologySpreadConstraint
-	for i, r := range sched.GetTopologySpreadConstraints() {
-		var c corev1.TopologySpreadConstraint
-		if err := embedded(fmt.Sprintf("spec.pool.scheduling.topologySpreadConstraints[%d]", i), r.GetJson(), &c); err != nil {
-			return nil, err
-		}
-		spread = append(spread, c)
-	}
-
-	containerSec := &corev1.SecurityContext{
-		AllowPrivilegeEscalation: ptr(false),
-		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
-	}
+	containerSec := kube.ContainerSecurity()
 	env := []corev1.EnvVar{{Name: "VTDATAROOT", Value: DataRoot}}
 	dataMount := corev1.VolumeMount{Name: "vtdataroot", MountPath: DataRoot}
 	sharedMount := corev1.VolumeMount{Name: "vt", MountPath: SharedVT}
 
-	vttabletArgs := append(topologyFlags(cfg.GetTopology()),
-		flag("tablet-path", names.Alias(s.GetCell(), uid)),
-		flag("tablet-hostname", fmt.Sprintf("%s.%s.%s.svc", name, subdomain, ns)),
-		flag("init-keyspace", s.GetKeyspace()),
-		flag("init-shard", s.GetShard()),
-		flag("init-tablet-type", s.GetType()),
-		flag("port", fmt.Sprint(WebPort)),
-		flag("grpc-port", fmt.Sprint(GRPCPort)),
-		flag("service-map", "grpc-queryservice,grpc-tabletmanager,grpc-updatestream"),
-		flag("mysqlctl-socket", MysqlctlSocket),
-		flag("health-check-interval", "5s"),
+	vttabletArgs := append(vtflags.Topology(cfg.GetTopology()),
+		vtflags.Flag("tablet-path", names.Alias(s.GetCell(), uid)),
+		vtflags.Flag("tablet-hostname", fmt.Sprintf("%s.%s.%s.svc", name, subdomain, ns)),
+		vtflags.Flag("init-keyspace", s.GetKeyspace()),
+		vtflags.Flag("init-shard", s.GetShard()),
+		vtflags.Flag("init-tablet-type", s.GetType()),
+		vtflags.Flag("port", fmt.Sprint(WebPort)),
+		vtflags.Flag("grpc-port", fmt.Sprint(GRPCPort)),
+		vtflags.Flag("service-map", "grpc-queryservice,grpc-tabletmanager,grpc-updatestream"),
+		vtflags.Flag("mysqlctl-socket", MysqlctlSocket),
+		vtflags.Flag("health-check-interval", "5s"),
 	)
-	vttabletArgs = append(vttabletArgs, backupFlags(cfg)...)
-	vttabletArgs = append(vttabletArgs, flags(pool.GetVttablet().GetExtraFlags())...)
+	vttabletArgs = append(vttabletArgs, vtflags.Backup(cfg, true)...)
+	vttabletArgs = append(vttabletArgs, vtflags.Map(pool.GetVttablet().GetExtraFlags())...)
 
 	mysqlctldArgs := []string{
-		flag("tablet-uid", fmt.Sprint(uid)),
-		flag("mysql-port", fmt.Sprint(MySQLPort)),
-		flag("socket-file", MysqlctlSocket),
-		flag("init-db-sql-file", SharedVT+"/config/init_db.sql"),
+		vtflags.Flag("tablet-uid", fmt.Sprint(uid)),
+		vtflags.Flag("mysql-port", fmt.Sprint(MySQLPort)),
+		vtflags.Flag("socket-file", MysqlctlSocket),
+		vtflags.Flag("init-db-sql-file", SharedVT+"/config/init_db.sql"),
 	}
-	mysqlctldArgs = append(mysqlctldArgs, flags(pool.GetMysql().GetExtraFlags())...)
+	mysqlctldArgs = append(mysqlctldArgs, vtflags.Map(pool.GetMysql().GetExtraFlags())...)
 
 	// The template's labels win over the pool's: selectors depend on them.
 	labels := spec.Over(pool.GetLabels(), s.GetTemplate().GetMetadata().GetLabels())
@@ -220,11 +96,6 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 			Hostname:                      name,
 			Subdomain:                     subdomain,
 			SecurityContext:               podSec,
-			Affinity:                      affinity,
-			Tolerations:                   tolerations,
-			NodeSelector:                  sched.GetNodeSelector(),
-			TopologySpreadConstraints:     spread,
-			PriorityClassName:             sched.GetPriorityClassName(),
 			TerminationGracePeriodSeconds: ptr(int64(60)),
 			Volumes: []corev1.Volume{
 				{Name: "vtdataroot", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: name}}},
@@ -282,6 +153,9 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 				},
 			},
 		},
+	}
+	if err := kube.Schedule("spec.pool.scheduling", pool.GetScheduling(), &pod.Spec); err != nil {
+		return nil, err
 	}
 	return pod, nil
 }
