@@ -114,7 +114,7 @@ deploy-check: $(BIN)/promtool ## Render and check deploy/: overlays, components,
 
 .PHONY: bench
 bench: ## Benchmarks of the hook paths (ratios to encoding/json.Valid; see BENCHMARKS.md).
-	go test -run '^$$' -bench . -benchmem -count=1 $(MODULE)/services/cluster/... $(MODULE)/services/keyspace/... $(MODULE)/services/shard/... $(MODULE)/services/tablet/... $(MODULE)/internal/kjson/...
+	go test -run '^$$' -bench . -benchmem -count=1 $(MODULE)/services/cluster/... $(MODULE)/services/cell/... $(MODULE)/services/keyspace/... $(MODULE)/services/shard/... $(MODULE)/services/tablet/... $(MODULE)/internal/kjson/...
 
 ##@ Build
 

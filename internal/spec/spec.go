@@ -471,3 +471,34 @@ const (
 // DefaultDurabilityPolicy is a keyspace's durability policy when it names
 // none: replicas acknowledge every transaction before it commits.
 const DefaultDurabilityPolicy = "semi_sync"
+
+// CellObject checks a VitessCell's spec.
+func CellObject(s *v1.VitessCellSpec) error {
+	errs := []error{Name("spec.name", s.GetName())}
+	if s.GetCluster() == "" {
+		errs = append(errs, fieldErr("spec.cluster", "MissingCluster", "the cluster's name is required"))
+	}
+	if len(s.GetSelector().GetMatchLabels()) == 0 {
+		errs = append(errs, fieldErr("spec.selector.matchLabels", "MissingSelector", "a selector is required"))
+	}
+	if s.GetVtorc() != nil && s.GetOrchestrator() != nil {
+		errs = append(errs, fieldErr("spec", "AliasConflict", "set vtorc or its deprecated alias orchestrator, not both"))
+	}
+	for _, c := range []struct {
+		field string
+		spec  *v1.ComponentSpec
+	}{{"spec.vtctld", s.GetVtctld()}, {"spec.vtgate", s.GetVtgate()}, {"spec.vtorc", s.GetVtorc()}, {"spec.orchestrator", s.GetOrchestrator()}} {
+		errs = append(errs, Component(c.field, c.spec))
+	}
+	if n := s.GetEtcd().GetSize(); s.GetEtcd() != nil && s.GetEtcd().Size != nil && (n < 1 || n > 9) {
+		errs = append(errs, fieldErr("spec.etcd.size", "ReplicasOutOfRange", "%d is out of range: use 1 to 9 (an odd number)", n))
+	}
+	if s.GetClusterConfig().GetVtctldAddress() == "" || s.GetClusterConfig().GetTopology().GetGlobalServerAddress() == "" {
+		errs = append(errs, fieldErr("spec.clusterConfig", "MissingClusterConfig",
+			"the cell needs its cluster's topology and vtctld addresses, which the cluster layer fills in: is this VitessCell made by a VitessCluster?"))
+	}
+	for i, k := range s.GetKeyspaces() {
+		errs = append(errs, Keyspace(fmt.Sprintf("spec.keyspaces[%d]", i), k, nil))
+	}
+	return errors.Join(errs...)
+}

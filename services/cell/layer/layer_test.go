@@ -1,0 +1,244 @@
+package layer
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+
+	"github.com/vtmeta/vtmeta/internal/conditions"
+	"github.com/vtmeta/vtmeta/internal/golden"
+	"github.com/vtmeta/vtmeta/internal/kjson"
+	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
+)
+
+func TestGolden(t *testing.T) {
+	golden.Run(t, "testdata", Sync)
+}
+
+func load(t *testing.T, name string) *v1.CellSyncRequest {
+	t.Helper()
+	data, err := os.ReadFile("testdata/" + name + ".request.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req v1.CellSyncRequest
+	if err := kjson.Unmarshal(data, &req); err != nil {
+		t.Fatal(err)
+	}
+	return &req
+}
+
+// kinds lists "Kind name" of every child, in order.
+func kinds(t *testing.T, resp *v1.CellSyncResponse) []string {
+	t.Helper()
+	var out []string
+	for _, c := range resp.GetChildren() {
+		var head struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
+				Name   string            `json:"name"`
+				Labels map[string]string `json:"labels"`
+			} `json:"metadata"`
+		}
+		if err := json.Unmarshal(c.GetJson(), &head); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, head.Kind+" "+head.Metadata.Name)
+	}
+	return out
+}
+
+func TestGlobalCellOfTheOriginalExample(t *testing.T) {
+	req := load(t, "original-global")
+	resp, err := Sync(golden.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(kinds(t, resp), "\n")
+	for _, want := range []string{
+		"Service vitess-etcd-peer", "Service vitess-etcd-client", "StatefulSet vitess-etcd", "PodDisruptionBudget vitess-etcd",
+		"Deployment vitess-global-vtctld", "Service vitess-global-vtctld",
+		"Deployment vitess-global-vtorc", "Service vitess-global-vtorc",
+		"Service vitess-global-vttablet", "Job vitess-global-register-cell-", "Job vitess-global-keyspace-main-",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %s in\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "vtgate") || strings.Contains(got, "VitessKeyspace") {
+		t.Error("the global cell serves no keyspace and runs no vtgate")
+	}
+	for _, c := range resp.GetChildren() {
+		var o struct {
+			Metadata struct {
+				Labels map[string]string `json:"labels"`
+			} `json:"metadata"`
+		}
+		_ = json.Unmarshal(c.GetJson(), &o)
+		for k, v := range req.GetParent().GetSpec().GetSelector().GetMatchLabels() {
+			if o.Metadata.Labels[k] != v {
+				t.Errorf("a child does not satisfy the cell's selector (%s): %.200s", k, c.GetJson())
+			}
+		}
+		s := string(c.GetJson())
+		if strings.Contains(s, `"kind":"StatefulSet"`) {
+			var sts appsv1.StatefulSet
+			_ = json.Unmarshal(c.GetJson(), &sts)
+			if *sts.Spec.Replicas != 3 || sts.Spec.Template.Spec.Containers[0].Image != "quay.io/coreos/etcd:v3.2.11" ||
+				!strings.Contains(strings.Join(sts.Spec.Template.Spec.Containers[0].Args, " "), "vitess-etcd-2=http://vitess-etcd-2.vitess-etcd-peer.default.svc:2380") {
+				t.Errorf("etcd %v", sts.Spec.Template.Spec.Containers[0])
+			}
+		}
+		if strings.Contains(s, `"kind":"Job"`) && strings.Contains(s, "register") {
+			var j batchv1.Job
+			_ = json.Unmarshal(c.GetJson(), &j)
+			script := j.Spec.Template.Spec.Containers[0].Command[2]
+			for _, w := range []string{"--server=vitess-global-vtctld.default.svc:15999", "AddCellInfo", "--root=/vitess/global", "--server-address=vitess-etcd-client.default.svc:2379", "GetCellInfo global"} {
+				if !strings.Contains(script, w) {
+					t.Errorf("registration script lacks %s: %s", w, script)
+				}
+			}
+		}
+		if strings.Contains(s, "_") && strings.Contains(s, `"args"`) {
+			var d struct {
+				Spec struct {
+					Template struct {
+						Spec struct {
+							Containers []struct{ Args []string } `json:"containers"`
+						} `json:"spec"`
+					} `json:"template"`
+				} `json:"spec"`
+			}
+			_ = json.Unmarshal(c.GetJson(), &d)
+			for _, ct := range d.Spec.Template.Spec.Containers {
+				for _, a := range ct.Args {
+					if k, _, _ := strings.Cut(a, "="); strings.Contains(k, "_") {
+						t.Errorf("flag %s has an underscore", k)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestZoneCellOfTheOriginalExample(t *testing.T) {
+	resp, err := Sync(golden.Context(), load(t, "original-zone1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := kinds(t, resp)
+	joined := strings.Join(got, "\n")
+	for _, want := range []string{"VitessKeyspace vitess-zone1-main", "Deployment vitess-zone1-vtgate", "Service vitess-zone1-vtgate", "PodDisruptionBudget vitess-zone1-vtgate", "Service vitess-zone1-vttablet"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("no %s in\n%s", want, joined)
+		}
+	}
+	if strings.Contains(joined, "etcd") || strings.Contains(joined, "vtctld") || strings.Contains(joined, "keyspace-main") {
+		t.Error("zone1 runs no topology, vtctld or keyspace setup")
+	}
+	// vtgate is last: tablets move before the gateways that route to them.
+	last := got[len(got)-3:]
+	for _, k := range last {
+		if !strings.Contains(k, "vtgate") {
+			t.Errorf("the vtgate objects must come last: %v", got)
+		}
+	}
+}
+
+// TestRolloutOrder edits the image of every Vitess component and drives
+// the sync loop: etcd first, then vtctld and vtorc, then the Jobs, then
+// the keyspaces, vtgate last — one object per step.
+func TestRolloutOrder(t *testing.T) {
+	req := load(t, "every-option-global")
+	zone := load(t, "every-option-zone")
+	req.Parent.Spec.Vtgate = zone.Parent.Spec.Vtgate
+	req.Parent.Spec.Keyspaces = zone.Parent.Spec.Keyspaces
+	api := golden.NewCluster()
+	sync := func() *v1.CellSyncResponse {
+		req.Children = api.Children()
+		resp, err := Sync(golden.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	if _, err := api.Apply(sync().GetChildren()); err != nil {
+		t.Fatal(err)
+	}
+	api.ReadyAll()
+	ready(api)
+	if c := conditions.Find(sync().GetStatus().GetConditions(), conditions.Ready); c.GetStatus() != conditions.True {
+		t.Fatalf("Ready = %v after everything is ready", c)
+	}
+	imgs := req.Parent.Spec.ClusterConfig.Images
+	imgs.Vtctld, imgs.Vtorc, imgs.Vtgate, imgs.Etcd = "vitess/lite:v25.0.0", "vitess/lite:v25.0.0", "vitess/lite:v25.0.0", "quay.io/coreos/etcd:v3.6.0"
+	req.Parent.Spec.Etcd.Image = ""
+	req.Parent.Spec.ClusterConfig.Topology.GlobalRoot = "/vitess/global" // unchanged
+	req.Parent.Metadata.Generation++
+	var moved []string
+	for step := 0; step < 30; step++ {
+		changed, err := api.Apply(sync().GetChildren())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(changed) > 1 {
+			t.Fatalf("step %d moved %v at once", step, changed)
+		}
+		moved = append(moved, changed...)
+		ready(api)
+	}
+	order := fmt.Sprint(moved)
+	idx := func(s string) int { return strings.Index(order, s) }
+	if !(idx("StatefulSet") < idx("Deployment full-global-vtctld") && idx("Deployment full-global-vtctld") < idx("Deployment full-global-vtorc") &&
+		idx("Deployment full-global-vtorc") < idx("Job") && idx("Job") < idx("VitessKeyspace") && idx("VitessKeyspace") < idx("Deployment full-global-vtgate")) {
+		t.Errorf("rollout order %s: want etcd, vtctld, vtorc, Jobs, keyspaces, vtgate last", order)
+	}
+	st := sync().GetStatus()
+	if conditions.Find(st.GetConditions(), conditions.Updated).GetStatus() != conditions.True || !st.GetCellRegistered() ||
+		st.GetVtgate().GetDesired() != 3 || st.GetKeyspaces() != 2 {
+		t.Errorf("final status %v", st)
+	}
+}
+
+// ready marks every workload, Job and keyspace of the simulation done.
+func ready(api *golden.Cluster) {
+	for _, m := range api.Children() {
+		for _, o := range m.GetObjects() {
+			o.Status = &v1.ObjectStatus{
+				ObservedGeneration: o.GetMetadata().GetGeneration(),
+				Replicas:           3, ReadyReplicas: 3, UpdatedReplicas: 3,
+				Conditions: []*v1.Condition{{Type: "Ready", Status: "True"}, {Type: "Updated", Status: "True"}, {Type: "Complete", Status: "True"}},
+			}
+		}
+	}
+}
+
+func TestInvalidCellHolds(t *testing.T) {
+	req := load(t, "original-zone1")
+	api := golden.NewCluster()
+	resp, err := Sync(golden.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.Apply(resp.GetChildren()); err != nil {
+		t.Fatal(err)
+	}
+	n := int32(-1)
+	req.Parent.Spec.Vtgate.Replicas = &n
+	req.Children = api.Children()
+	resp, err = Sync(golden.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed, _ := api.Clone().Apply(resp.GetChildren()); len(changed) != 0 {
+		t.Errorf("an invalid cell changed %v", changed)
+	}
+	if c := conditions.Find(resp.GetStatus().GetConditions(), conditions.Ready); c.GetReason() != conditions.ReasonInvalidSpec || !strings.Contains(c.GetMessage(), "spec.vtgate.replicas") {
+		t.Errorf("Ready = %v", c)
+	}
+}

@@ -1,0 +1,437 @@
+package layer
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/vtmeta/vtmeta/internal/kube"
+	"github.com/vtmeta/vtmeta/internal/names"
+	"github.com/vtmeta/vtmeta/internal/spec"
+	"github.com/vtmeta/vtmeta/internal/vtflags"
+	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
+)
+
+// ComponentLabel names the Vitess component of a Pod or Service.
+const ComponentLabel = "vitess.io/component"
+
+// Defaults of a cell's components.
+const (
+	defaultEtcdSize     = 3
+	defaultEtcdStorage  = "1Gi"
+	defaultVtgates      = 2
+	etcdDataDir         = "/var/lib/etcd"
+	etcdClientPort      = spec.EtcdClientPort
+	etcdPeerPort        = spec.EtcdPeerPort
+	registrationBackoff = 30
+)
+
+// builder builds the objects of one cell.
+type builder struct {
+	cell *v1.VitessCell
+	s    *v1.VitessCellSpec
+	ns   string
+	cfg  *v1.ClusterConfig
+}
+
+func (b builder) cluster() string { return b.s.GetCluster() }
+
+// meta is the metadata of a child: the cell's template labels (which
+// satisfy its selector) with the component's, over the cluster's extras.
+func (b builder) meta(name, component string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name:        name,
+		Namespace:   b.ns,
+		Labels:      b.labels(component),
+		Annotations: spec.Over(b.cfg.GetAnnotations(), b.s.GetTemplate().GetMetadata().GetAnnotations()),
+	}
+}
+
+func (b builder) labels(component string) map[string]string {
+	return spec.Over(b.cfg.GetLabels(), spec.Labels(b.s.GetSelector(), b.s.GetTemplate(), ComponentLabel, component))
+}
+
+// selector picks a component's Pods of this cell.
+func (b builder) selector(component string) map[string]string {
+	sel, _ := spec.Narrow(b.s.GetSelector(), b.s.GetTemplate(), ComponentLabel, component)
+	return sel.GetMatchLabels()
+}
+
+func (b builder) svc(name, component string, headless bool, ports ...corev1.ServicePort) *corev1.Service {
+	s := &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: b.meta(name, component),
+		Spec:       corev1.ServiceSpec{Selector: b.selector(component), Ports: ports},
+	}
+	if headless {
+		s.Spec.ClusterIP = corev1.ClusterIPNone
+		// Tablets and etcd members find each other before they are ready.
+		s.Spec.PublishNotReadyAddresses = true
+	}
+	return s
+}
+
+func port(name string, p int32) corev1.ServicePort {
+	return corev1.ServicePort{Name: name, Port: p, TargetPort: intstr.FromString(name), Protocol: corev1.ProtocolTCP}
+}
+
+func containerPort(name string, p int32) corev1.ContainerPort {
+	return corev1.ContainerPort{Name: name, ContainerPort: p, Protocol: corev1.ProtocolTCP}
+}
+
+func budget(meta metav1.ObjectMeta, sel map[string]string, maxUnavailable, minAvailable int32) *policyv1.PodDisruptionBudget {
+	pdb := &policyv1.PodDisruptionBudget{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
+		ObjectMeta: meta,
+		Spec:       policyv1.PodDisruptionBudgetSpec{Selector: &metav1.LabelSelector{MatchLabels: sel}},
+	}
+	if minAvailable > 0 {
+		v := intstr.FromInt32(minAvailable)
+		pdb.Spec.MinAvailable = &v
+	} else {
+		v := intstr.FromInt32(maxUnavailable)
+		pdb.Spec.MaxUnavailable = &v
+	}
+	return pdb
+}
+
+// etcdImage is the etcd image: the block's image, its version of the
+// upstream image, or the cluster's.
+func (b builder) etcdImage() string {
+	e := b.s.GetEtcd()
+	if e.GetImage() != "" {
+		return e.GetImage()
+	}
+	if e.GetVersion() != "" {
+		return spec.EtcdImageRepository + ":v" + strings.TrimPrefix(e.GetVersion(), "v")
+	}
+	return cmp.Or(b.cfg.GetImages().GetEtcd(), spec.DefaultEtcdImage)
+}
+
+// Etcd returns the topology etcd: its peer and client Services, its
+// StatefulSet (each member with its own data volume) and a budget that
+// keeps a quorum.
+func (b builder) Etcd() ([]kube.Object, error) {
+	e := b.s.GetEtcd()
+	name := names.Etcd(b.cluster())
+	peer := names.EtcdPeer(b.cluster())
+	size := int32(defaultEtcdSize)
+	if e.Size != nil {
+		size = e.GetSize()
+	}
+	res, err := kube.Resources("spec.etcd.resources", e.GetResources())
+	if err != nil {
+		return nil, err
+	}
+	storage, err := resource.ParseQuantity(cmp.Or(e.GetVolumeClaim().GetResources().GetRequests()["storage"], defaultEtcdStorage))
+	if err != nil {
+		return nil, &spec.FieldError{Field: "spec.etcd.volumeClaim.resources.requests.storage", Reason: "InvalidQuantity", Message: "not a size: write it like 10Gi"}
+	}
+	podSec, err := kube.SecurityContext("spec.etcd.securityContext", nil)
+	if err != nil {
+		return nil, err
+	}
+	var members []string
+	for i := range size {
+		members = append(members, fmt.Sprintf("%s-%d=http://%s-%d.%s.%s.svc:%d", name, i, name, i, peer, b.ns, etcdPeerPort))
+	}
+	self := fmt.Sprintf("$(POD_NAME).%s.%s.svc", peer, b.ns)
+	args := []string{
+		"--name=$(POD_NAME)",
+		"--data-dir=" + etcdDataDir,
+		fmt.Sprintf("--listen-client-urls=http://0.0.0.0:%d", etcdClientPort),
+		fmt.Sprintf("--advertise-client-urls=http://%s:%d", self, etcdClientPort),
+		fmt.Sprintf("--listen-peer-urls=http://0.0.0.0:%d", etcdPeerPort),
+		fmt.Sprintf("--initial-advertise-peer-urls=http://%s:%d", self, etcdPeerPort),
+		"--initial-cluster=" + strings.Join(members, ","),
+		"--initial-cluster-state=new",
+		"--initial-cluster-token=" + name,
+	}
+	args = append(args, vtflags.Map(e.GetExtraFlags())...)
+	sel := b.selector("etcd")
+	podMeta := b.meta("", "etcd")
+	podMeta.Labels = spec.Over(e.GetLabels(), podMeta.Labels)
+	podMeta.Annotations = spec.Over(podMeta.Annotations, e.GetAnnotations())
+	claim := corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: "data"},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes:      accessModes(e.GetVolumeClaim().GetAccessModes()),
+			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: storage}},
+			StorageClassName: storageClass(e.GetVolumeClaim()),
+		},
+	}
+	sts := &appsv1.StatefulSet{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
+		ObjectMeta: b.meta(name, "etcd"),
+		Spec: appsv1.StatefulSetSpec{
+			Replicas:    &size,
+			ServiceName: peer,
+			// Members need each other to form the cluster: start them together.
+			PodManagementPolicy:  appsv1.ParallelPodManagement,
+			Selector:             &metav1.LabelSelector{MatchLabels: sel},
+			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{claim},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: podMeta,
+				Spec: corev1.PodSpec{
+					SecurityContext: podSec,
+					Containers: []corev1.Container{{
+						Name:    "etcd",
+						Image:   b.etcdImage(),
+						Command: []string{"etcd"},
+						Args:    args,
+						Env: []corev1.EnvVar{{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{
+							FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}},
+						Ports: []corev1.ContainerPort{containerPort("client", etcdClientPort), containerPort("peer", etcdPeerPort)},
+						ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+							HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromString("client")}}, PeriodSeconds: 10},
+						Resources:       res,
+						VolumeMounts:    []corev1.VolumeMount{{Name: "data", MountPath: etcdDataDir}},
+						SecurityContext: kube.ContainerSecurity(),
+					}},
+				},
+			},
+		},
+	}
+	if err := kube.Schedule("spec.etcd.scheduling", e.GetScheduling(), &sts.Spec.Template.Spec); err != nil {
+		return nil, err
+	}
+	return []kube.Object{
+		b.svc(peer, "etcd", true, port("client", etcdClientPort), port("peer", etcdPeerPort)),
+		b.svc(names.EtcdClient(b.cluster()), "etcd", false, port("client", etcdClientPort)),
+		sts,
+		budget(b.meta(name, "etcd"), sel, 0, size/2+1),
+	}, nil
+}
+
+func accessModes(modes []string) []corev1.PersistentVolumeAccessMode {
+	if len(modes) == 0 {
+		return []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}
+	}
+	out := make([]corev1.PersistentVolumeAccessMode, 0, len(modes))
+	for _, m := range modes {
+		out = append(out, corev1.PersistentVolumeAccessMode(m))
+	}
+	return out
+}
+
+// component is one stateless Vitess server of the cell.
+type component struct {
+	name, label, binary, field string
+	spec                       *v1.ComponentSpec
+	image                      string
+	replicas                   int32
+	args                       []string
+	ports                      []corev1.ContainerPort
+	servicePorts               []corev1.ServicePort
+}
+
+// Deployment returns a component's Deployment and Service (and a budget
+// when it has more than one replica).
+func (b builder) Deployment(c component) ([]kube.Object, error) {
+	cs := c.spec
+	replicas := c.replicas
+	if cs.Replicas != nil {
+		replicas = cs.GetReplicas()
+	}
+	res, err := kube.Resources(c.field+".resources", cs.GetResources())
+	if err != nil {
+		return nil, err
+	}
+	podSec, err := kube.SecurityContext(c.field+".securityContext", cs.GetSecurityContext().GetJson())
+	if err != nil {
+		return nil, err
+	}
+	sel := b.selector(c.label)
+	podMeta := b.meta("", c.label)
+	podMeta.Labels = spec.Over(cs.GetLabels(), podMeta.Labels)
+	podMeta.Annotations = spec.Over(podMeta.Annotations, cs.GetAnnotations())
+	args := append(append([]string{}, c.args...), vtflags.Map(cs.GetExtraFlags())...)
+	d := &appsv1.Deployment{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+		ObjectMeta: b.meta(c.name, c.label),
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &replicas,
+			Selector: &metav1.LabelSelector{MatchLabels: sel},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: podMeta,
+				Spec: corev1.PodSpec{
+					SecurityContext: podSec,
+					Containers: []corev1.Container{{
+						Name:    c.label,
+						Image:   cmp.Or(cs.GetImage(), c.image),
+						Command: []string{"/vt/bin/" + c.binary},
+						Args:    args,
+						Ports:   c.ports,
+						ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+							HTTPGet: &corev1.HTTPGetAction{Path: "/debug/status", Port: intstr.FromString("web")}}, PeriodSeconds: 10},
+						LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+							TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("web")}}, InitialDelaySeconds: 30, PeriodSeconds: 20, FailureThreshold: 6},
+						Resources:       res,
+						SecurityContext: kube.ContainerSecurity(),
+					}},
+				},
+			},
+		},
+	}
+	if err := kube.Schedule(c.field+".scheduling", cs.GetScheduling(), &d.Spec.Template.Spec); err != nil {
+		return nil, err
+	}
+	if len(d.Spec.Template.Spec.TopologySpreadConstraints) == 0 {
+		// Spread replicas across nodes unless the spec says otherwise.
+		d.Spec.Template.Spec.TopologySpreadConstraints = []corev1.TopologySpreadConstraint{{
+			MaxSkew: 1, TopologyKey: "kubernetes.io/hostname", WhenUnsatisfiable: corev1.ScheduleAnyway,
+			LabelSelector: &metav1.LabelSelector{MatchLabels: sel},
+		}}
+	}
+	svc := b.svc(c.name, c.label, false, c.servicePorts...)
+	if ss := cs.GetService(); ss != nil {
+		svc.Spec.Type = corev1.ServiceType(ss.GetType())
+		svc.Annotations = spec.Over(svc.Annotations, ss.GetAnnotations())
+		svc.Labels = spec.Over(ss.GetLabels(), svc.Labels)
+		svc.Spec.LoadBalancerSourceRanges = ss.GetLoadBalancerSourceRanges()
+		svc.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicy(ss.GetExternalTrafficPolicy())
+	}
+	out := []kube.Object{d, svc}
+	if replicas > 1 {
+		out = append(out, budget(b.meta(c.name, c.label), sel, 1, 0))
+	}
+	return out, nil
+}
+
+// Vtctld is the cell's vtctld.
+func (b builder) Vtctld() component {
+	return component{
+		name: names.Vtctld(b.cluster(), b.s.GetName()), label: "vtctld", binary: "vtctld", field: "spec.vtctld",
+		spec: orEmpty(b.s.GetVtctld()), image: cmp.Or(b.cfg.GetImages().GetVtctld(), spec.DefaultVitessImage), replicas: 1,
+		args: append(append(vtflags.Topology(b.cfg.GetTopology()),
+			vtflags.Flag("cell", b.s.GetName()),
+			vtflags.Flag("port", fmt.Sprint(spec.WebPort)),
+			vtflags.Flag("grpc-port", fmt.Sprint(spec.GRPCPort)),
+			vtflags.Flag("service-map", "grpc-vtctl,grpc-vtctld"),
+		), vtflags.Backup(b.cfg, false)...),
+		ports:        []corev1.ContainerPort{containerPort("web", spec.WebPort), containerPort("grpc", spec.GRPCPort)},
+		servicePorts: []corev1.ServicePort{port("web", spec.WebPort), port("grpc", spec.GRPCPort)},
+	}
+}
+
+// Vtorc is the cell's vtorc, which elects and repairs primaries.
+func (b builder) Vtorc() component {
+	return component{
+		name: names.Vtorc(b.cluster(), b.s.GetName()), label: "vtorc", binary: "vtorc", field: "spec.vtorc",
+		spec: orEmpty(b.s.GetVtorc()), image: cmp.Or(b.cfg.GetImages().GetVtorc(), spec.DefaultVitessImage), replicas: 1,
+		args: append(vtflags.Topology(b.cfg.GetTopology()),
+			vtflags.Flag("port", fmt.Sprint(spec.WebPort)),
+		),
+		ports:        []corev1.ContainerPort{containerPort("web", spec.WebPort)},
+		servicePorts: []corev1.ServicePort{port("web", spec.WebPort)},
+	}
+}
+
+// Vtgate is the cell's query gateway.
+func (b builder) Vtgate() component {
+	return component{
+		name: names.Vtgate(b.cluster(), b.s.GetName()), label: "vtgate", binary: "vtgate", field: "spec.vtgate",
+		spec: orEmpty(b.s.GetVtgate()), image: cmp.Or(b.cfg.GetImages().GetVtgate(), spec.DefaultVitessImage), replicas: defaultVtgates,
+		args: append(vtflags.Topology(b.cfg.GetTopology()),
+			vtflags.Flag("cell", b.s.GetName()),
+			vtflags.Flag("cells-to-watch", b.s.GetName()),
+			vtflags.Flag("tablet-types-to-wait", "PRIMARY,REPLICA"),
+			vtflags.Flag("port", fmt.Sprint(spec.WebPort)),
+			vtflags.Flag("grpc-port", fmt.Sprint(spec.GRPCPort)),
+			vtflags.Flag("mysql-server-port", fmt.Sprint(spec.MySQLPort)),
+			vtflags.Flag("mysql-auth-server-impl", "none"),
+			vtflags.Flag("service-map", "grpc-vtgateservice"),
+		),
+		ports:        []corev1.ContainerPort{containerPort("web", spec.WebPort), containerPort("grpc", spec.GRPCPort), containerPort("mysql", spec.MySQLPort)},
+		servicePorts: []corev1.ServicePort{port("web", spec.WebPort), port("grpc", spec.GRPCPort), port("mysql", spec.MySQLPort)},
+	}
+}
+
+// TabletService is the cell's headless Service that names every tablet Pod.
+func (b builder) TabletService() *corev1.Service {
+	return b.svc(names.TabletService(b.cluster(), b.s.GetName()), "vttablet", true,
+		port("web", spec.WebPort), port("grpc", spec.GRPCPort))
+}
+
+// job runs one idempotent vtctldclient script. Its name carries a hash of
+// what it does: a Job cannot change, so a new registration is a new Job and
+// an unchanged one is never run again.
+func (b builder) job(kind, subject, script string) *batchv1.Job {
+	sum := sha256.Sum256([]byte(script))
+	name := names.JoinMax(names.MaxLength, b.cluster(), b.s.GetName(), kind, subject, hex.EncodeToString(sum[:])[:8])
+	backoff := int32(registrationBackoff)
+	podSec, _ := kube.SecurityContext("", nil)
+	meta := b.meta("", "registration")
+	return &batchv1.Job{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
+		ObjectMeta: b.meta(name, "registration"),
+		Spec: batchv1.JobSpec{
+			BackoffLimit: &backoff,
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: meta,
+				Spec: corev1.PodSpec{
+					RestartPolicy:   corev1.RestartPolicyOnFailure,
+					SecurityContext: podSec,
+					Containers: []corev1.Container{{
+						Name:            kind,
+						Image:           cmp.Or(b.cfg.GetImages().GetVtctld(), spec.DefaultVitessImage),
+						Command:         []string{"sh", "-c", script},
+						SecurityContext: kube.ContainerSecurity(),
+					}},
+				},
+			},
+		},
+	}
+}
+
+// RegisterCell is the Job that adds the cell to the global topology, once.
+func (b builder) RegisterCell() *batchv1.Job {
+	cell := b.s.GetName()
+	server := vtflags.Flag("server", b.cfg.GetVtctldAddress())
+	script := fmt.Sprintf("vtctldclient %s GetCellInfo %s >/dev/null 2>&1 || vtctldclient %s AddCellInfo %s %s %s",
+		server, cell, server,
+		vtflags.Flag("root", cmp.Or(b.cfg.GetTopology().GetCellRoot(), "/vitess/"+cell)),
+		vtflags.Flag("server-address", topologyClientAddress(b.cfg)), cell)
+	return b.job("register", "cell", script)
+}
+
+// SetUpKeyspace is the Job that creates a keyspace in the topology with its
+// durability policy, or sets the policy of an existing one.
+func (b builder) SetUpKeyspace(k *v1.KeyspaceSetup) *batchv1.Job {
+	server := vtflags.Flag("server", b.cfg.GetVtctldAddress())
+	policy := vtflags.Flag("durability-policy", cmp.Or(k.GetDurabilityPolicy(), spec.DefaultDurabilityPolicy))
+	script := fmt.Sprintf("if vtctldclient %[1]s GetKeyspace %[2]s >/dev/null 2>&1; then vtctldclient %[1]s SetKeyspaceDurabilityPolicy %[3]s %[2]s; else vtctldclient %[1]s CreateKeyspace %[3]s %[2]s; fi",
+		server, k.GetName(), policy)
+	return b.job("keyspace", k.GetName(), script)
+}
+
+// topologyClientAddress is the etcd client address cells register with.
+func topologyClientAddress(cfg *v1.ClusterConfig) string {
+	return cfg.GetTopology().GetGlobalServerAddress()
+}
+
+// storageClass is a claim template's storage class, nil for the default.
+func storageClass(c *v1.PersistentVolumeClaimSpec) *string {
+	if c == nil {
+		return nil
+	}
+	return c.StorageClassName
+}
+
+// orEmpty is c, or an empty block that takes every default.
+func orEmpty(c *v1.ComponentSpec) *v1.ComponentSpec {
+	if c == nil {
+		return &v1.ComponentSpec{}
+	}
+	return c
+}
