@@ -100,7 +100,11 @@ lint: $(BIN)/staticcheck $(BUF) ## gofmt, go vet, staticcheck and buf lint.
 	cd proto && $(BUF) lint
 
 .PHONY: test
-test: deploy-check test-unit ## Run every test (the README's test command).
+test: deploy-check test-sim test-unit ## Run every test (the README's test command).
+
+.PHONY: test-sim
+test-sim: ## The five layers' real hooks on a simulated control plane: scenarios end to end.
+	go test -count=1 $(MODULE)/test/e2e/sim/...
 
 .PHONY: test-unit
 test-unit: ## Unit, golden, HTTP and gRPC tests of every module.
@@ -133,14 +137,8 @@ images: ## Build one container image per layer service (needs a container engine
 	done
 
 .PHONY: demo
-demo: build ## Show a layer at work: the cluster service turns the original example into VitessCells.
-	@echo "== vtmeta validate (the checks the cluster layer runs)"
-	@$(BIN)/vtmeta validate deploy/examples/original/my-vitess.yaml
-	@echo "== starting the cluster layer service on 127.0.0.1:18080 (HTTP) and :19090 (gRPC)"
-	@$(BIN)/vtmeta-cluster --http-addr 127.0.0.1:18080 --grpc-addr 127.0.0.1:19090 --log-format text & pid=$$!; \
-		trap "kill $$pid 2>/dev/null" EXIT; \
-		echo "== the sync hook's answer for the original example, as Metacontroller gets it"; \
-		$(BIN)/vtmeta sync --addr 127.0.0.1:19090 cluster deploy/examples/original/my-vitess.yaml
+demo: ## vtmeta at work: the five layers turn the original example into its whole tree, then roll an image edit.
+	go run ./test/e2e/cmd/demo -f deploy/examples/original/my-vitess.yaml
 
 .PHONY: clean
 clean: ## Remove build outputs.

@@ -5,12 +5,20 @@ go 1.26.0
 replace (
 	github.com/vtmeta/vtmeta => ../..
 	github.com/vtmeta/vtmeta/proto => ../../proto
+	github.com/vtmeta/vtmeta/services/cell => ../../services/cell
 	github.com/vtmeta/vtmeta/services/cluster => ../../services/cluster
+	github.com/vtmeta/vtmeta/services/keyspace => ../../services/keyspace
+	github.com/vtmeta/vtmeta/services/shard => ../../services/shard
+	github.com/vtmeta/vtmeta/services/tablet => ../../services/tablet
 )
 
 require (
 	github.com/vtmeta/vtmeta v0.0.0
+	github.com/vtmeta/vtmeta/services/cell v0.0.0-00010101000000-000000000000
 	github.com/vtmeta/vtmeta/services/cluster v0.0.0-00010101000000-000000000000
+	github.com/vtmeta/vtmeta/services/keyspace v0.0.0-00010101000000-000000000000
+	github.com/vtmeta/vtmeta/services/shard v0.0.0-00010101000000-000000000000
+	github.com/vtmeta/vtmeta/services/tablet v0.0.0-00010101000000-000000000000
 	k8s.io/api v0.37.2
 	k8s.io/apiextensions-apiserver v0.37.2
 	k8s.io/apimachinery v0.37.2

@@ -1,0 +1,290 @@
+package sim
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	vtspec "github.com/vtmeta/vtmeta/internal/spec"
+)
+
+// world loads the original example into a simulated control plane.
+func world(t *testing.T, wrap func(string, http.Handler) http.Handler) (*World, map[string]any) {
+	t.Helper()
+	ctrls, err := Stack(wrap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := New(ctrls...)
+	data, err := os.ReadFile("../../../deploy/examples/original/my-vitess.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vc map[string]any
+	if err := yaml.Unmarshal(data, &vc); err != nil {
+		t.Fatal(err)
+	}
+	w.Apply(vc)
+	return w, vc
+}
+
+func clusterReady(w *World) func() bool {
+	return func() bool {
+		c := w.Get("VitessCluster", "default", "vitess")
+		return Condition(c, "Ready") == "True" && Condition(c, "Updated") == "True"
+	}
+}
+
+func count(w *World, kind string) int { return len(w.List(kind)) }
+
+// TestOriginalExampleComesUp is scenario 1 on the simulated control plane.
+func TestOriginalExampleComesUp(t *testing.T) {
+	w, _ := world(t, nil)
+	if err := w.Converge(60, nil, clusterReady(w)); err != nil {
+		t.Fatalf("%v\nlast events: %v", err, tail(w.Events, 15))
+	}
+	want := map[string]int{
+		"VitessCell": 2, "VitessKeyspace": 1, "VitessShard": 2, "VitessTablet": 6, "Pod": 6, "PersistentVolumeClaim": 6,
+		"StatefulSet": 1, "Job": 3, // register global, register zone1, set up keyspace main
+	}
+	for kind, n := range want {
+		if got := count(w, kind); got != n {
+			t.Errorf("%d %s, want %d", got, kind, n)
+		}
+	}
+	for _, name := range []string{"vitess-global-vtctld", "vitess-global-vtorc", "vitess-zone1-vtgate"} {
+		if w.Get("Deployment", "default", name) == nil {
+			t.Errorf("no Deployment %s", name)
+		}
+	}
+	for _, name := range []string{"vitess-etcd-client", "vitess-etcd-peer", "vitess-zone1-vttablet", "vitess-zone1-vtgate"} {
+		if w.Get("Service", "default", name) == nil {
+			t.Errorf("no Service %s", name)
+		}
+	}
+	for _, name := range []string{"vitess-vttablet-zone1-0214747900", "vitess-vttablet-zone1-1327744200"} {
+		if w.Get("Pod", "default", name) == nil || w.Get("PersistentVolumeClaim", "default", name) == nil {
+			t.Errorf("tablet %s has no Pod or claim", name)
+		}
+	}
+	st := w.Get("VitessCluster", "default", "vitess").Status
+	if st["cells"] != float64(2) || st["readyCells"] != float64(2) {
+		t.Errorf("cluster status %v", st)
+	}
+}
+
+// TestImageEditRollsThroughEveryLayer is scenario 2: tablet Pods are
+// replaced one at a time, rdonly first in each shard, vtgate after every
+// tablet, and every claim keeps its identity.
+func TestImageEditRollsThroughEveryLayer(t *testing.T) {
+	w, vc := world(t, nil)
+	if err := w.Converge(60, nil, clusterReady(w)); err != nil {
+		t.Fatal(err)
+	}
+	claims := map[string]int{}
+	for _, c := range w.List("PersistentVolumeClaim") {
+		claims[c.Name] = c.UID
+	}
+	spec := vc["spec"].(map[string]any)
+	ks := spec["keyspaces"].([]any)[0].(map[string]any)
+	ks["tablets"].(map[string]any)["defaults"].(map[string]any)["image"] = "vitess/lite:v24.0.3"
+	spec["cells"].([]any)[1].(map[string]any)["vtgate"].(map[string]any)["image"] = "vitess/lite:v24.0.3"
+	mark := len(w.Events)
+	w.Apply(vc)
+	if err := w.Converge(200, nil, clusterReady(w)); err != nil {
+		t.Fatalf("%v\n%v", err, tail(w.Events, 20))
+	}
+	var recreated []string
+	gateAt, lastPodAt := -1, -1
+	for i, e := range w.Events[mark:] {
+		if strings.HasPrefix(e, "delete Pod/") && strings.HasSuffix(e, "(recreate)") {
+			recreated = append(recreated, e)
+			lastPodAt = i
+		}
+		if e == "update Deployment/default/vitess-zone1-vtgate" {
+			gateAt = i
+		}
+	}
+	if len(recreated) != 6 {
+		t.Fatalf("%d Pods recreated, want 6: %v", len(recreated), recreated)
+	}
+	if gateAt < lastPodAt {
+		t.Errorf("vtgate (event %d) moved before the last tablet Pod (event %d)", gateAt, lastPodAt)
+	}
+	// Shard by shard in key order, each with its rdonly tablet first.
+	for i, shard := range []string{"-80", "80-"} {
+		rdonly := fmt.Sprintf("vitess-vttablet-zone1-%010d", vtspec.TabletUID("zone1", "main", shard, vtspec.TypeRdonly, 0))
+		if !strings.Contains(recreated[3*i], rdonly) {
+			t.Errorf("shard %s: first recreated %s, want its rdonly tablet %s (order %v)", shard, recreated[3*i], rdonly, recreated)
+		}
+		for _, r := range recreated[3*i : 3*i+3] {
+			if !strings.Contains(r, fmt.Sprintf("%010d", vtspec.TabletUID("zone1", "main", shard, vtspec.TypeReplica, 0))[:8]) && !strings.Contains(r, rdonly) {
+				t.Errorf("shard %s's tablets are not replaced together: %v", shard, recreated)
+			}
+		}
+	}
+	for _, c := range w.List("PersistentVolumeClaim") {
+		if claims[c.Name] != c.UID {
+			t.Errorf("claim %s was recreated", c.Name)
+		}
+	}
+	if strings.Contains(strings.Join(w.Events[mark:], "\n"), "delete PersistentVolumeClaim") {
+		t.Error("a claim was deleted during the rollout")
+	}
+}
+
+// TestOneTabletAtATime checks the rollout never has two tablet Pods down.
+func TestOneTabletAtATime(t *testing.T) {
+	w, vc := world(t, nil)
+	if err := w.Converge(60, nil, clusterReady(w)); err != nil {
+		t.Fatal(err)
+	}
+	ks := vc["spec"].(map[string]any)["keyspaces"].([]any)[0].(map[string]any)
+	ks["tablets"].(map[string]any)["defaults"].(map[string]any)["image"] = "vitess/lite:v24.0.3"
+	w.Apply(vc)
+	for round := 0; round < 200; round++ {
+		if _, err := w.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		down := 0
+		for _, p := range w.List("Pod") {
+			if Condition(p, "Ready") != "True" {
+				down++
+			}
+		}
+		if down > 1 {
+			t.Fatalf("round %d: %d tablet Pods not ready at once", round, down)
+		}
+		w.Controllers(nil)
+		if clusterReady(w)() {
+			return
+		}
+	}
+	t.Fatal("did not converge")
+}
+
+// TestScaleDownAndUpKeepsTheVolume is scenario 3.
+func TestScaleDownAndUpKeepsTheVolume(t *testing.T) {
+	w, vc := world(t, nil)
+	if err := w.Converge(60, nil, clusterReady(w)); err != nil {
+		t.Fatal(err)
+	}
+	gone := "vitess-vttablet-zone1-0214747901"
+	claimUID := w.Get("PersistentVolumeClaim", "default", gone).UID
+	pool := vc["spec"].(map[string]any)["keyspaces"].([]any)[0].(map[string]any)["tablets"].(map[string]any)["masterEligible"].(map[string]any)
+	pool["replicas"] = 1
+	w.Apply(vc)
+	if err := w.Converge(200, nil, clusterReady(w)); err != nil {
+		t.Fatal(err)
+	}
+	if w.Get("Pod", "default", gone) != nil {
+		t.Error("the retired tablet still has a Pod")
+	}
+	if c := w.Get("PersistentVolumeClaim", "default", gone); c == nil || c.UID != claimUID {
+		t.Fatal("the retired tablet's claim is gone")
+	}
+	pool["replicas"] = 2
+	w.Apply(vc)
+	if err := w.Converge(200, nil, clusterReady(w)); err != nil {
+		t.Fatal(err)
+	}
+	if w.Get("Pod", "default", gone) == nil || w.Get("PersistentVolumeClaim", "default", gone).UID != claimUID {
+		t.Error("scaling up again must bring the tablet back on its claim")
+	}
+}
+
+// TestInvalidEditsChangeNothing is scenario 4 for what admission does not
+// catch here (the simulation has no CRD validation): the layers hold.
+func TestInvalidEditsChangeNothing(t *testing.T) {
+	w, vc := world(t, nil)
+	if err := w.Converge(60, nil, clusterReady(w)); err != nil {
+		t.Fatal(err)
+	}
+	spec := vc["spec"].(map[string]any)
+	ks := spec["keyspaces"].([]any)[0].(map[string]any)
+	ks["shards"] = []any{map[string]any{"keyRange": map[string]any{"start": "", "end": "80"}}, map[string]any{"keyRange": map[string]any{"start": "40", "end": ""}}}
+	ks["tablets"].(map[string]any)["defaults"].(map[string]any)["image"] = "vitess/lite:v99"
+	mark := len(w.Events)
+	w.Apply(vc)
+	for i := 0; i < 10; i++ {
+		if _, err := w.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		w.Controllers(nil)
+	}
+	if changes := w.Events[mark+1:]; len(changes) != 0 {
+		t.Errorf("an invalid spec changed %v", changes)
+	}
+	c := w.Get("VitessCluster", "default", "vitess")
+	if Condition(c, "Ready") != "False" || !strings.Contains(toJSON(c.Status), "InvalidSpec") {
+		t.Errorf("cluster status %s", toJSON(c.Status))
+	}
+}
+
+// TestHookOutageResumes is scenario 6: the shard service goes away in the
+// middle of a rollout; nothing changes while it is down (Metacontroller
+// gets no 200), and the rollout resumes and completes when it is back.
+func TestHookOutageResumes(t *testing.T) {
+	var down atomic.Bool
+	w, vc := world(t, func(layer string, h http.Handler) http.Handler {
+		if layer != "shard" {
+			return h
+		}
+		return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+			if down.Load() {
+				http.Error(rw, "connection refused", http.StatusServiceUnavailable)
+				return
+			}
+			h.ServeHTTP(rw, r)
+		})
+	})
+	if err := w.Converge(60, nil, clusterReady(w)); err != nil {
+		t.Fatal(err)
+	}
+	ks := vc["spec"].(map[string]any)["keyspaces"].([]any)[0].(map[string]any)
+	ks["tablets"].(map[string]any)["defaults"].(map[string]any)["image"] = "vitess/lite:v24.0.3"
+	w.Apply(vc)
+	for i := 0; i < 8; i++ { // part of the rollout
+		if _, err := w.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		w.Controllers(nil)
+	}
+	down.Store(true)
+	pods := count(w, "Pod")
+	for i := 0; i < 5; i++ {
+		if _, err := w.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		w.Controllers(nil)
+	}
+	if count(w, "Pod") != pods || count(w, "PersistentVolumeClaim") != 6 {
+		t.Error("objects were lost while the shard service was down")
+	}
+	down.Store(false)
+	if err := w.Converge(200, nil, clusterReady(w)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range w.List("Pod") {
+		if !strings.Contains(toJSON(p.Body), "vitess/lite:v24.0.3") {
+			t.Errorf("%s did not get the new image", p.Name)
+		}
+	}
+}
+
+func tail(s []string, n int) []string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func toJSON(v any) string {
+	b, _ := yaml.Marshal(v)
+	return string(b)
+}
