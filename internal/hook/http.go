@@ -281,3 +281,19 @@ func (w *responseWriter) code() int {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// NewHandler returns the HTTP handler of a layer with the default options
+// (what a service serves, without listening): for tests, benchmarks and
+// in-process control planes.
+func NewHandler[Req Request, Resp Response](ctx context.Context, l Layer[Req, Resp]) (http.Handler, error) {
+	o, err := ParseOptions(l.Name, nil, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := New(ctx, l, o, nil)
+	if err != nil {
+		return nil, err
+	}
+	svc.SetReady(true)
+	return svc.HTTP, nil
+}

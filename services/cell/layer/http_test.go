@@ -1,74 +1,30 @@
 package layer
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"os"
-	"strings"
 	"testing"
 
 	"github.com/vtmeta/vtmeta/internal/golden"
-	"github.com/vtmeta/vtmeta/internal/hook"
 	"github.com/vtmeta/vtmeta/internal/kjson"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
-func service(tb testing.TB) http.Handler {
-	tb.Helper()
-	o, err := hook.ParseOptions("cell", nil, func(string) string { return "" }, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	svc, err := hook.New(context.Background(), Service, o, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return svc.HTTP
-}
-
 func TestHTTP(t *testing.T) {
-	h := service(t)
-	for _, tt := range []struct {
-		name, path, file string
-		code             int
-		want             string
-	}{
-		{"real request, v1 (original API: held)", "/sync", golden.Fixture("original-example-sync-cell.request.json"), 200, `"reason":"InvalidSpec"`},
-		{"real request, v2", "/sync", golden.Fixture("original-example-v2-sync-cell.request.json"), 200, `"children":[`},
-		{"global cell", "/sync", "testdata/original-global.request.json", 200, `"kind":"StatefulSet"`},
-		{"finalize", "/finalize", "testdata/original-zone1.request.json", 200, `"finalized":true`},
-		{"a cluster request at the cell hook", "/sync", golden.Fixture("original-example-sync-cluster.request.json"), 400, "serves VitessCell parents"},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			body, err := os.ReadFile(tt.file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, tt.path, bytes.NewReader(body)))
-			if w.Code != tt.code || !strings.Contains(w.Body.String(), tt.want) {
-				t.Errorf("%d %.300s, want %d with %s", w.Code, w.Body, tt.code, tt.want)
-			}
-		})
-	}
+	golden.RunHTTP(t, golden.Handler(t, Service), []golden.HTTPCase{
+		{Name: "real request, v1 (original API: held)", Path: "/sync", File: golden.Fixture("original-example-sync-cell.request.json"), Code: 200, Want: []string{`"reason":"InvalidSpec"`}},
+		{Name: "real request, v2", Path: "/sync", File: golden.Fixture("original-example-v2-sync-cell.request.json"), Code: 200, Want: []string{`"children":[`}},
+		{Name: "global cell", Path: "/sync", File: "testdata/original-global.request.json", Code: 200, Want: []string{`"kind":"StatefulSet"`}},
+		{Name: "finalize", Path: "/finalize", File: "testdata/original-zone1.request.json", Code: 200, Want: []string{`"finalized":true`}},
+		{Name: "a cluster request at the cell hook", Path: "/sync", File: golden.Fixture("original-example-sync-cluster.request.json"), Code: 400,
+			Want: []string{"serves VitessCell parents"}},
+	})
 }
 
 // benchFixture is a steady-state request for a cell serving n keyspaces of
 // 4 shards, every child present and ready.
 func benchFixture(tb testing.TB, n int) []byte {
 	tb.Helper()
-	data, err := os.ReadFile("testdata/original-zone1.request.json")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var req v1.CellSyncRequest
-	if err := kjson.Unmarshal(data, &req); err != nil {
-		tb.Fatal(err)
-	}
+	req := golden.Load[*v1.CellSyncRequest](tb, "testdata/original-zone1.request.json")
 	base := req.Parent.Spec.Keyspaces[0]
 	req.Parent.Spec.Keyspaces = nil
 	for i := range n {
@@ -77,29 +33,17 @@ func benchFixture(tb testing.TB, n int) []byte {
 			{KeyRange: &v1.KeyRange{Start: "80", End: "c0"}}, {KeyRange: &v1.KeyRange{Start: "c0"}}}}
 		req.Parent.Spec.Keyspaces = append(req.Parent.Spec.Keyspaces, k)
 	}
-	resp, err := Sync(golden.Context(), &req)
+	resp, err := Sync(golden.Context(), req)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	parent, err := kjson.Marshal(req.GetParent())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var pm map[string]any
-	if err := json.Unmarshal(parent, &pm); err != nil {
-		tb.Fatal(err)
-	}
-	body, err := golden.SteadyRequest(pm, resp.GetChildren())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return body
+	return golden.Steady(tb, req.GetParent(), resp.GetChildren())
 }
 
 // BenchmarkHTTP measures the full HTTP path for a cell with 20 keyspaces
 // against json.Valid.
 func BenchmarkHTTP(b *testing.B) {
-	golden.BenchHTTP(b, service(b), "/sync", benchFixture(b, 20))
+	golden.BenchHTTP(b, golden.Handler(b, Service), "/sync", benchFixture(b, 20))
 }
 
 func TestBenchFixtureIsSteady(t *testing.T) {

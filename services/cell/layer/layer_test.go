@@ -3,7 +3,6 @@ package layer
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -12,7 +11,6 @@ import (
 
 	"github.com/vtmeta/vtmeta/internal/conditions"
 	"github.com/vtmeta/vtmeta/internal/golden"
-	"github.com/vtmeta/vtmeta/internal/kjson"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
@@ -22,15 +20,7 @@ func TestGolden(t *testing.T) {
 
 func load(t *testing.T, name string) *v1.CellSyncRequest {
 	t.Helper()
-	data, err := os.ReadFile("testdata/" + name + ".request.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req v1.CellSyncRequest
-	if err := kjson.Unmarshal(data, &req); err != nil {
-		t.Fatal(err)
-	}
-	return &req
+	return golden.Load[*v1.CellSyncRequest](t, "testdata/"+name+".request.json")
 }
 
 // kinds lists "Kind name" of every child, in order.

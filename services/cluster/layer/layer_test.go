@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -22,15 +21,7 @@ func TestGolden(t *testing.T) {
 // load reads a golden request.
 func load(t *testing.T, name string) *v1.ClusterSyncRequest {
 	t.Helper()
-	var req v1.ClusterSyncRequest
-	data, err := os.ReadFile("testdata/" + name + ".request.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := kjson.Unmarshal(data, &req); err != nil {
-		t.Fatal(err)
-	}
-	return &req
+	return golden.Load[*v1.ClusterSyncRequest](t, "testdata/"+name+".request.json")
 }
 
 func TestOriginalExample(t *testing.T) {

@@ -1,12 +1,10 @@
 package layer
 
 import (
-	"context"
 	"fmt"
 	"testing"
 
 	"github.com/vtmeta/vtmeta/internal/golden"
-	"github.com/vtmeta/vtmeta/internal/hook"
 	"github.com/vtmeta/vtmeta/internal/kjson"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
@@ -87,18 +85,11 @@ func BenchmarkSync(b *testing.B) {
 
 // BenchmarkHTTP measures the full HTTP path against json.Valid.
 func BenchmarkHTTP(b *testing.B) {
-	o, err := hook.ParseOptions("keyspace", nil, func(string) string { return "" }, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	svc, err := hook.New(context.Background(), Service, o, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	h := golden.Handler(b, Service)
 	for _, n := range benchSizes {
 		body := benchFixture(b, n)
 		b.Run(fmt.Sprintf("%dshards", n), func(b *testing.B) {
-			golden.BenchHTTP(b, svc.HTTP, "/sync", body)
+			golden.BenchHTTP(b, h, "/sync", body)
 		})
 	}
 }

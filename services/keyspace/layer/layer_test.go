@@ -2,7 +2,6 @@ package layer
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -18,15 +17,7 @@ func TestGolden(t *testing.T) {
 
 func load(t *testing.T, name string) *v1.KeyspaceSyncRequest {
 	t.Helper()
-	data, err := os.ReadFile("testdata/" + name + ".request.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req v1.KeyspaceSyncRequest
-	if err := kjson.Unmarshal(data, &req); err != nil {
-		t.Fatal(err)
-	}
-	return &req
+	return golden.Load[*v1.KeyspaceSyncRequest](t, "testdata/"+name+".request.json")
 }
 
 func shardsOf(t *testing.T, resp *v1.KeyspaceSyncResponse) []*v1.VitessShard {

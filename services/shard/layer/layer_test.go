@@ -2,7 +2,6 @@ package layer
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -20,15 +19,7 @@ func TestGolden(t *testing.T) {
 
 func load(t *testing.T, name string) *v1.ShardSyncRequest {
 	t.Helper()
-	data, err := os.ReadFile("testdata/" + name + ".request.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req v1.ShardSyncRequest
-	if err := kjson.Unmarshal(data, &req); err != nil {
-		t.Fatal(err)
-	}
-	return &req
+	return golden.Load[*v1.ShardSyncRequest](t, "testdata/"+name+".request.json")
 }
 
 // tablets decodes the VitessTablets of a response, in order.

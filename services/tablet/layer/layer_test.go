@@ -2,7 +2,6 @@ package layer
 
 import (
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 
@@ -22,15 +21,7 @@ func TestGolden(t *testing.T) {
 
 func load(t *testing.T, file string) *v1.TabletSyncRequest {
 	t.Helper()
-	data, err := os.ReadFile("testdata/" + file + ".request.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var req v1.TabletSyncRequest
-	if err := kjson.Unmarshal(data, &req); err != nil {
-		t.Fatal(err)
-	}
-	return &req
+	return golden.Load[*v1.TabletSyncRequest](t, "testdata/"+file+".request.json")
 }
 
 // sim drives a tablet's sync loop against a simulated apiserver.

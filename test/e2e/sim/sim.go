@@ -309,7 +309,7 @@ func equalJSON(a, b any) bool {
 func (w *World) Controllers(ready func(*Object) bool) {
 	for _, k := range w.keys() {
 		o := w.objs[k]
-		st := map[string]any{}
+		var st map[string]any
 		switch o.Kind {
 		case "Deployment", "StatefulSet":
 			spec, _ := o.Body["spec"].(map[string]any)

@@ -17,15 +17,11 @@ const vt = "vitess.io/v1alpha1"
 
 // handler serves one layer as its service does.
 func handler[Req hook.Request, Resp hook.Response](l hook.Layer[Req, Resp]) (http.Handler, error) {
-	o, err := hook.ParseOptions(l.Name, nil, func(string) string { return "" }, nil)
-	if err != nil {
-		return nil, err
-	}
-	svc, err := hook.New(context.Background(), l, o, nil)
+	h, err := hook.NewHandler(context.Background(), l)
 	if err != nil {
 		return nil, fmt.Errorf("layer %s: %w", l.Name, err)
 	}
-	return svc.HTTP, nil
+	return h, nil
 }
 
 // Stack returns the five layers' CompositeControllers, with the child
