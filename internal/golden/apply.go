@@ -1,10 +1,15 @@
 package golden
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"testing"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/vtmeta/vtmeta/internal/hook"
 
 	"github.com/vtmeta/vtmeta/internal/observed"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
@@ -136,4 +141,50 @@ func (c *Cluster) Clone() *Cluster {
 		out.raw[k] = c.raw[k]
 	}
 	return out
+}
+
+// Loop drives a layer's sync against a simulated apiserver, as
+// Metacontroller would: each Sync sends the current children, each Apply
+// applies the answer.
+type Loop[Req hook.Request, Resp hook.Response] struct {
+	// T fails the test on errors.
+	T testing.TB
+	// Req is the request; its parent is what the test edits.
+	Req Req
+	// API is the simulated apiserver.
+	API *Cluster
+	// Hook is the layer's sync function.
+	Hook func(context.Context, Req) (Resp, error)
+}
+
+// NewLoop starts a loop on an empty apiserver.
+func NewLoop[Req hook.Request, Resp hook.Response](t testing.TB, req Req, sync func(context.Context, Req) (Resp, error)) *Loop[Req, Resp] {
+	return &Loop[Req, Resp]{T: t, Req: req, API: NewCluster(), Hook: sync}
+}
+
+// Sync calls the hook with the apiserver's children.
+func (l *Loop[Req, Resp]) Sync() Resp {
+	l.T.Helper()
+	m := l.Req.ProtoReflect()
+	fd := m.Descriptor().Fields().ByName("children")
+	m.Clear(fd)
+	mp := m.Mutable(fd).Map()
+	for k, v := range l.API.Children() {
+		mp.Set(protoreflect.ValueOfString(k).MapKey(), protoreflect.ValueOfMessage(v.ProtoReflect()))
+	}
+	resp, err := l.Hook(Context(), l.Req)
+	if err != nil {
+		l.T.Fatal(err)
+	}
+	return resp
+}
+
+// Apply syncs and applies the answer; it returns what changed.
+func (l *Loop[Req, Resp]) Apply() []string {
+	l.T.Helper()
+	changed, err := l.API.Apply(l.Sync().GetChildren())
+	if err != nil {
+		l.T.Fatal(err)
+	}
+	return changed
 }

@@ -148,18 +148,9 @@ func TestRolloutOrder(t *testing.T) {
 	zone := load(t, "every-option-zone")
 	req.Parent.Spec.Vtgate = zone.Parent.Spec.Vtgate
 	req.Parent.Spec.Keyspaces = zone.Parent.Spec.Keyspaces
-	api := golden.NewCluster()
-	sync := func() *v1.CellSyncResponse {
-		req.Children = api.Children()
-		resp, err := Sync(golden.Context(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
-	}
-	if _, err := api.Apply(sync().GetChildren()); err != nil {
-		t.Fatal(err)
-	}
+	l := golden.NewLoop(t, req, Sync)
+	api, sync := l.API, l.Sync
+	l.Apply()
 	api.ReadyAll()
 	ready(api)
 	if c := conditions.Find(sync().GetStatus().GetConditions(), conditions.Ready); c.GetStatus() != conditions.True {
@@ -172,10 +163,7 @@ func TestRolloutOrder(t *testing.T) {
 	req.Parent.Metadata.Generation++
 	var moved []string
 	for step := 0; step < 30; step++ {
-		changed, err := api.Apply(sync().GetChildren())
-		if err != nil {
-			t.Fatal(err)
-		}
+		changed := l.Apply()
 		if len(changed) > 1 {
 			t.Fatalf("step %d moved %v at once", step, changed)
 		}

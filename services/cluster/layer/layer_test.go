@@ -85,19 +85,10 @@ func TestOriginalExample(t *testing.T) {
 // global cell first, each only after the one before is ready again.
 func TestRolloutGlobalFirst(t *testing.T) {
 	req := load(t, "create-every-option")
-	api := golden.NewCluster()
-	sync := func() *v1.ClusterSyncResponse {
-		t.Helper()
-		req.Children = api.Children()
-		resp, err := Sync(golden.Context(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
-	}
-	changed, err := api.Apply(sync().GetChildren())
-	if err != nil || len(changed) != 3 {
-		t.Fatalf("creation changed %v (%v), want all 3 cells", changed, err)
+	l := golden.NewLoop(t, req, Sync)
+	api, sync := l.API, l.Sync
+	if changed := l.Apply(); len(changed) != 3 {
+		t.Fatalf("creation changed %v, want all 3 cells", changed)
 	}
 	api.ReadyAll()
 	if c := conditions.Find(sync().GetStatus().GetConditions(), conditions.Ready); c.GetStatus() != conditions.True {

@@ -110,16 +110,9 @@ func TestRolloutOneShardAtATime(t *testing.T) {
 		{KeyRange: &v1.KeyRange{Start: "80", End: "c0"}},
 		{KeyRange: &v1.KeyRange{Start: "c0"}},
 	}
-	api := golden.NewCluster()
-	sync := func() *v1.KeyspaceSyncResponse {
-		req.Children = api.Children()
-		resp, err := Sync(golden.Context(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
-	}
-	if changed, _ := api.Apply(sync().GetChildren()); len(changed) != 4 {
+	l := golden.NewLoop(t, req, Sync)
+	api, sync := l.API, l.Sync
+	if changed := l.Apply(); len(changed) != 4 {
 		t.Fatalf("created %v", changed)
 	}
 	api.ReadyAll()
@@ -127,10 +120,7 @@ func TestRolloutOneShardAtATime(t *testing.T) {
 	req.Parent.Metadata.Generation++
 	var moved []string
 	for step := 0; step < 12; step++ {
-		changed, err := api.Apply(sync().GetChildren())
-		if err != nil {
-			t.Fatal(err)
-		}
+		changed := l.Apply()
 		if len(changed) > 1 {
 			t.Fatalf("step %d moved %v at once", step, changed)
 		}

@@ -81,67 +81,44 @@ func TestOriginalExampleTablets(t *testing.T) {
 	}
 }
 
-// shardSim drives a shard's sync loop against a simulated apiserver.
-type shardSim struct {
-	t   *testing.T
-	req *v1.ShardSyncRequest
-	api *golden.Cluster
-}
+type loop = golden.Loop[*v1.ShardSyncRequest, *v1.ShardSyncResponse]
 
-func newSim(t *testing.T, replicas, rdonly int32) *shardSim {
+// newSim starts a shard of replicas and rdonly tablets, applied and ready.
+func newSim(t *testing.T, replicas, rdonly int32) *loop {
 	req := load(t, "create-original-x-80")
 	req.Parent.Spec.Tablets.Replica.Replicas = proto.Int32(replicas)
 	req.Parent.Spec.Tablets.Rdonly.Replicas = proto.Int32(rdonly)
-	s := &shardSim{t: t, req: req, api: golden.NewCluster()}
-	s.apply()
-	s.api.ReadyAll()
+	s := golden.NewLoop(t, req, Sync)
+	s.Apply()
+	s.API.ReadyAll()
 	return s
-}
-
-func (s *shardSim) sync() *v1.ShardSyncResponse {
-	s.t.Helper()
-	s.req.Children = s.api.Children()
-	resp, err := Sync(golden.Context(), s.req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return resp
-}
-
-func (s *shardSim) apply() []string {
-	s.t.Helper()
-	changed, err := s.api.Apply(s.sync().GetChildren())
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return changed
 }
 
 // TestRolloutRdonlyFirstOneAtATime resizes the volumes of a 6-tablet shard:
 // tablets move one per step, rdonly first, each after the previous is Ready.
 func TestRolloutRdonlyFirstOneAtATime(t *testing.T) {
 	s := newSim(t, 4, 2)
-	s.req.Parent.Spec.Tablets.Defaults.VolumeClaim.Resources.Requests["storage"] = "8Gi"
-	s.req.Parent.Metadata.Generation++
+	s.Req.Parent.Spec.Tablets.Defaults.VolumeClaim.Resources.Requests["storage"] = "8Gi"
+	s.Req.Parent.Metadata.Generation++
 	var moved []string
 	for step := 0; step < 20; step++ {
-		changed := s.apply()
+		changed := s.Apply()
 		if len(changed) > 1 {
 			t.Fatalf("step %d moved %v at once", step, changed)
 		}
 		for _, c := range changed {
 			moved = append(moved, c)
-			if again := s.apply(); len(again) != 0 {
+			if again := s.Apply(); len(again) != 0 {
 				t.Fatalf("%v moved before %s was Ready again", again, c)
 			}
-			s.api.SetReady(strings.TrimPrefix(c, "VitessTablet "), true)
+			s.API.SetReady(strings.TrimPrefix(c, "VitessTablet "), true)
 		}
 	}
 	if len(moved) != 6 {
 		t.Fatalf("moved %v, want all 6 tablets", moved)
 	}
 	for i, m := range moved {
-		tb := s.api.Raw("VitessTablet", strings.TrimPrefix(m, "VitessTablet "))
+		tb := s.API.Raw("VitessTablet", strings.TrimPrefix(m, "VitessTablet "))
 		isRdonly := strings.Contains(tb, `"type":"rdonly"`)
 		if (i < 2) != isRdonly {
 			t.Errorf("step %d moved %s: rdonly tablets go first", i, m)
@@ -150,7 +127,7 @@ func TestRolloutRdonlyFirstOneAtATime(t *testing.T) {
 			t.Errorf("%s did not get the new size", m)
 		}
 	}
-	st := s.sync().GetStatus()
+	st := s.Sync().GetStatus()
 	if st.GetTablets() != 6 || st.GetUpdatedTablets() != 6 || st.GetReadyTablets() != 6 ||
 		conditions.Find(st.GetConditions(), conditions.Updated).GetStatus() != conditions.True {
 		t.Errorf("final status %v", st)
@@ -163,31 +140,31 @@ func TestRolloutRdonlyFirstOneAtATime(t *testing.T) {
 func TestScaleDownRetiresAndScaleUpReuses(t *testing.T) {
 	s := newSim(t, 3, 1)
 	gone := "vitess-vttablet-zone1-0214747902"
-	s.req.Parent.Spec.Tablets.Replica.Replicas = proto.Int32(2)
-	s.req.Parent.Metadata.Generation++
-	changed := s.apply()
-	if fmt.Sprint(changed) != "[VitessTablet "+gone+"]" || !strings.Contains(s.api.Raw("VitessTablet", gone), `"retired":true`) {
-		t.Fatalf("scale-down changed %v; %s is %s", changed, gone, s.api.Raw("VitessTablet", gone))
+	s.Req.Parent.Spec.Tablets.Replica.Replicas = proto.Int32(2)
+	s.Req.Parent.Metadata.Generation++
+	changed := s.Apply()
+	if fmt.Sprint(changed) != "[VitessTablet "+gone+"]" || !strings.Contains(s.API.Raw("VitessTablet", gone), `"retired":true`) {
+		t.Fatalf("scale-down changed %v; %s is %s", changed, gone, s.API.Raw("VitessTablet", gone))
 	}
-	s.api.SetReady(gone, true)
-	resp := s.sync()
+	s.API.SetReady(gone, true)
+	resp := s.Sync()
 	golden.Compare(t, "testdata/scale-down.response.json", mustMarshal(t, resp))
 	if st := resp.GetStatus(); st.GetTablets() != 3 || fmt.Sprint(st.GetRetiredTablets()) != "["+gone+"]" {
 		t.Errorf("status %v must count 3 tablets and list the retired one", st)
 	}
-	s.req.Parent.Spec.Tablets.Replica.Replicas = proto.Int32(3)
-	s.req.Parent.Metadata.Generation++
-	changed = s.apply()
-	if fmt.Sprint(changed) != "[VitessTablet "+gone+"]" || strings.Contains(s.api.Raw("VitessTablet", gone), `"retired":true`) {
-		t.Errorf("scale-up changed %v; %s is %s", changed, gone, s.api.Raw("VitessTablet", gone))
+	s.Req.Parent.Spec.Tablets.Replica.Replicas = proto.Int32(3)
+	s.Req.Parent.Metadata.Generation++
+	changed = s.Apply()
+	if fmt.Sprint(changed) != "[VitessTablet "+gone+"]" || strings.Contains(s.API.Raw("VitessTablet", gone), `"retired":true`) {
+		t.Errorf("scale-up changed %v; %s is %s", changed, gone, s.API.Raw("VitessTablet", gone))
 	}
 	// Retire then delete: with reclaimPolicy Delete a retired tablet goes.
-	s.api.SetReady(gone, true)
-	s.req.Parent.Spec.Tablets.Replica.Replicas = proto.Int32(2)
-	s.apply()
-	s.api.SetReady(gone, true)
-	s.req.Parent.Spec.ClusterConfig.ReclaimPolicy = "Delete"
-	resp = s.sync()
+	s.API.SetReady(gone, true)
+	s.Req.Parent.Spec.Tablets.Replica.Replicas = proto.Int32(2)
+	s.Apply()
+	s.API.SetReady(gone, true)
+	s.Req.Parent.Spec.ClusterConfig.ReclaimPolicy = "Delete"
+	resp = s.Sync()
 	golden.Compare(t, "testdata/retire-then-delete.response.json", mustMarshal(t, resp))
 	for _, tb := range tablets(t, resp) {
 		if tb.GetMetadata().GetName() == gone {
@@ -209,10 +186,10 @@ func TestNoEditDropsATablet(t *testing.T) {
 		func(sp *v1.VitessShardSpec) { sp.Tablets = &v1.TabletsSpec{} },
 	}
 	for i, edit := range edits {
-		edit(s.req.Parent.Spec)
-		s.req.Parent.Metadata.Generation++
-		before := s.api.Children()["VitessTablet.vitess.io/v1alpha1"].GetObjects()
-		resp := s.sync()
+		edit(s.Req.Parent.Spec)
+		s.Req.Parent.Metadata.Generation++
+		before := s.API.Children()["VitessTablet.vitess.io/v1alpha1"].GetObjects()
+		resp := s.Sync()
 		kept := map[string]bool{}
 		for _, tb := range tablets(t, resp) {
 			kept[tb.GetMetadata().GetName()] = true
@@ -222,17 +199,17 @@ func TestNoEditDropsATablet(t *testing.T) {
 				t.Errorf("edit %d dropped %s", i, key)
 			}
 		}
-		s.apply()
-		s.api.ReadyAll()
+		s.Apply()
+		s.API.ReadyAll()
 	}
 }
 
 func TestInvalidSpecHolds(t *testing.T) {
 	s := newSim(t, 2, 1)
-	s.req.Parent.Spec.Tablets.Replica.Replicas = proto.Int32(-3)
-	s.req.Parent.Spec.Tablets.Defaults.Image = "vitess/lite:v99"
-	resp := s.sync()
-	if changed, _ := s.api.Clone().Apply(resp.GetChildren()); len(changed) != 0 {
+	s.Req.Parent.Spec.Tablets.Replica.Replicas = proto.Int32(-3)
+	s.Req.Parent.Spec.Tablets.Defaults.Image = "vitess/lite:v99"
+	resp := s.Sync()
+	if changed, _ := s.API.Clone().Apply(resp.GetChildren()); len(changed) != 0 {
 		t.Errorf("an invalid spec changed %v", changed)
 	}
 	ready := conditions.Find(resp.GetStatus().GetConditions(), conditions.Ready)
@@ -243,12 +220,12 @@ func TestInvalidSpecHolds(t *testing.T) {
 
 func TestTabletWithoutLastAppliedCannotBeRetired(t *testing.T) {
 	s := newSim(t, 2, 1)
-	for _, o := range s.api.Children()["VitessTablet.vitess.io/v1alpha1"].GetObjects() {
+	for _, o := range s.API.Children()["VitessTablet.vitess.io/v1alpha1"].GetObjects() {
 		delete(o.GetMetadata().GetAnnotations(), "metacontroller.k8s.io/last-applied-configuration")
 	}
-	s.req.Parent.Spec.Tablets.Replica.Replicas = proto.Int32(1)
-	s.req.Children = s.api.Children()
-	if _, err := Sync(golden.Context(), s.req); err == nil || !strings.Contains(err.Error(), "cannot hold") {
+	s.Req.Parent.Spec.Tablets.Replica.Replicas = proto.Int32(1)
+	s.Req.Children = s.API.Children()
+	if _, err := Sync(golden.Context(), s.Req); err == nil || !strings.Contains(err.Error(), "cannot hold") {
 		t.Errorf("err = %v: a tablet that cannot be kept as it was must fail the sync (non-200), not be dropped", err)
 	}
 }

@@ -24,37 +24,12 @@ func load(t *testing.T, file string) *v1.TabletSyncRequest {
 	return golden.Load[*v1.TabletSyncRequest](t, "testdata/"+file+".request.json")
 }
 
-// sim drives a tablet's sync loop against a simulated apiserver.
-type sim struct {
-	t   *testing.T
-	req *v1.TabletSyncRequest
-	api *golden.Cluster
-}
-
-func newSim(t *testing.T) *sim {
-	s := &sim{t: t, req: load(t, "create-rdonly"), api: golden.NewCluster()}
-	s.apply()
-	s.api.ReadyAll()
+// newSim starts a tablet whose Pod and claim exist and are ready.
+func newSim(t *testing.T) *golden.Loop[*v1.TabletSyncRequest, *v1.TabletSyncResponse] {
+	s := golden.NewLoop(t, load(t, "create-rdonly"), Sync)
+	s.Apply()
+	s.API.ReadyAll()
 	return s
-}
-
-func (s *sim) sync() *v1.TabletSyncResponse {
-	s.t.Helper()
-	s.req.Children = s.api.Children()
-	resp, err := Sync(golden.Context(), s.req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return resp
-}
-
-func (s *sim) apply() []string {
-	s.t.Helper()
-	changed, err := s.api.Apply(s.sync().GetChildren())
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return changed
 }
 
 func pod(t *testing.T, resp *v1.TabletSyncResponse) *corev1.Pod {
@@ -138,21 +113,21 @@ func TestPodRunsCurrentVitess(t *testing.T) {
 
 func TestSpecChangeReplacesThePodNotTheClaim(t *testing.T) {
 	s := newSim(t)
-	claim := s.api.Raw("PersistentVolumeClaim", name)
-	s.req.Parent.Spec.Pool.Image = "vitess/lite:v25.0.0"
-	s.req.Parent.Metadata.Generation++
-	if changed := s.apply(); len(changed) != 1 || changed[0] != "Pod "+name {
+	claim := s.API.Raw("PersistentVolumeClaim", name)
+	s.Req.Parent.Spec.Pool.Image = "vitess/lite:v25.0.0"
+	s.Req.Parent.Metadata.Generation++
+	if changed := s.Apply(); len(changed) != 1 || changed[0] != "Pod "+name {
 		t.Errorf("changed %v, want only the Pod", changed)
 	}
-	if s.api.Raw("PersistentVolumeClaim", name) != claim {
+	if s.API.Raw("PersistentVolumeClaim", name) != claim {
 		t.Error("the claim changed with the Pod's spec")
 	}
-	st := s.sync().GetStatus()
+	st := s.Sync().GetStatus()
 	if conditions.Find(st.GetConditions(), conditions.Ready).GetStatus() != conditions.False {
 		t.Error("a replaced Pod is not Ready until it says so")
 	}
-	s.api.SetReady(name, true)
-	st = s.sync().GetStatus()
+	s.API.SetReady(name, true)
+	st = s.Sync().GetStatus()
 	if !st.GetUpdated() || conditions.Find(st.GetConditions(), conditions.Ready).GetStatus() != conditions.True || !st.GetVolumeBound() {
 		t.Errorf("status %v", st)
 	}
@@ -160,39 +135,39 @@ func TestSpecChangeReplacesThePodNotTheClaim(t *testing.T) {
 
 func TestResizeExpandsTheClaimOnly(t *testing.T) {
 	s := newSim(t)
-	s.req.Parent.Spec.Pool.VolumeClaim.Resources.Requests["storage"] = "8Gi"
-	s.req.Parent.Spec.Pool.VolumeClaim.AccessModes = []string{"ReadWriteMany"} // not applied to an existing claim
-	changed := s.apply()
-	claim := s.api.Raw("PersistentVolumeClaim", name)
+	s.Req.Parent.Spec.Pool.VolumeClaim.Resources.Requests["storage"] = "8Gi"
+	s.Req.Parent.Spec.Pool.VolumeClaim.AccessModes = []string{"ReadWriteMany"} // not applied to an existing claim
+	changed := s.Apply()
+	claim := s.API.Raw("PersistentVolumeClaim", name)
 	if len(changed) != 1 || changed[0] != "PersistentVolumeClaim "+name || !strings.Contains(claim, `"storage":"8Gi"`) ||
 		strings.Contains(claim, "ReadWriteMany") {
 		t.Errorf("changed %v; claim %s", changed, claim)
 	}
-	golden.Compare(t, "testdata/resize.response.json", mustMarshal(t, s.sync()))
-	s.req.Parent.Spec.Pool.VolumeClaim.Resources.Requests["storage"] = "2Gi"
-	if changed := s.apply(); len(changed) != 0 {
+	golden.Compare(t, "testdata/resize.response.json", mustMarshal(t, s.Sync()))
+	s.Req.Parent.Spec.Pool.VolumeClaim.Resources.Requests["storage"] = "2Gi"
+	if changed := s.Apply(); len(changed) != 0 {
 		t.Errorf("a smaller size changed %v: claims cannot shrink", changed)
 	}
 }
 
 func TestRetiredTabletKeepsItsVolume(t *testing.T) {
 	s := newSim(t)
-	s.req.Parent.Spec.Retired = true
-	resp := s.sync()
+	s.Req.Parent.Spec.Retired = true
+	resp := s.Sync()
 	if pod(t, resp) != nil || len(resp.GetChildren()) != 1 || !strings.Contains(string(resp.GetChildren()[0].GetJson()), `"kind":"PersistentVolumeClaim"`) {
 		t.Fatalf("a retired tablet keeps its claim and has no Pod: %d children", len(resp.GetChildren()))
 	}
 	if c := conditions.Find(resp.GetStatus().GetConditions(), conditions.Ready); c.GetReason() != "Retiring" {
 		t.Errorf("Ready = %v while the Pod is still there", c)
 	}
-	s.apply()
-	resp = s.sync()
+	s.Apply()
+	resp = s.Sync()
 	golden.Compare(t, "testdata/retired.response.json", mustMarshal(t, resp))
 	if resp.GetStatus().GetPhase() != PhaseRetired || conditions.Find(resp.GetStatus().GetConditions(), conditions.Ready).GetStatus() != conditions.True {
 		t.Errorf("status %v", resp.GetStatus())
 	}
-	s.req.Parent.Spec.Retired = false
-	if changed := s.apply(); len(changed) != 1 || changed[0] != "Pod "+name {
+	s.Req.Parent.Spec.Retired = false
+	if changed := s.Apply(); len(changed) != 1 || changed[0] != "Pod "+name {
 		t.Errorf("reactivating changed %v, want the Pod back on the same claim", changed)
 	}
 }
@@ -200,11 +175,11 @@ func TestRetiredTabletKeepsItsVolume(t *testing.T) {
 func TestOddObservedStates(t *testing.T) {
 	t.Run("Pod missing is recreated", func(t *testing.T) {
 		s := newSim(t)
-		delete(s.api.Children()["Pod.v1"].GetObjects(), "default/"+name)
-		objs := s.api.Children()
+		delete(s.API.Children()["Pod.v1"].GetObjects(), "default/"+name)
+		objs := s.API.Children()
 		delete(objs, "Pod.v1")
-		s.req.Children = objs
-		resp, err := Sync(golden.Context(), s.req)
+		s.Req.Children = objs
+		resp, err := Sync(golden.Context(), s.Req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,17 +189,17 @@ func TestOddObservedStates(t *testing.T) {
 	})
 	t.Run("claim Lost holds everything", func(t *testing.T) {
 		s := newSim(t)
-		objs := s.api.Children()
+		objs := s.API.Children()
 		for _, o := range objs["PersistentVolumeClaim.v1"].GetObjects() {
 			o.Status.Phase = "Lost"
 		}
-		s.req.Children = objs
-		s.req.Parent.Spec.Pool.Image = "vitess/lite:v99"
-		resp, err := Sync(golden.Context(), s.req)
+		s.Req.Children = objs
+		s.Req.Parent.Spec.Pool.Image = "vitess/lite:v99"
+		resp, err := Sync(golden.Context(), s.Req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if changed, _ := s.api.Clone().Apply(resp.GetChildren()); len(changed) != 0 {
+		if changed, _ := s.API.Clone().Apply(resp.GetChildren()); len(changed) != 0 {
 			t.Errorf("a Lost claim changed %v", changed)
 		}
 		if c := conditions.Find(resp.GetStatus().GetConditions(), conditions.Ready); c.GetReason() != "VolumeLost" {
@@ -233,12 +208,12 @@ func TestOddObservedStates(t *testing.T) {
 	})
 	t.Run("claim Pending", func(t *testing.T) {
 		s := newSim(t)
-		objs := s.api.Children()
+		objs := s.API.Children()
 		for _, o := range objs["PersistentVolumeClaim.v1"].GetObjects() {
 			o.Status.Phase = "Pending"
 		}
-		s.req.Children = objs
-		resp, err := Sync(golden.Context(), s.req)
+		s.Req.Children = objs
+		resp, err := Sync(golden.Context(), s.Req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -248,12 +223,12 @@ func TestOddObservedStates(t *testing.T) {
 	})
 	t.Run("claim without last-applied fails the sync", func(t *testing.T) {
 		s := newSim(t)
-		objs := s.api.Children()
+		objs := s.API.Children()
 		for _, o := range objs["PersistentVolumeClaim.v1"].GetObjects() {
 			delete(o.Metadata.Annotations, "metacontroller.k8s.io/last-applied-configuration")
 		}
-		s.req.Children = objs
-		if _, err := Sync(golden.Context(), s.req); err == nil {
+		s.Req.Children = objs
+		if _, err := Sync(golden.Context(), s.Req); err == nil {
 			t.Error("a claim that cannot be sent back as it was must fail the sync (non-200), never be dropped")
 		}
 	})
@@ -273,9 +248,9 @@ func TestInvalidSpecFreezes(t *testing.T) {
 	for name, edit := range tests {
 		t.Run(name, func(t *testing.T) {
 			s := newSim(t)
-			edit(s.req.Parent.Spec)
-			resp := s.sync()
-			if changed, _ := s.api.Clone().Apply(resp.GetChildren()); len(changed) != 0 || len(resp.GetChildren()) != 2 {
+			edit(s.Req.Parent.Spec)
+			resp := s.Sync()
+			if changed, _ := s.API.Clone().Apply(resp.GetChildren()); len(changed) != 0 || len(resp.GetChildren()) != 2 {
 				t.Errorf("an invalid spec changed %v (%d children)", changed, len(resp.GetChildren()))
 			}
 			if c := conditions.Find(resp.GetStatus().GetConditions(), conditions.Ready); c.GetReason() != conditions.ReasonInvalidSpec || !strings.Contains(c.GetMessage(), "spec.") {
