@@ -456,6 +456,10 @@ func ShardObject(s *v1.VitessShardSpec) error {
 		}
 	}
 	errs = append(errs, Tablets("spec.tablets", s.GetTablets()))
+	if TabletUID(s.GetCell(), s.GetKeyspace(), s.GetName(), TypeReplica, 0) == TabletUID(s.GetCell(), s.GetKeyspace(), s.GetName(), TypeRdonly, 0) {
+		errs = append(errs, fieldErr("spec.name", "TabletUIDCollision",
+			"the replica and rdonly pools of cell %s, keyspace %s, shard %s hash to the same tablet uids; rename the keyspace or cell", s.GetCell(), s.GetKeyspace(), s.GetName()))
+	}
 	return errors.Join(errs...)
 }
 
