@@ -110,6 +110,10 @@ test-sim: ## The five layers' real hooks on a simulated control plane: scenarios
 test-unit: ## Unit, golden, HTTP and gRPC tests of every module.
 	go test -count=1 $$(go list $(MODULE)/... | grep -v '^$(MODULE)/test/e2e/')
 
+.PHONY: test-e2e
+test-e2e: ## End to end on a real control plane: etcd, kube-apiserver, controller-manager, scheduler and kwok built from Go modules (about 10 minutes the first time), the five services, a Metacontroller stand-in.
+	VTMETA_E2E=1 go test -count=1 -timeout 40m -v $(MODULE)/test/e2e/plane/...
+
 .PHONY: deploy-check
 deploy-check: $(BIN)/promtool ## Render and check deploy/: overlays, components, selectors, images, metrics, alert rules.
 	go test -count=1 $(MODULE)/test/e2e/deploycheck/...

@@ -1,0 +1,315 @@
+package plane
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/kustomize/api/krusty"
+	kustypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+)
+
+var layers = []string{"cluster", "cell", "keyspace", "shard", "tablet"}
+
+func repo() string { return filepath.Dir(filepath.Dir(root())) }
+
+// render builds a kustomization of deploy/ into objects.
+func render(t *testing.T, dir string) []*unstructured.Unstructured {
+	t.Helper()
+	opts := krusty.MakeDefaultOptions()
+	opts.LoadRestrictions = kustypes.LoadRestrictionsNone
+	m, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), filepath.Join(repo(), "deploy", dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*unstructured.Unstructured
+	for _, r := range m.Resources() {
+		b, err := r.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(b); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+var resources = map[string]schema.GroupVersionResource{
+	"CustomResourceDefinition":         {Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"},
+	"ValidatingAdmissionPolicy":        {Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicies"},
+	"ValidatingAdmissionPolicyBinding": {Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicybindings"},
+	"Node":                             {Version: "v1", Resource: "nodes"},
+	"PersistentVolume":                 {Version: "v1", Resource: "persistentvolumes"},
+	"VitessCluster":                    {Group: "vitess.io", Version: "v1alpha1", Resource: "vitessclusters"},
+}
+
+func create(t *testing.T, c dynamic.Interface, o *unstructured.Unstructured) {
+	t.Helper()
+	r := c.Resource(resources[o.GetKind()])
+	var err error
+	if o.GetNamespace() != "" {
+		_, err = r.Namespace(o.GetNamespace()).Create(context.Background(), o, metav1.CreateOptions{})
+	} else {
+		_, err = r.Create(context.Background(), o, metav1.CreateOptions{})
+	}
+	if err != nil {
+		t.Fatalf("create %s %s: %v", o.GetKind(), o.GetName(), err)
+	}
+}
+
+func obj(t *testing.T, s string) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(s), &u.Object); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// services builds and starts the five layer services on loopback ports and
+// returns their sync URLs.
+func services(t *testing.T, ctx context.Context, dir string) map[string]string {
+	t.Helper()
+	urls := map[string]string{}
+	for _, l := range layers {
+		bin := filepath.Join(dir, "vtmeta-"+l)
+		build := exec.Command("go", "build", "-o", bin, ".")
+		build.Dir = filepath.Join(repo(), "services", l)
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", l, err, out)
+		}
+		lis, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := lis.Addr().String()
+		lis.Close()
+		log, err := os.Create(filepath.Join(dir, l+".log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.CommandContext(ctx, bin)
+		cmd.Env = append(os.Environ(), "VTMETA_HTTP_ADDR="+addr, "VTMETA_GRPC_ADDR=127.0.0.1:0", "VTMETA_LOG_LEVEL=warn")
+		cmd.Stdout, cmd.Stderr = log, log
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); log.Close() })
+		if err := waitHTTP(ctx, "http://"+addr+"/readyz", nil); err != nil {
+			t.Fatalf("%s service: %v", l, err)
+		}
+		urls[l] = "http://" + addr + "/sync"
+	}
+	return urls
+}
+
+// composites are the overlays' CompositeControllers, hooks pointed at the
+// local services.
+func composites(t *testing.T, urls map[string]string) []Composite {
+	t.Helper()
+	var out []Composite
+	for _, l := range layers {
+		for _, o := range render(t, filepath.Join("overlays", l)) {
+			if o.GetKind() != "CompositeController" {
+				continue
+			}
+			var cc struct {
+				Spec struct {
+					ParentResource struct{ APIVersion, Resource string } `json:"parentResource"`
+					ChildResources []struct {
+						APIVersion, Resource string
+						UpdateStrategy       struct{ Method string } `json:"updateStrategy"`
+					} `json:"childResources"`
+				} `json:"spec"`
+			}
+			b, _ := json.Marshal(o.Object)
+			if err := json.Unmarshal(b, &cc); err != nil {
+				t.Fatal(err)
+			}
+			c := Composite{Raw: o.Object, ParentAPIVersion: cc.Spec.ParentResource.APIVersion, ParentResource: cc.Spec.ParentResource.Resource, Hook: urls[l]}
+			for _, ch := range cc.Spec.ChildResources {
+				c.Children = append(c.Children, Child{APIVersion: ch.APIVersion, Resource: ch.Resource, Method: ch.UpdateStrategy.Method})
+			}
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func condition(u *unstructured.Unstructured, typ string) (string, string) {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] == typ {
+			s, _ := m["status"].(string)
+			msg, _ := m["message"].(string)
+			return s, msg
+		}
+	}
+	return "", ""
+}
+
+// TestOriginalExampleOnARealControlPlane applies the original example to a
+// real kube-apiserver with kwok nodes, the five services and the
+// Metacontroller stand-in, and checks that it comes up Ready with every
+// expected object, that deletion protection holds, and that kubectl's
+// printer columns and explain text are there.
+func TestOriginalExampleOnARealControlPlane(t *testing.T) {
+	if os.Getenv("VTMETA_E2E") == "" {
+		t.Skip("set VTMETA_E2E=1 (make test-e2e) to run against a real control plane")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	p, err := Start(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	c, err := dynamic.NewForConfig(p.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		create(t, c, obj(t, fmt.Sprintf(`{"apiVersion":"v1","kind":"Node","metadata":{"name":"kwok-node-%d","labels":{"kubernetes.io/hostname":"kwok-node-%d","type":"kwok"},"annotations":{"kwok.x-k8s.io/node":"fake"}},
+"status":{"allocatable":{"cpu":"64","memory":"256Gi","pods":"110"},"capacity":{"cpu":"64","memory":"256Gi","pods":"110"}}}`, i, i)))
+	}
+	for i := range 24 {
+		create(t, c, obj(t, fmt.Sprintf(`{"apiVersion":"v1","kind":"PersistentVolume","metadata":{"name":"pv-%02d"},
+"spec":{"capacity":{"storage":"1Ti"},"accessModes":["ReadWriteOnce"],"persistentVolumeReclaimPolicy":"Retain","hostPath":{"path":"/tmp/pv-%02d"}}}`, i, i)))
+	}
+	for _, dirName := range []string{"crds", "policy"} {
+		for _, o := range render(t, dirName) {
+			create(t, c, o)
+		}
+	}
+	time.Sleep(3 * time.Second) // CRDs become established
+	urls := services(t, ctx, dir)
+	mc := &Metacontroller{Client: c, Controllers: composites(t, urls)}
+	go mc.Run(ctx, 300*time.Millisecond)
+
+	vc := obj(t, mustRead(t, filepath.Join(repo(), "deploy", "examples", "original", "my-vitess.yaml")))
+	vc.SetNamespace("default")
+	create(t, c, vc)
+	vcs := c.Resource(resources["VitessCluster"]).Namespace("default")
+	deadline := time.Now().Add(4 * time.Minute)
+	for {
+		got, err := vcs.Get(ctx, "vitess", metav1.GetOptions{})
+		if err == nil {
+			if st, _ := condition(got, "Ready"); st == "True" {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			_, msg := condition(got, "Ready")
+			mc.mu.Lock()
+			t.Fatalf("the original example did not become Ready: %s\nstand-in errors (last): %s\nkube-controller-manager: %s\nkube-scheduler: %s",
+				msg, strings.Join(tailOf(mc.Errors, 10), "\n"), p.Logs("kube-controller-manager", 12), p.Logs("kube-scheduler", 6))
+		}
+		time.Sleep(time.Second)
+	}
+	for res, want := range map[string]int{"vitesscells": 2, "vitesskeyspaces": 1, "vitessshards": 2, "vitesstablets": 6} {
+		l, err := c.Resource(schema.GroupVersionResource{Group: "vitess.io", Version: "v1alpha1", Resource: res}).Namespace("default").List(ctx, metav1.ListOptions{})
+		if err != nil || len(l.Items) != want {
+			t.Errorf("%s: %d, want %d (%v)", res, len(l.Items), want, err)
+		}
+	}
+	pods, _ := c.Resource(schema.GroupVersionResource{Version: "v1", Resource: "pods"}).Namespace("default").List(ctx, metav1.ListOptions{LabelSelector: "vitess.io/component=vttablet"})
+	if len(pods.Items) != 6 {
+		t.Errorf("%d tablet Pods, want 6", len(pods.Items))
+	}
+	claims, _ := c.Resource(schema.GroupVersionResource{Version: "v1", Resource: "persistentvolumeclaims"}).Namespace("default").List(ctx, metav1.ListOptions{})
+	bound := 0
+	for _, cl := range claims.Items {
+		if ph, _, _ := unstructured.NestedString(cl.Object, "status", "phase"); ph == "Bound" {
+			bound++
+		}
+	}
+	if bound < 9 { // six tablets, three etcd members
+		t.Errorf("%d claims Bound, want 9", bound)
+	}
+
+	// kubectl get vitess: the printer columns.
+	table, err := get(p.Config, "/apis/vitess.io/v1alpha1/namespaces/default/vitessclusters", "application/json;as=Table;v=v1;g=meta.k8s.io")
+	if err != nil || !strings.Contains(string(table), `"name":"Ready-Cells"`) || !strings.Contains(string(table), `"vitess"`) {
+		t.Errorf("printer columns: %v %.500s", err, table)
+	}
+	// kubectl explain: the proto comments in the published schema.
+	openapi, err := get(p.Config, "/openapi/v3/apis/vitess.io/v1alpha1", "application/json")
+	if err != nil || !strings.Contains(string(openapi), "cells are the cluster's cells") {
+		t.Errorf("explain text missing from the OpenAPI schema: %v", err)
+	}
+
+	// Deletion protection.
+	patch := func(on bool) {
+		if _, err := vcs.Patch(ctx, "vitess", types.MergePatchType, []byte(fmt.Sprintf(`{"spec":{"deletionProtection":%v}}`, on)), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	patch(true)
+	time.Sleep(2 * time.Second) // the policy is in force once its binding is seen
+	if err := vcs.Delete(ctx, "vitess", metav1.DeleteOptions{}); !apierrors.IsForbidden(err) && !apierrors.IsInvalid(err) {
+		t.Errorf("deleting a protected cluster: %v, want refused", err)
+	}
+	patch(false)
+	if err := vcs.Delete(ctx, "vitess", metav1.DeleteOptions{}); err != nil {
+		t.Errorf("deleting an unprotected cluster: %v", err)
+	}
+}
+
+// get reads a path of the apiserver as the administrator.
+func get(c *rest.Config, path, accept string) ([]byte, error) {
+	req, err := http.NewRequest(http.MethodGet, c.Host+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.BearerToken)
+	req.Header.Set("Accept", accept)
+	resp, err := (&http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: insecureTLS()}}).Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return b, fmt.Errorf("GET %s: %d", path, resp.StatusCode)
+	}
+	return b, err
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func tailOf(s []string, n int) []string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}

@@ -1,0 +1,277 @@
+// Package plane runs a real Kubernetes control plane on this machine for
+// the end-to-end tests: etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler and kwok (fake nodes whose Pods become Ready without a
+// kubelet), all built from Go modules, on loopback ports, torn down at the
+// end. It is test code, never shipped.
+package plane
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/rest"
+)
+
+// Versions of what the plane is built from (etcd's is pinned in
+// binaries/go.mod, next to Kubernetes').
+const (
+	KubernetesVersion = "v1.37.2"
+	KwokVersion       = "v0.7.0"
+)
+
+// root is the test/e2e directory.
+func root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+// BinDir is where the built binaries are cached between runs.
+func BinDir() string { return filepath.Join(root(), ".bin") }
+
+// Build builds (or finds, cached) every binary of the plane.
+func Build() error {
+	bin := BinDir()
+	stamp := filepath.Join(bin, "versions")
+	want := strings.Join([]string{KubernetesVersion, KwokVersion}, " ")
+	if got, err := os.ReadFile(stamp); err == nil && string(got) == want {
+		return nil
+	}
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return err
+	}
+	ldflags := fmt.Sprintf("-X k8s.io/component-base/version.gitVersion=%s -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37", KubernetesVersion)
+	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=-buildvcs=false", "GOBIN="+bin)
+	steps := [][]string{
+		{"go", "build", "-ldflags", ldflags, "-o", bin + "/", "./cmd/kube-apiserver", "./cmd/kube-controller-manager", "./cmd/kube-scheduler", "./cmd/etcd"},
+		{"go", "install", "sigs.k8s.io/kwok/cmd/kwok@" + KwokVersion},
+	}
+	for _, s := range steps {
+		cmd := exec.Command(s[0], s[1:]...)
+		cmd.Dir = filepath.Join(root(), "plane", "binaries")
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %w\n%s", strings.Join(s, " "), err, out)
+		}
+	}
+	return os.WriteFile(stamp, []byte(want), 0o644)
+}
+
+// Plane is a running control plane.
+type Plane struct {
+	// Config reaches the apiserver as an administrator.
+	Config *rest.Config
+	// Kubeconfig is the path of a kubeconfig file for Config.
+	Kubeconfig string
+	dir        string
+	procs      []*exec.Cmd
+	logs       []*os.File
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Start starts a control plane in dir; Stop tears it down.
+func Start(ctx context.Context, dir string) (*Plane, error) {
+	if err := Build(); err != nil {
+		return nil, err
+	}
+	p := &Plane{dir: dir}
+	ok := false
+	defer func() {
+		if !ok {
+			p.Stop()
+		}
+	}()
+	bin := BinDir()
+	etcdClient, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	etcdPeer, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	apiPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", etcdClient)
+	if err := p.run("etcd", filepath.Join(bin, "etcd"),
+		"--data-dir="+filepath.Join(dir, "etcd"),
+		"--listen-client-urls="+etcdURL, "--advertise-client-urls="+etcdURL,
+		fmt.Sprintf("--listen-peer-urls=http://127.0.0.1:%d", etcdPeer),
+		fmt.Sprintf("--initial-advertise-peer-urls=http://127.0.0.1:%d", etcdPeer),
+		fmt.Sprintf("--initial-cluster=default=http://127.0.0.1:%d", etcdPeer),
+		"--unsafe-no-fsync"); err != nil {
+		return nil, err
+	}
+	if err := waitHTTP(ctx, etcdURL+"/health", nil); err != nil {
+		return nil, fmt.Errorf("etcd: %w\n%s", err, p.Logs("etcd", 25))
+	}
+	saKey, err := writeKey(dir)
+	if err != nil {
+		return nil, err
+	}
+	const token = "vtmeta-e2e-admin-token"
+	tokens := filepath.Join(dir, "tokens.csv")
+	if err := os.WriteFile(tokens, []byte(token+",admin,admin,system:masters\n"), 0o600); err != nil {
+		return nil, err
+	}
+	if err := p.run("kube-apiserver", filepath.Join(bin, "kube-apiserver"),
+		"--etcd-servers="+etcdURL,
+		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+		fmt.Sprintf("--secure-port=%d", apiPort),
+		"--cert-dir="+filepath.Join(dir, "pki"),
+		"--token-auth-file="+tokens,
+		"--authorization-mode=RBAC",
+		"--service-account-key-file="+saKey,
+		"--service-account-signing-key-file="+saKey,
+		"--service-account-issuer=https://kubernetes.default.svc",
+		"--service-cluster-ip-range=10.96.0.0/16",
+		"--disable-admission-plugins=ServiceAccount",
+		// The apiserver listens on loopback, which the kubernetes Service endpoints may not name.
+		"--endpoint-reconciler-type=none"); err != nil {
+		return nil, err
+	}
+	host := fmt.Sprintf("https://127.0.0.1:%d", apiPort)
+	p.Config = &rest.Config{Host: host, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{Insecure: true}, QPS: 200, Burst: 400}
+	if err := waitHTTP(ctx, host+"/readyz", map[string]string{"Authorization": "Bearer " + token}); err != nil {
+		return nil, fmt.Errorf("kube-apiserver: %w\n%s", err, p.Logs("kube-apiserver", 25))
+	}
+	p.Kubeconfig = filepath.Join(dir, "kubeconfig")
+	kc := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: e2e, cluster: {server: %q, insecure-skip-tls-verify: true}}]
+users: [{name: admin, user: {token: %q}}]
+contexts: [{name: e2e, context: {cluster: e2e, user: admin}}]
+current-context: e2e
+`, host, token)
+	if err := os.WriteFile(p.Kubeconfig, []byte(kc), 0o600); err != nil {
+		return nil, err
+	}
+	if err := p.run("kube-controller-manager", filepath.Join(bin, "kube-controller-manager"),
+		"--kubeconfig="+p.Kubeconfig, "--leader-elect=false", "--secure-port=0",
+		"--controllers=*",
+		"--service-account-private-key-file="+saKey, "--use-service-account-credentials=false"); err != nil {
+		return nil, err
+	}
+	if err := p.run("kube-scheduler", filepath.Join(bin, "kube-scheduler"),
+		"--kubeconfig="+p.Kubeconfig, "--leader-elect=false", "--secure-port=0"); err != nil {
+		return nil, err
+	}
+	if err := p.run("kwok", filepath.Join(bin, "kwok"),
+		"--kubeconfig="+p.Kubeconfig, "--manage-all-nodes=true",
+		"--cidr=10.0.0.0/16", "--node-ip=10.0.0.1", "--server-address=127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	ok = true
+	return p, nil
+}
+
+// run starts a process with its output in a log file.
+func (p *Plane) run(name, path string, args ...string) error {
+	f, err := os.Create(p.logPath(name))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	p.procs = append(p.procs, cmd)
+	p.logs = append(p.logs, f)
+	return nil
+}
+
+func (p *Plane) logPath(name string) string { return filepath.Join(p.dir, name+".log") }
+
+// Logs returns the tail of a component's log, for failure messages.
+func (p *Plane) Logs(name string, lines int) string {
+	b, _ := os.ReadFile(p.logPath(name))
+	all := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return strings.Join(all, "\n")
+}
+
+// Stop kills every process, newest first, and waits for them.
+func (p *Plane) Stop() {
+	for i := len(p.procs) - 1; i >= 0; i-- {
+		if p.procs[i].Process != nil {
+			_ = p.procs[i].Process.Kill()
+			_ = p.procs[i].Wait()
+		}
+	}
+	for _, f := range p.logs {
+		f.Close()
+	}
+	p.procs, p.logs = nil, nil
+}
+
+// waitHTTP waits until a URL answers 200.
+func waitHTTP(ctx context.Context, url string, headers map[string]string) error {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: insecureTLS()}}
+	deadline := time.Now().Add(90 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = fmt.Errorf("%s answered %d", url, resp.StatusCode)
+		} else {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	return errors.Join(errors.New("timed out"), last)
+}
+
+// writeKey writes the service-account signing key.
+func writeKey(dir string) (string, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "sa.key")
+	b := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	return path, os.WriteFile(path, b, 0o600)
+}
+
+// insecureTLS trusts the apiserver's self-signed serving certificate: the
+// plane lives on loopback for the length of a test.
+func insecureTLS() *tls.Config { return &tls.Config{InsecureSkipVerify: true} } //nolint:gosec // loopback test plane
