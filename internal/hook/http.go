@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"strings"
@@ -45,8 +46,11 @@ type Service struct {
 
 // New builds the runtime of a layer.
 func New[Req Request, Resp Response](ctx context.Context, l Layer[Req, Resp], o Options, log *slog.Logger, grpcOpts ...grpc.ServerOption) (*Service, error) {
-	if l.Name == "" || l.Sync == nil || l.Register == nil {
-		return nil, fmt.Errorf("layer %q: Name, Sync and Register are required", l.Name)
+	if l.Name == "" || l.ParentKind == "" || l.Sync == nil || l.Register == nil {
+		return nil, fmt.Errorf("layer %q: Name, ParentKind, Sync and Register are required", l.Name)
+	}
+	if err := o.check(); err != nil {
+		return nil, fmt.Errorf("options of the %s layer: %w", l.Name, err)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -64,6 +68,9 @@ func New[Req Request, Resp Response](ctx context.Context, l Layer[Req, Resp], o 
 		}
 	}
 	srv := &Server[Req, Resp]{layer: l, metrics: svc.Metrics, log: log, now: time.Now}
+	// gRPC callers get the same size limit as HTTP ones (gRPC's own
+	// default is 4 MiB, smaller than a large shard's request).
+	grpcOpts = append([]grpc.ServerOption{grpc.MaxRecvMsgSize(grpcLimit(o.MaxBodyBytes))}, grpcOpts...)
 	svc.GRPC = grpc.NewServer(grpcOpts...)
 	healthpb.RegisterHealthServer(svc.GRPC, svc.health)
 	reflection.Register(svc.GRPC)
@@ -87,15 +94,67 @@ func New[Req Request, Resp Response](ctx context.Context, l Layer[Req, Resp], o 
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(svc.Metrics.Registry, promhttp.HandlerOpts{EnableOpenMetrics: true}))
-	for _, h := range []struct{ hook, path string }{{"sync", o.SyncPath}, {"finalize", o.FinalizePath}} {
-		route := "/hooks/" + l.Name + "/" + h.hook
-		mux.Handle(route, svc.hook(h.hook, route, gw))
-		if h.path != route {
-			mux.Handle(h.path, svc.hook(h.hook, route, gw))
-		}
+	if err := svc.handleHooks(mux, gw, o); err != nil {
+		return nil, err
 	}
 	svc.HTTP = mux
 	return svc, nil
+}
+
+// handleHooks routes the gateway routes of the two hooks, and the
+// configured --sync-path and --finalize-path onto them, through the hook
+// middleware. A path claimed by both hooks is an error, not a panic.
+func (s *Service) handleHooks(mux *http.ServeMux, gw http.Handler, o Options) error {
+	claimed := map[string]string{}
+	for _, h := range []struct{ hook, path string }{{"sync", o.SyncPath}, {"finalize", o.FinalizePath}} {
+		claimed["/hooks/"+s.layer+"/"+h.hook] = h.hook
+	}
+	for _, h := range []struct{ hook, path string }{{"sync", o.SyncPath}, {"finalize", o.FinalizePath}} {
+		route := "/hooks/" + s.layer + "/" + h.hook
+		if err := handle(mux, route, s.hook(h.hook, route, gw)); err != nil {
+			return err
+		}
+		if h.path == route {
+			continue
+		}
+		if other, ok := claimed[h.path]; ok {
+			return fmt.Errorf("--%s-path %s is the %s hook's route", h.hook, h.path, other)
+		}
+		claimed[h.path] = h.hook
+		if err := handle(mux, exactPattern(h.path), s.hook(h.hook, route, gw)); err != nil {
+			return fmt.Errorf("--%s-path: %w", h.hook, err)
+		}
+	}
+	return nil
+}
+
+// exactPattern is the http.ServeMux pattern that matches exactly path: a
+// path ending in / would otherwise match every path below it.
+func exactPattern(path string) string {
+	if strings.HasSuffix(path, "/") {
+		return path + "{$}"
+	}
+	return path
+}
+
+// handle registers h on mux, turning the mux's panic on a bad or
+// conflicting pattern into an error.
+func handle(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("cannot serve %s: %v", pattern, p)
+		}
+	}()
+	mux.Handle(pattern, h)
+	return nil
+}
+
+// grpcLimit is a body limit as a gRPC message size.
+func grpcLimit(n int64) int {
+	if n <= 0 || n > math.MaxInt32 {
+		return math.MaxInt32
+	}
+	return int(n)
 }
 
 // SetReady turns /readyz and grpc health on or off.
@@ -141,6 +200,13 @@ func (s *Service) hook(hookName, route string, gw http.Handler) http.Handler {
 			writeError(rw, http.StatusUnauthorized, "a valid bearer token is required")
 			return
 		}
+		if r.ContentLength > s.opts.MaxBodyBytes { // refuse without reading it
+			rec.bytesIn = int(min(r.ContentLength, math.MaxInt32))
+			m.RequestBytes.WithLabelValues(s.layer, hookName).Observe(float64(r.ContentLength))
+			rec.err = fmt.Errorf("body of %d bytes over %d", r.ContentLength, s.opts.MaxBodyBytes)
+			writeError(rw, http.StatusRequestEntityTooLarge, tooLarge(s.opts.MaxBodyBytes))
+			return
+		}
 		data, err := readBody(r, s.opts.MaxBodyBytes)
 		if err != nil {
 			rec.err = err
@@ -151,8 +217,7 @@ func (s *Service) hook(hookName, route string, gw http.Handler) http.Handler {
 		m.RequestBytes.WithLabelValues(s.layer, hookName).Observe(float64(len(data)))
 		if int64(len(data)) > s.opts.MaxBodyBytes {
 			rec.err = fmt.Errorf("body over %d bytes", s.opts.MaxBodyBytes)
-			writeError(rw, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("request body is larger than %d bytes; raise --max-body-bytes if this is a real request", s.opts.MaxBodyBytes))
+			writeError(rw, http.StatusRequestEntityTooLarge, tooLarge(s.opts.MaxBodyBytes))
 			return
 		}
 		if s.opts.ETag {
@@ -171,6 +236,11 @@ func (s *Service) hook(hookName, route string, gw http.Handler) http.Handler {
 		r2.ContentLength = int64(len(data))
 		gw.ServeHTTP(rw, r2)
 	})
+}
+
+// tooLarge is the message of a 413.
+func tooLarge(limit int64) string {
+	return fmt.Sprintf("request body is larger than %d bytes; raise --max-body-bytes if this is a real request", limit)
 }
 
 // readBody reads at most limit+1 bytes of the request body, in one
@@ -201,12 +271,15 @@ func etagOf(layer, route string, body []byte) string {
 	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
 }
 
-// matches says whether an If-None-Match header names the tag.
+// matches says whether an If-None-Match header names the tag (weak
+// comparison, as RFC 9110 prescribes for If-None-Match). Metacontroller
+// sends the tag of the response it cached for the parent, and serves that
+// cached body on 304. "*" never matches: it does not say that the client
+// holds the body for this request, and a 200 is always a right answer.
 func matches(header, tag string) bool {
-	for _, t := range strings.Split(header, ",") {
-		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-		if t == tag || t == "*" {
-			return header != ""
+	for t := range strings.SplitSeq(header, ",") {
+		if strings.TrimPrefix(strings.TrimSpace(t), "W/") == tag {
+			return true
 		}
 	}
 	return false
@@ -252,6 +325,7 @@ type responseWriter struct {
 	etag   string
 }
 
+// WriteHeader records the status once and adds the ETag to a 200.
 func (w *responseWriter) WriteHeader(code int) {
 	if w.status != 0 {
 		return
@@ -263,6 +337,7 @@ func (w *responseWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Write counts the bytes written.
 func (w *responseWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
@@ -282,13 +357,18 @@ func (w *responseWriter) code() int {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// NewHandler returns the HTTP handler of a layer with the default options
-// (what a service serves, without listening): for tests, benchmarks and
-// in-process control planes.
-func NewHandler[Req Request, Resp Response](ctx context.Context, l Layer[Req, Resp]) (http.Handler, error) {
-	o, err := ParseOptions(l.Name, nil, func(string) string { return "" }, io.Discard)
-	if err != nil {
-		return nil, err
+// NewHandler returns the HTTP handler of a layer (what a service serves,
+// without listening), ready: for tests, benchmarks and in-process control
+// planes. It uses opts[0] when given, else the default options (the flags'
+// defaults, no environment). Listening options (addresses, TLS, timeouts)
+// do not apply to a bare handler.
+func NewHandler[Req Request, Resp Response](ctx context.Context, l Layer[Req, Resp], opts ...Options) (http.Handler, error) {
+	if len(opts) > 1 {
+		return nil, fmt.Errorf("NewHandler takes at most one Options, got %d", len(opts))
+	}
+	o := DefaultOptions()
+	if len(opts) == 1 {
+		o = opts[0]
 	}
 	svc, err := New(ctx, l, o, nil)
 	if err != nil {

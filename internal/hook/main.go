@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -124,9 +125,19 @@ func Run[Req Request, Resp Response](ctx context.Context, l Layer[Req, Resp], o 
 	case <-ctx.Done():
 	case serveErr = <-errs:
 	}
-	// Shut down: stop taking work, let in-flight hooks finish.
+	// Shut down: fail /readyz, keep serving for --shutdown-delay so the
+	// Pod leaves the endpoints, then stop taking work and let in-flight
+	// hooks finish.
 	svc.SetReady(false)
-	log.Info("shutting down", slog.Duration("timeout", o.ShutdownTimeout))
+	log.Info("shutting down", slog.Duration("delay", o.ShutdownDelay), slog.Duration("timeout", o.ShutdownTimeout))
+	if o.ShutdownDelay > 0 && serveErr == nil {
+		t := time.NewTimer(o.ShutdownDelay)
+		select {
+		case <-t.C:
+		case serveErr = <-errs:
+			t.Stop()
+		}
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
 	defer cancel()
 	done := make(chan struct{})
@@ -171,8 +182,9 @@ func TLSConfig(o Options) (*tls.Config, error) {
 	return cfg, nil
 }
 
-// NewLogger returns the service's structured logger.
-func NewLogger(o Options, w *os.File) *slog.Logger {
+// NewLogger returns the service's structured logger, writing to w in
+// --log-format at --log-level.
+func NewLogger(o Options, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(o.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}

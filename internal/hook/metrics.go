@@ -25,9 +25,12 @@ type Metrics struct {
 	// from a request's arrival to its answer, in classic buckets from 100µs
 	// to 10s and in native buckets.
 	Duration *prometheus.HistogramVec
-	// RequestBytes is vtmeta_hook_request_bytes{layer,hook}.
+	// RequestBytes is vtmeta_hook_request_bytes{layer,hook}: the size of
+	// HTTP request bodies as the middleware read them (256 B to 16 MiB
+	// buckets); gRPC calls are not counted.
 	RequestBytes *prometheus.HistogramVec
-	// ResponseBytes is vtmeta_hook_response_bytes{layer,hook}.
+	// ResponseBytes is vtmeta_hook_response_bytes{layer,hook}: the size of
+	// HTTP response bodies, errors included; 0 for a 304.
 	ResponseBytes *prometheus.HistogramVec
 	// DesiredChildren is vtmeta_hook_desired_children{layer}: children per
 	// answered sync.
@@ -35,7 +38,8 @@ type Metrics struct {
 	// InvalidSpecs is vtmeta_invalid_specs_total{layer,reason}: parents
 	// found with an invalid spec, by the reason the layer gave.
 	InvalidSpecs *prometheus.CounterVec
-	// InFlight is vtmeta_hooks_in_flight{layer}.
+	// InFlight is vtmeta_hooks_in_flight{layer}: hook calls (HTTP and
+	// gRPC) being answered now.
 	InFlight *prometheus.GaugeVec
 	// BuildInfo is vtmeta_build_info{layer,version}, always 1.
 	BuildInfo *prometheus.GaugeVec

@@ -6,10 +6,12 @@
 package hook
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -107,7 +109,7 @@ func (s *Server[Req, Resp]) call(ctx context.Context, hookName string, req Req) 
 			finalize = true
 		}
 	}
-	resp, err := fn(ctx, req)
+	resp, err := s.invoke(ctx, fn, req)
 	if err != nil {
 		rec.outcome, rec.err = OutcomeError, err
 		if _, ok := status.FromError(err); ok && status.Code(err) != codes.Unknown {
@@ -118,6 +120,10 @@ func (s *Server[Req, Resp]) call(ctx context.Context, hookName string, req Req) 
 	if any(resp) == nil || !resp.ProtoReflect().IsValid() {
 		rec.outcome, rec.err = OutcomeError, errors.New("layer returned no response")
 		return zero, status.Error(codes.Internal, "layer returned no response")
+	}
+	if err := checkChildren(resp); err != nil {
+		rec.outcome, rec.err = OutcomeError, err
+		return zero, status.Error(codes.Internal, err.Error())
 	}
 	ensureStatus(resp)
 	if finalize {
@@ -134,6 +140,36 @@ func (s *Server[Req, Resp]) call(ctx context.Context, hookName string, req Req) 
 		}
 	}
 	return resp, nil
+}
+
+// invoke calls a layer function, turning a panic into an error: a layer
+// that panics on some input must cost that one call a 500 (Metacontroller
+// then changes nothing), not the process (the gRPC server does not recover
+// panics) or the connection.
+func (s *Server[Req, Resp]) invoke(ctx context.Context, fn Func[Req, Resp], req Req) (resp Resp, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			var zero Resp
+			resp, err = zero, fmt.Errorf("the %s layer panicked: %v", s.layer.Name, p)
+			s.log.Error("hook panicked", slog.String("layer", s.layer.Name), slog.String("parent", parentName(req)),
+				slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+		}
+	}()
+	return fn(ctx, req)
+}
+
+// checkChildren refuses a response with a child Metacontroller could not
+// apply: a missing child or one that is not a JSON object would be written
+// as null, and the whole sync would fail on Metacontroller's side instead of
+// here, with a message.
+func checkChildren(resp Response) error {
+	for i, c := range resp.GetChildren() {
+		j := bytes.TrimSpace(c.GetJson())
+		if len(j) < 2 || j[0] != '{' || j[len(j)-1] != '}' {
+			return fmt.Errorf("layer returned child %d that is not a JSON object (%d bytes)", i, len(c.GetJson()))
+		}
+	}
+	return nil
 }
 
 // finish records the metrics and log line of a gRPC call.
