@@ -100,7 +100,7 @@ lint: $(BIN)/staticcheck $(BUF) ## gofmt, go vet, staticcheck and buf lint.
 	cd proto && $(BUF) lint
 
 .PHONY: test
-test: deploy-check test-sim test-unit ## Run every test (the README's test command).
+test: deploy-check test-sim test-e2e test-unit ## Run every test (the README's test command).
 
 .PHONY: test-sim
 test-sim: ## The five layers' real hooks on a simulated control plane: scenarios end to end.

@@ -195,6 +195,15 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 		create(t, c, obj(t, fmt.Sprintf(`{"apiVersion":"v1","kind":"Node","metadata":{"name":"kwok-node-%d","labels":{"kubernetes.io/hostname":"kwok-node-%d","type":"kwok"},"annotations":{"kwok.x-k8s.io/node":"fake"}},
 "status":{"allocatable":{"cpu":"64","memory":"256Gi","pods":"110"},"capacity":{"cpu":"64","memory":"256Gi","pods":"110"}}}`, i, i)))
 	}
+	// Admission taints new nodes not-ready; without a kubelet and with the
+	// node lifecycle controller off (nodes renew no leases), nothing would
+	// lift it.
+	nodes := c.Resource(resources["Node"])
+	for i := range 3 {
+		if _, err := nodes.Patch(ctx, fmt.Sprintf("kwok-node-%d", i), types.MergePatchType, []byte(`{"spec":{"taints":null}}`), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for i := range 24 {
 		create(t, c, obj(t, fmt.Sprintf(`{"apiVersion":"v1","kind":"PersistentVolume","metadata":{"name":"pv-%02d"},
 "spec":{"capacity":{"storage":"1Ti"},"accessModes":["ReadWriteOnce"],"persistentVolumeReclaimPolicy":"Retain","hostPath":{"path":"/tmp/pv-%02d"}}}`, i, i)))
@@ -261,6 +270,10 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 		t.Errorf("explain text missing from the OpenAPI schema: %v", err)
 	}
 
+	t.Run("image edit rolls through every layer", func(t *testing.T) { rollout(t, ctx, c, vcs) })
+	t.Run("scale down and up keeps the volume", func(t *testing.T) { scale(t, ctx, c, vcs) })
+	t.Run("invalid edits are refused", func(t *testing.T) { invalid(t, ctx, vcs) })
+
 	// Deletion protection.
 	patch := func(on bool) {
 		if _, err := vcs.Patch(ctx, "vitess", types.MergePatchType, []byte(fmt.Sprintf(`{"spec":{"deletionProtection":%v}}`, on)), metav1.PatchOptions{}); err != nil {
@@ -312,4 +325,197 @@ func tailOf(s []string, n int) []string {
 		return s[len(s)-n:]
 	}
 	return s
+}
+
+var (
+	podsGVR   = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+	claimsGVR = schema.GroupVersionResource{Version: "v1", Resource: "persistentvolumeclaims"}
+	deployGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+)
+
+// edit changes the VitessCluster and waits until it is Ready and Updated
+// on its new generation; watch is called at every poll.
+func edit(t *testing.T, ctx context.Context, vcs dynamic.ResourceInterface, change func(spec map[string]any), watch func()) {
+	t.Helper()
+	vc, err := vcs.Get(ctx, "vitess", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := vc.Object["spec"].(map[string]any)
+	change(spec)
+	if vc, err = vcs.Update(ctx, vc, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gen := vc.GetGeneration()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if watch != nil {
+			watch()
+		}
+		got, err := vcs.Get(ctx, "vitess", metav1.GetOptions{})
+		if err == nil {
+			og, _, _ := unstructured.NestedInt64(got.Object, "status", "observedGeneration")
+			r, _ := condition(got, "Ready")
+			u, _ := condition(got, "Updated")
+			if og == gen && r == "True" && u == "True" {
+				return
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	got, _ := vcs.Get(ctx, "vitess", metav1.GetOptions{})
+	og, _, _ := unstructured.NestedInt64(got.Object, "status", "observedGeneration")
+	_, ready := condition(got, "Ready")
+	_, updated := condition(got, "Updated")
+	t.Fatalf("the edit (generation %d, observed %d) did not roll out: Ready: %s; Updated: %s", gen, og, ready, updated)
+}
+
+func tabletPods(t *testing.T, ctx context.Context, c dynamic.Interface) []unstructured.Unstructured {
+	t.Helper()
+	l, err := c.Resource(podsGVR).Namespace("default").List(ctx, metav1.ListOptions{LabelSelector: "vitess.io/component=vttablet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Items
+}
+
+func claimUIDs(t *testing.T, ctx context.Context, c dynamic.Interface) map[string]types.UID {
+	t.Helper()
+	l, err := c.Resource(claimsGVR).Namespace("default").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]types.UID{}
+	for _, cl := range l.Items {
+		out[cl.GetName()] = cl.GetUID()
+	}
+	return out
+}
+
+func podReady(p unstructured.Unstructured) bool {
+	conds, _, _ := unstructured.NestedSlice(p.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] == "Ready" {
+			return m["status"] == "True"
+		}
+	}
+	return false
+}
+
+// rollout is scenario 2: an image edit replaces tablet Pods one at a time,
+// rdonly first in each shard, vtgate after the tablets; claims keep their
+// identity.
+func rollout(t *testing.T, ctx context.Context, c dynamic.Interface, vcs dynamic.ResourceInterface) {
+	claims := claimUIDs(t, ctx, c)
+	old := map[string]types.UID{}
+	for _, p := range tabletPods(t, ctx, c) {
+		old[p.GetName()] = p.GetUID()
+	}
+	var replaced []string
+	seen := map[string]bool{}
+	gateMovedWith := -1
+	edit(t, ctx, vcs, func(spec map[string]any) {
+		ks := spec["keyspaces"].([]any)[0].(map[string]any)
+		ks["tablets"].(map[string]any)["defaults"].(map[string]any)["image"] = "vitess/lite:v24.0.3"
+		spec["cells"].([]any)[1].(map[string]any)["vtgate"].(map[string]any)["image"] = "vitess/lite:v24.0.3"
+	}, func() {
+		down := 0
+		pods := tabletPods(t, ctx, c)
+		for _, p := range pods {
+			if p.GetUID() != old[p.GetName()] && !seen[p.GetName()] {
+				seen[p.GetName()] = true
+				replaced = append(replaced, p.GetName())
+			}
+			if !podReady(p) || p.GetDeletionTimestamp() != nil {
+				down++
+			}
+		}
+		down += len(old) - len(pods)
+		if down > 1 {
+			t.Errorf("%d tablet Pods down at once", down)
+		}
+		if gateMovedWith < 0 {
+			d, err := c.Resource(deployGVR).Namespace("default").Get(ctx, "vitess-zone1-vtgate", metav1.GetOptions{})
+			if err == nil && strings.Contains(fmt.Sprint(d.Object["spec"]), "v24.0.3") {
+				gateMovedWith = len(replaced)
+			}
+		}
+	})
+	if len(replaced) != 6 {
+		t.Errorf("replaced %v, want all 6 tablet Pods", replaced)
+	}
+	if gateMovedWith >= 0 && gateMovedWith < 6 {
+		t.Errorf("vtgate moved after only %d of 6 tablets", gateMovedWith)
+	}
+	for _, p := range tabletPods(t, ctx, c) {
+		if !strings.Contains(fmt.Sprint(p.Object["spec"]), "v24.0.3") {
+			t.Errorf("%s still runs the old image", p.GetName())
+		}
+	}
+	for name, uid := range claimUIDs(t, ctx, c) {
+		if claims[name] != "" && claims[name] != uid {
+			t.Errorf("claim %s was recreated", name)
+		}
+	}
+}
+
+// scale is scenario 3: a tablet that leaves the spec keeps its claim, and
+// comes back on it.
+func scale(t *testing.T, ctx context.Context, c dynamic.Interface, vcs dynamic.ResourceInterface) {
+	const gone = "vitess-vttablet-zone1-0214747901"
+	claim := claimUIDs(t, ctx, c)[gone]
+	if claim == "" {
+		t.Fatalf("no claim %s", gone)
+	}
+	set := func(n int) func(map[string]any) {
+		return func(spec map[string]any) {
+			ks := spec["keyspaces"].([]any)[0].(map[string]any)
+			ks["tablets"].(map[string]any)["masterEligible"].(map[string]any)["replicas"] = n
+		}
+	}
+	edit(t, ctx, vcs, set(1), nil)
+	if _, err := c.Resource(podsGVR).Namespace("default").Get(ctx, gone, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the retired tablet's Pod is still there (%v)", err)
+	}
+	if claimUIDs(t, ctx, c)[gone] != claim {
+		t.Fatal("the retired tablet's claim is gone")
+	}
+	edit(t, ctx, vcs, set(2), nil)
+	if _, err := c.Resource(podsGVR).Namespace("default").Get(ctx, gone, metav1.GetOptions{}); err != nil {
+		t.Errorf("the tablet did not come back: %v", err)
+	}
+	if claimUIDs(t, ctx, c)[gone] != claim {
+		t.Error("the tablet came back on a new claim")
+	}
+}
+
+// invalid is scenario 4 for what admission refuses: nothing changes.
+func invalid(t *testing.T, ctx context.Context, vcs dynamic.ResourceInterface) {
+	edits := map[string]func(spec map[string]any){
+		"overlapping key ranges": func(spec map[string]any) {
+			ks := spec["keyspaces"].([]any)[0].(map[string]any)
+			ks["shards"] = []any{map[string]any{"keyRange": map[string]any{"start": "", "end": "80"}}, map[string]any{"keyRange": map[string]any{"start": "40", "end": ""}}}
+		},
+		"a keyspace in an unknown cell": func(spec map[string]any) {
+			spec["keyspaces"].([]any)[0].(map[string]any)["cells"] = []any{"mars"}
+		},
+		"a negative replica count": func(spec map[string]any) {
+			spec["cells"].([]any)[1].(map[string]any)["vtgate"].(map[string]any)["replicas"] = -1
+		},
+	}
+	for name, change := range edits {
+		vc, err := vcs.Get(ctx, "vitess", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gen := vc.GetGeneration()
+		change(vc.Object["spec"].(map[string]any))
+		if _, err := vcs.Update(ctx, vc, metav1.UpdateOptions{}); !apierrors.IsInvalid(err) {
+			t.Errorf("%s: update answered %v, want refused at admission", name, err)
+		}
+		if now, _ := vcs.Get(ctx, "vitess", metav1.GetOptions{}); now.GetGeneration() != gen {
+			t.Errorf("%s changed the cluster", name)
+		}
+	}
 }
