@@ -87,11 +87,41 @@ func obj(t *testing.T, s string) *unstructured.Unstructured {
 	return u
 }
 
-// services builds and starts the five layer services on loopback ports and
-// returns their sync URLs.
-func services(t *testing.T, ctx context.Context, dir string) map[string]string {
+// service is a running layer service that a test can stop and start again
+// on the same address.
+type service struct {
+	bin, addr, log string
+	cmd            *exec.Cmd
+}
+
+func (s *service) start(ctx context.Context) error {
+	log, err := os.OpenFile(s.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, s.bin)
+	cmd.Env = append(os.Environ(), "VTMETA_HTTP_ADDR="+s.addr, "VTMETA_GRPC_ADDR=127.0.0.1:0", "VTMETA_LOG_LEVEL=warn")
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return err
+	}
+	s.cmd = cmd
+	go func() { _ = cmd.Wait(); log.Close() }()
+	return waitHTTP(ctx, "http://"+s.addr+"/readyz", nil)
+}
+
+func (s *service) stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// services builds and starts the five layer services on loopback ports.
+func services(t *testing.T, ctx context.Context, dir string) map[string]*service {
 	t.Helper()
-	urls := map[string]string{}
+	out := map[string]*service{}
 	for _, l := range layers {
 		bin := filepath.Join(dir, "vtmeta-"+l)
 		build := exec.Command("go", "build", "-o", bin, ".")
@@ -103,30 +133,20 @@ func services(t *testing.T, ctx context.Context, dir string) map[string]string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		addr := lis.Addr().String()
+		svc := &service{bin: bin, addr: lis.Addr().String(), log: filepath.Join(dir, l+".log")}
 		lis.Close()
-		log, err := os.Create(filepath.Join(dir, l+".log"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.CommandContext(ctx, bin)
-		cmd.Env = append(os.Environ(), "VTMETA_HTTP_ADDR="+addr, "VTMETA_GRPC_ADDR=127.0.0.1:0", "VTMETA_LOG_LEVEL=warn")
-		cmd.Stdout, cmd.Stderr = log, log
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait(); log.Close() })
-		if err := waitHTTP(ctx, "http://"+addr+"/readyz", nil); err != nil {
+		if err := svc.start(ctx); err != nil {
 			t.Fatalf("%s service: %v", l, err)
 		}
-		urls[l] = "http://" + addr + "/sync"
+		t.Cleanup(svc.stop)
+		out[l] = svc
 	}
-	return urls
+	return out
 }
 
 // composites are the overlays' CompositeControllers, hooks pointed at the
 // local services.
-func composites(t *testing.T, urls map[string]string) []Composite {
+func composites(t *testing.T, svcs map[string]*service) []Composite {
 	t.Helper()
 	var out []Composite
 	for _, l := range layers {
@@ -147,7 +167,7 @@ func composites(t *testing.T, urls map[string]string) []Composite {
 			if err := json.Unmarshal(b, &cc); err != nil {
 				t.Fatal(err)
 			}
-			c := Composite{Raw: o.Object, ParentAPIVersion: cc.Spec.ParentResource.APIVersion, ParentResource: cc.Spec.ParentResource.Resource, Hook: urls[l]}
+			c := Composite{Raw: o.Object, ParentAPIVersion: cc.Spec.ParentResource.APIVersion, ParentResource: cc.Spec.ParentResource.Resource, Hook: "http://" + svcs[l].addr + "/sync"}
 			for _, ch := range cc.Spec.ChildResources {
 				c.Children = append(c.Children, Child{APIVersion: ch.APIVersion, Resource: ch.Resource, Method: ch.UpdateStrategy.Method})
 			}
@@ -214,8 +234,8 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 		}
 	}
 	time.Sleep(3 * time.Second) // CRDs become established
-	urls := services(t, ctx, dir)
-	mc := &Metacontroller{Client: c, Controllers: composites(t, urls)}
+	svcs := services(t, ctx, dir)
+	mc := &Metacontroller{Client: c, Controllers: composites(t, svcs)}
 	go mc.Run(ctx, 300*time.Millisecond)
 
 	vc := obj(t, mustRead(t, filepath.Join(repo(), "deploy", "examples", "original", "my-vitess.yaml")))
@@ -273,6 +293,7 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 	t.Run("image edit rolls through every layer", func(t *testing.T) { rollout(t, ctx, c, vcs) })
 	t.Run("scale down and up keeps the volume", func(t *testing.T) { scale(t, ctx, c, vcs) })
 	t.Run("invalid edits are refused", func(t *testing.T) { invalid(t, ctx, vcs) })
+	t.Run("a hook restarted mid-rollout", func(t *testing.T) { restart(t, ctx, c, vcs, svcs["shard"]) })
 
 	// Deletion protection.
 	patch := func(on bool) {
@@ -516,6 +537,56 @@ func invalid(t *testing.T, ctx context.Context, vcs dynamic.ResourceInterface) {
 		}
 		if now, _ := vcs.Get(ctx, "vitess", metav1.GetOptions{}); now.GetGeneration() != gen {
 			t.Errorf("%s changed the cluster", name)
+		}
+	}
+}
+
+// restart is scenario 6: the shard service dies in the middle of a
+// rollout; nothing is lost while it is down, and once it is back the
+// rollout resumes and completes.
+func restart(t *testing.T, ctx context.Context, c dynamic.Interface, vcs dynamic.ResourceInterface, shard *service) {
+	claims := claimUIDs(t, ctx, c)
+	old := map[string]types.UID{}
+	for _, p := range tabletPods(t, ctx, c) {
+		old[p.GetName()] = p.GetUID()
+	}
+	killed := false
+	edit(t, ctx, vcs, func(spec map[string]any) {
+		spec["keyspaces"].([]any)[0].(map[string]any)["tablets"].(map[string]any)["defaults"].(map[string]any)["image"] = "vitess/lite:v24.0.4"
+	}, func() {
+		if killed {
+			return
+		}
+		moved := 0
+		for _, p := range tabletPods(t, ctx, c) {
+			if p.GetUID() != old[p.GetName()] {
+				moved++
+			}
+		}
+		if moved < 2 {
+			return
+		}
+		killed = true
+		shard.stop()
+		time.Sleep(3 * time.Second) // Metacontroller's calls to it fail meanwhile
+		if n := len(claimUIDs(t, ctx, c)); n < len(claims) {
+			t.Errorf("claims went missing while the shard service was down: %d of %d", n, len(claims))
+		}
+		if err := shard.start(ctx); err != nil {
+			t.Fatalf("restart the shard service: %v", err)
+		}
+	})
+	if !killed {
+		t.Fatal("the rollout finished before the service could be killed")
+	}
+	for _, p := range tabletPods(t, ctx, c) {
+		if !strings.Contains(fmt.Sprint(p.Object["spec"]), "v24.0.4") {
+			t.Errorf("%s did not get the new image after the restart", p.GetName())
+		}
+	}
+	for name, uid := range claimUIDs(t, ctx, c) {
+		if claims[name] != "" && claims[name] != uid {
+			t.Errorf("claim %s was recreated", name)
 		}
 	}
 }
