@@ -1,6 +1,7 @@
 package layer
 
 import (
+	"cmp"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -37,8 +38,8 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 	name := t.GetMetadata().GetName()
 	ns := t.GetMetadata().GetNamespace()
 	subdomain := names.TabletService(s.GetCluster(), s.GetCell())
-	vtImage := firstOf(pool.GetVttablet().GetImage(), pool.GetImage(), cfg.GetImages().GetVttablet(), spec.DefaultVitessImage)
-	mysqldImage := firstOf(pool.GetMysql().GetImage(), cfg.GetImages().GetMysqld(), spec.DefaultMysqldImage)
+	vtImage := cmp.Or(pool.GetVttablet().GetImage(), pool.GetImage(), cfg.GetImages().GetVttablet(), spec.DefaultVitessImage)
+	mysqldImage := cmp.Or(pool.GetMysql().GetImage(), cfg.GetImages().GetMysqld(), spec.DefaultMysqldImage)
 
 	vtRes, err := kube.Resources("spec.pool.vttablet.resources", pool.GetVttablet().GetResources())
 	if err != nil {
@@ -158,15 +159,6 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 		return nil, err
 	}
 	return pod, nil
-}
-
-func firstOf(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func ptr[T any](v T) *T { return &v }
