@@ -17,7 +17,11 @@ import (
 // declaration order and map keys sorted, so equal messages give equal bytes.
 // A scalar is written when it is set (proto3 optional) or not zero; lists,
 // maps and messages when they are not empty; a field marked emit_empty (or
-// any scalar of a message marked emit_defaults) always.
+// any scalar of a message marked emit_defaults) always. An empty field with
+// a schema default is written as its default, as the apiserver stores it:
+// Metacontroller merges a child's lists whole, so a list item the hook
+// wrote without a defaulted field would differ from the stored one on
+// every sync, and Metacontroller would update the child forever.
 //
 // Marshal reads the generated Go structs directly through reflect, with the
 // field layout worked out once per message type; going through protoreflect
@@ -60,12 +64,20 @@ func appendStruct(b []byte, v reflect.Value, info *messageInfo) ([]byte, error) 
 		fd := f.fd
 		switch {
 		case fd.IsMap():
+			if fv.Len() == 0 && f.def != nil {
+				b = append(field(b, &first, f), f.def...)
+				continue
+			}
 			if fv.Len() == 0 && !f.emitEmpty {
 				continue
 			}
 			b = field(b, &first, f)
 			b, err = appendMap(b, fv, f)
 		case fd.IsList():
+			if fv.Len() == 0 && f.def != nil {
+				b = append(field(b, &first, f), f.def...)
+				continue
+			}
 			if fv.Len() == 0 && !f.emitEmpty {
 				continue
 			}
@@ -73,6 +85,10 @@ func appendStruct(b []byte, v reflect.Value, info *messageInfo) ([]byte, error) 
 			b, err = appendList(b, fv, f)
 		case fd.Kind() == protoreflect.MessageKind:
 			if fv.IsNil() {
+				if f.def != nil {
+					b = append(field(b, &first, f), f.def...)
+					continue
+				}
 				if !f.emitEmpty {
 					continue
 				}
@@ -83,9 +99,15 @@ func appendStruct(b []byte, v reflect.Value, info *messageInfo) ([]byte, error) 
 		default:
 			if fv.Kind() == reflect.Pointer { // proto3 optional
 				if fv.IsNil() {
+					if f.def != nil {
+						b = append(field(b, &first, f), f.def...)
+					}
 					continue
 				}
 				fv = fv.Elem()
+			} else if fv.IsZero() && f.def != nil {
+				b = append(field(b, &first, f), f.def...)
+				continue
 			} else if fv.IsZero() && !f.emitEmpty {
 				continue
 			}

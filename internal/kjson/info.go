@@ -22,6 +22,11 @@ type fieldInfo struct {
 	status bool
 	// emitEmpty writes the field even when it is empty.
 	emitEmpty bool
+	// def is the field's schema default, as JSON text, written in place of
+	// an empty value: the apiserver stores a defaulted field that way, and
+	// an object written without it would differ from what is stored (see
+	// Marshal).
+	def []byte
 	// name is the field's JSON name, quoted, with the colon: "name":
 	name []byte
 	// sub is the codec facts of a message-typed field (or map value), set
@@ -123,6 +128,9 @@ func build(md protoreflect.MessageDescriptor, building map[protoreflect.FullName
 			if r, ok := proto.GetExtension(opts, v1.E_Field).(*v1.FieldRules); ok && r != nil {
 				f.intOrString = r.GetIntOrString()
 				f.emitEmpty = r.GetEmitEmpty()
+				if d := r.GetDefault(); d != "" {
+					f.def = []byte(d)
+				}
 			}
 		}
 		if emitDefaults && !fd.IsList() && !fd.IsMap() && fd.Kind() != protoreflect.MessageKind {

@@ -162,13 +162,20 @@ func (b builder) Etcd() ([]kube.Object, error) {
 	podMeta := b.meta("", "etcd")
 	podMeta.Labels = spec.Over(e.GetLabels(), podMeta.Labels)
 	podMeta.Annotations = spec.Over(podMeta.Annotations, e.GetAnnotations())
+	// The claim template is written as the apiserver stores it (type,
+	// volume mode, phase): Metacontroller replaces this list whole, so any
+	// field the apiserver adds would make every sync rewrite the StatefulSet.
+	filesystem := corev1.PersistentVolumeFilesystem
 	claim := corev1.PersistentVolumeClaim{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"},
 		ObjectMeta: metav1.ObjectMeta{Name: "data"},
 		Spec: corev1.PersistentVolumeClaimSpec{
 			AccessModes:      accessModes(e.GetVolumeClaim().GetAccessModes()),
 			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: storage}},
 			StorageClassName: storageClass(e.GetVolumeClaim()),
+			VolumeMode:       &filesystem,
 		},
+		Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimPending},
 	}
 	sts := &appsv1.StatefulSet{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
@@ -180,6 +187,14 @@ func (b builder) Etcd() ([]kube.Object, error) {
 			PodManagementPolicy:  appsv1.ParallelPodManagement,
 			Selector:             &metav1.LabelSelector{MatchLabels: sel},
 			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{claim},
+			// Deleting the cell deletes its topology data with it: a
+			// cluster created again under the same name must not come up
+			// on a stale topology naming tablets that no longer exist.
+			// Scaling etcd down keeps the removed member's data.
+			PersistentVolumeClaimRetentionPolicy: &appsv1.StatefulSetPersistentVolumeClaimRetentionPolicy{
+				WhenDeleted: appsv1.DeletePersistentVolumeClaimRetentionPolicyType,
+				WhenScaled:  appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
+			},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: podMeta,
 				Spec: corev1.PodSpec{
