@@ -103,15 +103,15 @@ lint: $(BIN)/staticcheck $(BUF) ## gofmt, go vet, staticcheck and buf lint.
 test: deploy-check test-sim test-e2e test-unit ## Run every test (the README's test command).
 
 .PHONY: test-sim
-test-sim: ## The five layers' real hooks on a simulated control plane: scenarios end to end.
-	go test -count=1 $(MODULE)/test/e2e/sim/...
+test-sim: ## The five layers' real hooks on a simulated control plane, driven by the Metacontroller stand-in: scenarios end to end.
+	go test -count=1 $(MODULE)/test/e2e/sim/... $(MODULE)/test/e2e/standin/...
 
 .PHONY: test-unit
 test-unit: ## Unit, golden, HTTP and gRPC tests of every module.
 	go test -count=1 $$(go list $(MODULE)/... | grep -v '^$(MODULE)/test/e2e/')
 
 .PHONY: test-e2e
-test-e2e: ## End to end on a real control plane: etcd, kube-apiserver, controller-manager, scheduler and kwok built from Go modules (about 10 minutes the first time), the five services, a Metacontroller stand-in.
+test-e2e: ## End to end on a real control plane: etcd, kube-apiserver, controller-manager, scheduler and kwok built from Go modules (about 10 minutes the first time), the five services, and Metacontroller (the real one when METACONTROLLER_BIN names a binary, else the stand-in).
 	VTMETA_E2E=1 go test -count=1 -timeout 40m -v $(MODULE)/test/e2e/plane/...
 
 .PHONY: deploy-check

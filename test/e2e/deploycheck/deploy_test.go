@@ -24,10 +24,10 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/vtmeta/vtmeta/test/e2e/manifests"
 )
 
 const deployDir = "../../../deploy"
@@ -44,19 +44,21 @@ type object struct {
 // build renders a kustomization directory.
 func build(t *testing.T, dir string) []object {
 	t.Helper()
-	opts := krusty.MakeDefaultOptions()
-	opts.LoadRestrictions = types.LoadRestrictionsNone
-	m, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), dir)
+	abs, err := filepath.Abs(dir)
 	if err != nil {
-		t.Fatalf("kustomize build %s: %v", dir, err)
+		t.Fatal(err)
+	}
+	objs, err := manifests.Render(abs)
+	if err != nil {
+		t.Fatal(err)
 	}
 	var out []object
-	for _, r := range m.Resources() {
-		b, err := r.MarshalJSON()
+	for _, o := range objs {
+		b, err := o.MarshalJSON()
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, object{Kind: r.GetKind(), Name: r.GetName(), JSON: b})
+		out = append(out, object{Kind: o.GetKind(), Name: o.GetName(), JSON: b})
 	}
 	return out
 }

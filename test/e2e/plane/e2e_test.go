@@ -2,13 +2,10 @@ package plane
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,161 +18,9 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/kustomize/api/krusty"
-	kustypes "sigs.k8s.io/kustomize/api/types"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
-	"sigs.k8s.io/yaml"
+
+	"github.com/vtmeta/vtmeta/test/e2e/manifests"
 )
-
-var layers = []string{"cluster", "cell", "keyspace", "shard", "tablet"}
-
-func repo() string { return filepath.Dir(filepath.Dir(root())) }
-
-// render builds a kustomization of deploy/ into objects.
-func render(t *testing.T, dir string) []*unstructured.Unstructured {
-	t.Helper()
-	opts := krusty.MakeDefaultOptions()
-	opts.LoadRestrictions = kustypes.LoadRestrictionsNone
-	m, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), filepath.Join(repo(), "deploy", dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*unstructured.Unstructured
-	for _, r := range m.Resources() {
-		b, err := r.MarshalJSON()
-		if err != nil {
-			t.Fatal(err)
-		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(b); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, u)
-	}
-	return out
-}
-
-var resources = map[string]schema.GroupVersionResource{
-	"CustomResourceDefinition":         {Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"},
-	"ValidatingAdmissionPolicy":        {Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicies"},
-	"ValidatingAdmissionPolicyBinding": {Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicybindings"},
-	"Node":                             {Version: "v1", Resource: "nodes"},
-	"PersistentVolume":                 {Version: "v1", Resource: "persistentvolumes"},
-	"VitessCluster":                    {Group: "vitess.io", Version: "v1alpha1", Resource: "vitessclusters"},
-}
-
-func create(t *testing.T, c dynamic.Interface, o *unstructured.Unstructured) {
-	t.Helper()
-	r := c.Resource(resources[o.GetKind()])
-	var err error
-	if o.GetNamespace() != "" {
-		_, err = r.Namespace(o.GetNamespace()).Create(context.Background(), o, metav1.CreateOptions{})
-	} else {
-		_, err = r.Create(context.Background(), o, metav1.CreateOptions{})
-	}
-	if err != nil {
-		t.Fatalf("create %s %s: %v", o.GetKind(), o.GetName(), err)
-	}
-}
-
-func obj(t *testing.T, s string) *unstructured.Unstructured {
-	t.Helper()
-	u := &unstructured.Unstructured{}
-	if err := yaml.Unmarshal([]byte(s), &u.Object); err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
-
-// service is a running layer service that a test can stop and start again
-// on the same address.
-type service struct {
-	bin, addr, log string
-	cmd            *exec.Cmd
-}
-
-func (s *service) start(ctx context.Context) error {
-	log, err := os.OpenFile(s.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, s.bin)
-	cmd.Env = append(os.Environ(), "VTMETA_HTTP_ADDR="+s.addr, "VTMETA_GRPC_ADDR=127.0.0.1:0", "VTMETA_LOG_LEVEL=warn")
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		log.Close()
-		return err
-	}
-	s.cmd = cmd
-	go func() { _ = cmd.Wait(); log.Close() }()
-	return waitHTTP(ctx, "http://"+s.addr+"/readyz", nil)
-}
-
-func (s *service) stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Kill()
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// services builds and starts the five layer services on loopback ports.
-func services(t *testing.T, ctx context.Context, dir string) map[string]*service {
-	t.Helper()
-	out := map[string]*service{}
-	for _, l := range layers {
-		bin := filepath.Join(dir, "vtmeta-"+l)
-		build := exec.Command("go", "build", "-o", bin, ".")
-		build.Dir = filepath.Join(repo(), "services", l)
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", l, err, out)
-		}
-		lis, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc := &service{bin: bin, addr: lis.Addr().String(), log: filepath.Join(dir, l+".log")}
-		lis.Close()
-		if err := svc.start(ctx); err != nil {
-			t.Fatalf("%s service: %v", l, err)
-		}
-		t.Cleanup(svc.stop)
-		out[l] = svc
-	}
-	return out
-}
-
-// composites are the overlays' CompositeControllers, hooks pointed at the
-// local services.
-func composites(t *testing.T, svcs map[string]*service) []Composite {
-	t.Helper()
-	var out []Composite
-	for _, l := range layers {
-		for _, o := range render(t, filepath.Join("overlays", l)) {
-			if o.GetKind() != "CompositeController" {
-				continue
-			}
-			var cc struct {
-				Spec struct {
-					ParentResource struct{ APIVersion, Resource string } `json:"parentResource"`
-					ChildResources []struct {
-						APIVersion, Resource string
-						UpdateStrategy       struct{ Method string } `json:"updateStrategy"`
-					} `json:"childResources"`
-				} `json:"spec"`
-			}
-			b, _ := json.Marshal(o.Object)
-			if err := json.Unmarshal(b, &cc); err != nil {
-				t.Fatal(err)
-			}
-			c := Composite{Raw: o.Object, ParentAPIVersion: cc.Spec.ParentResource.APIVersion, ParentResource: cc.Spec.ParentResource.Resource, Hook: "http://" + svcs[l].addr + "/sync"}
-			for _, ch := range cc.Spec.ChildResources {
-				c.Children = append(c.Children, Child{APIVersion: ch.APIVersion, Resource: ch.Resource, Method: ch.UpdateStrategy.Method})
-			}
-			out = append(out, c)
-		}
-	}
-	return out
-}
 
 func condition(u *unstructured.Unstructured, typ string) (string, string) {
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
@@ -202,46 +47,25 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	p, err := Start(ctx, dir)
+	e, err := Up(ctx, Options{Dir: dir, Metacontroller: os.Getenv("METACONTROLLER_BIN"), Log: t.Logf})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.Stop()
-	c, err := dynamic.NewForConfig(p.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 3 {
-		create(t, c, obj(t, fmt.Sprintf(`{"apiVersion":"v1","kind":"Node","metadata":{"name":"kwok-node-%d","labels":{"kubernetes.io/hostname":"kwok-node-%d","type":"kwok"},"annotations":{"kwok.x-k8s.io/node":"fake"}},
-"status":{"allocatable":{"cpu":"64","memory":"256Gi","pods":"110"},"capacity":{"cpu":"64","memory":"256Gi","pods":"110"}}}`, i, i)))
-	}
-	// Admission taints new nodes not-ready; without a kubelet and with the
-	// node lifecycle controller off (nodes renew no leases), nothing would
-	// lift it.
-	nodes := c.Resource(resources["Node"])
-	for i := range 3 {
-		if _, err := nodes.Patch(ctx, fmt.Sprintf("kwok-node-%d", i), types.MergePatchType, []byte(`{"spec":{"taints":null}}`), metav1.PatchOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := range 24 {
-		create(t, c, obj(t, fmt.Sprintf(`{"apiVersion":"v1","kind":"PersistentVolume","metadata":{"name":"pv-%02d"},
-"spec":{"capacity":{"storage":"1Ti"},"accessModes":["ReadWriteOnce"],"persistentVolumeReclaimPolicy":"Retain","hostPath":{"path":"/tmp/pv-%02d"}}}`, i, i)))
-	}
-	for _, dirName := range []string{"crds", "policy"} {
-		for _, o := range render(t, dirName) {
-			create(t, c, o)
-		}
-	}
-	time.Sleep(3 * time.Second) // CRDs become established
-	svcs := services(t, ctx, dir)
-	mc := &Metacontroller{Client: c, Controllers: composites(t, svcs)}
-	go mc.Run(ctx, 300*time.Millisecond)
+	defer e.Stop()
+	defer keepLogs(t, dir)
+	t.Logf("Metacontroller: %s", e.Driver)
+	c := e.Client
 
-	vc := obj(t, mustRead(t, filepath.Join(repo(), "deploy", "examples", "original", "my-vitess.yaml")))
+	vc, err := Decode(mustRead(t, filepath.Join(manifests.Repo(), "deploy", "examples", "original", "my-vitess.yaml")))
+	if err != nil {
+		t.Fatal(err)
+	}
 	vc.SetNamespace("default")
-	create(t, c, vc)
-	vcs := c.Resource(resources["VitessCluster"]).Namespace("default")
+	if err := e.CreateAll(ctx, []*unstructured.Unstructured{vc}); err != nil {
+		t.Fatal(err)
+	}
+	vcsGVR, _ := Resource("VitessCluster")
+	vcs := c.Resource(vcsGVR).Namespace("default")
 	deadline := time.Now().Add(4 * time.Minute)
 	for {
 		got, err := vcs.Get(ctx, "vitess", metav1.GetOptions{})
@@ -252,9 +76,8 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			_, msg := condition(got, "Ready")
-			mc.mu.Lock()
-			t.Fatalf("the original example did not become Ready: %s\nstand-in errors (last): %s\nkube-controller-manager: %s\nkube-scheduler: %s",
-				msg, strings.Join(tailOf(mc.Errors, 10), "\n"), p.Logs("kube-controller-manager", 12), p.Logs("kube-scheduler", 6))
+			t.Fatalf("the original example did not become Ready: %s\n%s\nkube-controller-manager: %s\nkube-scheduler: %s",
+				msg, e.Failures(), e.Logs("kube-controller-manager", 12), e.Logs("kube-scheduler", 6))
 		}
 		time.Sleep(time.Second)
 	}
@@ -278,14 +101,15 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 	if bound < 9 { // six tablets, three etcd members
 		t.Errorf("%d claims Bound, want 9", bound)
 	}
+	quiet(t, ctx, e)
 
 	// kubectl get vitess: the printer columns.
-	table, err := get(p.Config, "/apis/vitess.io/v1alpha1/namespaces/default/vitessclusters", "application/json;as=Table;v=v1;g=meta.k8s.io")
+	table, err := get(e.Config, "/apis/vitess.io/v1alpha1/namespaces/default/vitessclusters", "application/json;as=Table;v=v1;g=meta.k8s.io")
 	if err != nil || !strings.Contains(string(table), `"name":"Ready-Cells"`) || !strings.Contains(string(table), `"vitess"`) {
 		t.Errorf("printer columns: %v %.500s", err, table)
 	}
 	// kubectl explain: the proto comments in the published schema.
-	openapi, err := get(p.Config, "/openapi/v3/apis/vitess.io/v1alpha1", "application/json")
+	openapi, err := get(e.Config, "/openapi/v3/apis/vitess.io/v1alpha1", "application/json")
 	if err != nil || !strings.Contains(string(openapi), "cells are the cluster's cells") {
 		t.Errorf("explain text missing from the OpenAPI schema: %v", err)
 	}
@@ -293,7 +117,7 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 	t.Run("image edit rolls through every layer", func(t *testing.T) { rollout(t, ctx, c, vcs) })
 	t.Run("scale down and up keeps the volume", func(t *testing.T) { scale(t, ctx, c, vcs) })
 	t.Run("invalid edits are refused", func(t *testing.T) { invalid(t, ctx, vcs) })
-	t.Run("a hook restarted mid-rollout", func(t *testing.T) { restart(t, ctx, c, vcs, svcs["shard"]) })
+	t.Run("a hook restarted mid-rollout", func(t *testing.T) { restart(t, ctx, c, vcs, e.Services["shard"]) })
 
 	// Deletion protection.
 	patch := func(on bool) {
@@ -308,7 +132,29 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 	}
 	patch(false)
 	if err := vcs.Delete(ctx, "vitess", metav1.DeleteOptions{}); err != nil {
-		t.Errorf("deleting an unprotected cluster: %v", err)
+		t.Fatalf("deleting an unprotected cluster: %v", err)
+	}
+	// Garbage collection (after Metacontroller's finalize hook, with the
+	// real one) removes the whole tree.
+	left := func() []string {
+		var out []string
+		for _, r := range []schema.GroupVersionResource{vcsGVR, tabletsGVR, podsGVR, claimsGVR, deployGVR} {
+			l, err := c.Resource(r).Namespace("default").List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return []string{err.Error()}
+			}
+			for _, o := range l.Items {
+				out = append(out, r.Resource+"/"+o.GetName())
+			}
+		}
+		return out
+	}
+	deadline = time.Now().Add(2 * time.Minute)
+	for len(left()) > 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Second)
+	}
+	if l := left(); len(l) > 0 {
+		t.Errorf("the deleted cluster's tree is still there: %v\n%s", l, e.Failures())
 	}
 }
 
@@ -332,6 +178,96 @@ func get(c *rest.Config, path, accept string) ([]byte, error) {
 	return b, err
 }
 
+// childResources are the resources vtmeta's layers write.
+var childResources = map[string]bool{
+	"vitesscells": true, "vitesskeyspaces": true, "vitessshards": true, "vitesstablets": true,
+	"statefulsets": true, "deployments": true, "services": true, "configmaps": true, "jobs": true,
+	"poddisruptionbudgets": true, "pods": true, "persistentvolumeclaims": true,
+}
+
+// writes counts the apiserver's create, update and delete requests on the
+// children's resources (not their status), by resource and verb.
+func writes(t *testing.T, e *Env) map[string]float64 {
+	t.Helper()
+	body, err := get(e.Config, "/metrics", "text/plain")
+	if err != nil {
+		t.Fatalf("apiserver metrics: %v", err)
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, "apiserver_request_total{") {
+			continue
+		}
+		labels := map[string]string{}
+		end := strings.LastIndex(line, "}")
+		for _, kv := range strings.Split(line[len("apiserver_request_total{"):end], ",") {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				labels[k] = strings.Trim(v, `"`)
+			}
+		}
+		verb := labels["verb"]
+		if !childResources[labels["resource"]] || labels["subresource"] != "" || (verb != "POST" && verb != "PUT" && verb != "DELETE") {
+			continue
+		}
+		var n float64
+		if _, err := fmt.Sscan(strings.TrimSpace(line[end+1:]), &n); err == nil {
+			out[labels["resource"]+" "+verb] += n
+		}
+	}
+	return out
+}
+
+// quiet checks the steady state: with the cluster Ready, syncing every
+// parent again writes nothing. A child the apiserver stores differently
+// from how its layer wrote it would be rewritten on every sync (or, with
+// Recreate, deleted and created again).
+func quiet(t *testing.T, ctx context.Context, e *Env) {
+	t.Helper()
+	before := writes(t, e)
+	// Touch every parent so that Metacontroller syncs it now rather than at
+	// its next resync; the stand-in syncs everything every 300ms anyway.
+	for _, r := range []string{"vitessclusters", "vitesscells", "vitesskeyspaces", "vitessshards", "vitesstablets"} {
+		gvr := schema.GroupVersionResource{Group: "vitess.io", Version: "v1alpha1", Resource: r}
+		l, err := e.Client.Resource(gvr).Namespace("default").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range l.Items {
+			patch := fmt.Sprintf(`{"metadata":{"annotations":{"e2e.vtmeta.io/poke":%q}}}`, time.Now().Format(time.RFC3339Nano))
+			if _, err := e.Client.Resource(gvr).Namespace("default").Patch(ctx, o.GetName(), types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	time.Sleep(5 * time.Second)
+	after := writes(t, e)
+	for k, n := range after {
+		if n != before[k] {
+			t.Errorf("steady state: %v %s requests while nothing changed (%s)", n-before[k], k, e.Driver)
+		}
+	}
+}
+
+// keepLogs copies every component's log to $VTMETA_E2E_LOGS when the test
+// failed, for a look after the plane is gone.
+func keepLogs(t *testing.T, dir string) {
+	keep := os.Getenv("VTMETA_E2E_LOGS")
+	if !t.Failed() || keep == "" {
+		return
+	}
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	if err := os.MkdirAll(keep, 0o755); err != nil {
+		t.Log(err)
+		return
+	}
+	for _, l := range logs {
+		if b, err := os.ReadFile(l); err == nil {
+			_ = os.WriteFile(filepath.Join(keep, filepath.Base(l)), b, 0o644)
+		}
+	}
+	t.Logf("logs kept in %s", keep)
+}
+
 func mustRead(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -341,17 +277,11 @@ func mustRead(t *testing.T, path string) string {
 	return string(b)
 }
 
-func tailOf(s []string, n int) []string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}
-
 var (
-	podsGVR   = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
-	claimsGVR = schema.GroupVersionResource{Version: "v1", Resource: "persistentvolumeclaims"}
-	deployGVR = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	podsGVR    = schema.GroupVersionResource{Version: "v1", Resource: "pods"}
+	claimsGVR  = schema.GroupVersionResource{Version: "v1", Resource: "persistentvolumeclaims"}
+	deployGVR  = schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
+	tabletsGVR = schema.GroupVersionResource{Group: "vitess.io", Version: "v1alpha1", Resource: "vitesstablets"}
 )
 
 // edit changes the VitessCluster and waits until it is Ready and Updated
@@ -544,7 +474,7 @@ func invalid(t *testing.T, ctx context.Context, vcs dynamic.ResourceInterface) {
 // restart is scenario 6: the shard service dies in the middle of a
 // rollout; nothing is lost while it is down, and once it is back the
 // rollout resumes and completes.
-func restart(t *testing.T, ctx context.Context, c dynamic.Interface, vcs dynamic.ResourceInterface, shard *service) {
+func restart(t *testing.T, ctx context.Context, c dynamic.Interface, vcs dynamic.ResourceInterface, shard *Service) {
 	claims := claimUIDs(t, ctx, c)
 	old := map[string]types.UID{}
 	for _, p := range tabletPods(t, ctx, c) {
@@ -567,12 +497,12 @@ func restart(t *testing.T, ctx context.Context, c dynamic.Interface, vcs dynamic
 			return
 		}
 		killed = true
-		shard.stop()
+		shard.Stop()
 		time.Sleep(3 * time.Second) // Metacontroller's calls to it fail meanwhile
 		if n := len(claimUIDs(t, ctx, c)); n < len(claims) {
 			t.Errorf("claims went missing while the shard service was down: %d of %d", n, len(claims))
 		}
-		if err := shard.start(ctx); err != nil {
+		if err := shard.Start(ctx); err != nil {
 			t.Fatalf("restart the shard service: %v", err)
 		}
 	})

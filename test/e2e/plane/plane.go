@@ -193,11 +193,18 @@ current-context: e2e
 
 // run starts a process with its output in a log file.
 func (p *Plane) run(name, path string, args ...string) error {
+	return p.runEnv(name, nil, path, args...)
+}
+
+// runEnv starts a process with more environment, its output in a log file;
+// Stop kills it.
+func (p *Plane) runEnv(name string, env []string, path string, args ...string) error {
 	f, err := os.Create(p.logPath(name))
 	if err != nil {
 		return err
 	}
 	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		f.Close()

@@ -1,32 +1,32 @@
 // Package sim is a simulated control plane for the five vtmeta layers, in
-// one process: an object store standing in for the apiserver, a stand-in
-// for Metacontroller that plays its documented CompositeController role
-// against the layers' real HTTP hooks, and stand-ins for the controllers
-// that make Pods ready, bind claims, roll Deployments and complete Jobs.
+// one process: an object store standing in for the apiserver, the
+// Metacontroller stand-in of package standin running the
+// CompositeControllers of deploy/overlays against the layers' real HTTP
+// hooks, and stand-ins for the controllers that make Pods ready, bind
+// claims, roll Deployments and complete Jobs.
 //
-// It is test and demo code, never shipped. Where it and the real
-// Metacontroller could differ, the real one is right: it claims children
-// by owner only (no adoption), applies a child by replacing what the hook
-// last sent (the last-applied annotation is recorded as Metacontroller
-// records it), honours InPlace, Recreate and OnDelete, deletes the
-// children a hook leaves out (and, like the garbage collector, what they
-// own), and writes the status the hook returns.
+// It is test and demo code, never shipped. It is fast and deterministic
+// (one Sync is one pass over every parent, parents first); package plane
+// runs the same stand-in, or the real Metacontroller, on a real apiserver.
 package sim
 
 import (
-	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"sort"
-	"strings"
-)
+	"strconv"
 
-// LastApplied is where Metacontroller records what it applied.
-const LastApplied = "metacontroller.k8s.io/last-applied-configuration"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/vtmeta/vtmeta/test/e2e/standin"
+)
 
 // Object is one stored object.
 type Object struct {
@@ -40,7 +40,7 @@ type Object struct {
 	Generation int64
 	// Owner is the key of its controller, "" for none.
 	Owner string
-	// Body is the object as the hook last sent it (or the user wrote it).
+	// Body is the object as last written, without its status.
 	Body map[string]any
 	// Status is its status.
 	Status map[string]any
@@ -49,38 +49,34 @@ type Object struct {
 // Key is an object's identity: Kind/namespace/name.
 func (o *Object) Key() string { return o.Kind + "/" + o.Namespace + "/" + o.Name }
 
-// Strategy is how Metacontroller updates an existing child of a type.
-type Strategy string
-
-// The update strategies vtmeta's CompositeControllers use.
-const (
-	InPlace  Strategy = "InPlace"
-	Recreate Strategy = "Recreate"
-	OnDelete Strategy = "OnDelete"
-)
-
-// Controller is one CompositeController: a parent kind, its hook, and the
-// update strategy of each child type ("Kind.apiVersion").
-type Controller struct {
-	Parent   string
-	Hook     http.Handler
-	Children map[string]Strategy
-}
-
 // World is the simulated control plane.
 type World struct {
-	objs        map[string]*Object
-	controllers []Controller
-	nextUID     int
+	objs    map[string]*Object
+	byUID   map[string]string
+	mc      *standin.Metacontroller
+	nextUID int
 	// Log receives one line per change, when set.
 	Log func(format string, args ...any)
-	// Events records every change in order: "create Pod ns/name", ...
+	// Events records every change in order: "create Pod/ns/name", ...
 	Events []string
 }
 
-// New returns an empty world with the controllers, synced in their order.
-func New(controllers ...Controller) *World {
-	return &World{objs: map[string]*Object{}, controllers: controllers}
+// New returns an empty world whose Metacontroller runs deploy/'s
+// CompositeControllers, each hook served in process by its layer's real
+// HTTP handler. wrap, when set, stands between Metacontroller and each hook
+// (to take a service down, for example).
+func New(wrap func(layer string, h http.Handler) http.Handler) (*World, error) {
+	ctrls, err := standin.Load()
+	if err != nil {
+		return nil, err
+	}
+	hooks, err := Hooks(wrap)
+	if err != nil {
+		return nil, err
+	}
+	w := &World{objs: map[string]*Object{}, byUID: map[string]string{}}
+	w.mc = &standin.Metacontroller{Store: store{w}, Controllers: ctrls, Hooks: hooks, Log: w.event}
+	return w, nil
 }
 
 func (w *World) event(format string, args ...any) {
@@ -95,9 +91,7 @@ func (w *World) event(format string, args ...any) {
 func (w *World) Apply(body map[string]any) *Object {
 	o := w.fromBody(body)
 	if old := w.objs[o.Key()]; old != nil {
-		old.Body = body
-		old.Generation++
-		w.event("update %s", old.Key())
+		w.replace(old, body)
 		return old
 	}
 	w.put(o)
@@ -106,13 +100,15 @@ func (w *World) Apply(body map[string]any) *Object {
 
 // Delete removes an object and, like the garbage collector, what it owns.
 func (w *World) Delete(key string) {
-	if _, ok := w.objs[key]; !ok {
+	o, ok := w.objs[key]
+	if !ok {
 		return
 	}
 	delete(w.objs, key)
+	delete(w.byUID, uid(o))
 	w.event("delete %s", key)
 	for _, k := range w.keys() {
-		if o := w.objs[k]; o != nil && o.Owner == key {
+		if c := w.objs[k]; c != nil && c.Owner == key {
 			w.Delete(k)
 		}
 	}
@@ -140,8 +136,15 @@ func (w *World) keys() []string {
 	return keys
 }
 
+func uid(o *Object) string { return "uid-" + strconv.Itoa(o.UID) }
+
 func (w *World) fromBody(body map[string]any) *Object {
+	body = clean(body)
 	md, _ := body["metadata"].(map[string]any)
+	if md == nil {
+		md = map[string]any{}
+		body["metadata"] = md
+	}
 	ns, _ := md["namespace"].(string)
 	if ns == "" {
 		ns = "default"
@@ -153,154 +156,150 @@ func (w *World) fromBody(body map[string]any) *Object {
 	return &Object{Kind: kind, APIVersion: av, Name: name, Namespace: ns, Generation: 1, Body: body, Status: map[string]any{}}
 }
 
+// clean copies a body without its status and the fields the apiserver
+// owns.
+func clean(body map[string]any) map[string]any {
+	var out map[string]any
+	b, _ := json.Marshal(body)
+	_ = json.Unmarshal(b, &out)
+	delete(out, "status")
+	if md, ok := out["metadata"].(map[string]any); ok {
+		for _, k := range []string{"uid", "generation", "resourceVersion", "creationTimestamp"} {
+			delete(md, k)
+		}
+	}
+	return out
+}
+
 func (w *World) put(o *Object) {
 	w.nextUID++
 	o.UID = w.nextUID
 	w.objs[o.Key()] = o
+	w.byUID[uid(o)] = o.Key()
 	w.event("create %s", o.Key())
 }
 
-// render is the object as the apiserver would return it to Metacontroller.
-func (w *World) render(o *Object) map[string]any {
-	b, _ := json.Marshal(o.Body)
-	var out map[string]any
-	_ = json.Unmarshal(b, &out)
-	md, _ := out["metadata"].(map[string]any)
-	if md == nil {
-		md = map[string]any{}
-		out["metadata"] = md
+// replace writes a new body over an object; its generation moves when
+// anything but its metadata changed.
+func (w *World) replace(o *Object, body map[string]any) {
+	body = clean(body)
+	if md, ok := body["metadata"].(map[string]any); ok && md["namespace"] == nil {
+		md["namespace"] = o.Namespace
 	}
-	md["uid"] = fmt.Sprintf("uid-%d", o.UID)
-	md["generation"] = o.Generation
-	if o.Owner != "" {
-		ann, _ := md["annotations"].(map[string]any)
-		if ann == nil {
-			ann = map[string]any{}
-			md["annotations"] = ann
-		}
-		last, _ := json.Marshal(o.Body)
-		ann[LastApplied] = string(last)
+	if equalJSON(o.Body, body) {
+		return
 	}
-	out["status"] = o.Status
+	if !equalJSON(withoutMetadata(o.Body), withoutMetadata(body)) {
+		o.Generation++
+	}
+	o.Body = body
+	w.event("update %s", o.Key())
+}
+
+func withoutMetadata(body map[string]any) map[string]any {
+	out := maps.Clone(body)
+	delete(out, "metadata")
 	return out
 }
 
-// Sync runs every controller once over every parent, in the controllers'
-// order, and returns how many objects changed.
-func (w *World) Sync() (int, error) {
-	before := len(w.Events)
-	for _, c := range w.controllers {
-		for _, p := range w.List(c.Parent) {
-			if err := w.syncParent(c, p); err != nil {
-				return len(w.Events) - before, err
-			}
-		}
-	}
-	return len(w.Events) - before, nil
+// render is the object as the apiserver would return it.
+func (w *World) render(o *Object) *unstructured.Unstructured {
+	var out map[string]any
+	b, _ := json.Marshal(o.Body)
+	_ = json.Unmarshal(b, &out)
+	u := &unstructured.Unstructured{Object: out}
+	u.SetUID(types.UID(uid(o)))
+	u.SetGeneration(o.Generation)
+	st, _ := json.Marshal(o.Status)
+	var status map[string]any
+	_ = json.Unmarshal(st, &status)
+	out["status"] = status
+	return u
 }
 
-func (w *World) syncParent(c Controller, p *Object) error {
-	children := map[string]any{}
-	for typ := range c.Children {
-		children[typ] = map[string]any{}
-	}
+// listStore is the Store's list: the objects of a type matching a namespace
+// and a label selector, as the apiserver returns them.
+func (w *World) listStore(r standin.Resource, namespace string, selector map[string]string) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
 	for _, k := range w.keys() {
 		o := w.objs[k]
-		if o.Owner != p.Key() {
+		if o.Kind != r.Kind() || o.APIVersion != r.APIVersion || (namespace != "" && o.Namespace != namespace) {
 			continue
 		}
-		typ := o.Kind + "." + o.APIVersion
-		if m, ok := children[typ].(map[string]any); ok {
-			m[o.Namespace+"/"+o.Name] = w.render(o)
+		u := w.render(o)
+		labels := u.GetLabels()
+		match := true
+		for k, v := range selector {
+			if labels[k] != v {
+				match = false
+			}
+		}
+		if match {
+			out = append(out, u)
 		}
 	}
-	req, err := json.Marshal(map[string]any{
-		"controller": map[string]any{"apiVersion": "metacontroller.k8s.io/v1alpha1", "kind": "CompositeController"},
-		"parent":     w.render(p), "children": children, "related": map[string]any{}, "finalizing": false,
-	})
-	if err != nil {
-		return err
+	return out
+}
+
+// Sync runs every controller once over every parent, parents first, and
+// returns how many objects changed.
+func (w *World) Sync() (int, error) {
+	before := len(w.Events)
+	err := w.mc.Sync(context.Background())
+	return len(w.Events) - before, err
+}
+
+// store is the world seen as an apiserver, for the Metacontroller
+// stand-in. Its errors are the apiserver's.
+type store struct{ w *World }
+
+var _ standin.Store = store{}
+
+func (s store) List(_ context.Context, r standin.Resource, namespace string, selector map[string]string) ([]*unstructured.Unstructured, error) {
+	return s.w.listStore(r, namespace, selector), nil
+}
+
+func (s store) Create(_ context.Context, r standin.Resource, u *unstructured.Unstructured) error {
+	o := s.w.fromBody(u.Object)
+	if s.w.objs[o.Key()] != nil {
+		return apierrors.NewAlreadyExists(r.GVR().GroupResource(), o.Name)
 	}
-	rec := httptest.NewRecorder()
-	c.Hook.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/sync", bytes.NewReader(req)))
-	if rec.Code != http.StatusOK {
-		// Non-200: Metacontroller changes nothing.
-		w.event("hook for %s answered %d: %s", p.Key(), rec.Code, strings.TrimSpace(rec.Body.String()))
-		return nil
+	if ref := metav1.GetControllerOf(u); ref != nil {
+		o.Owner = s.w.byUID[string(ref.UID)]
 	}
-	var resp struct {
-		Status   map[string]any   `json:"status"`
-		Children []map[string]any `json:"children"`
-	}
-	if err := json.Unmarshal(rec.Body.Bytes(), &resp); err != nil {
-		return fmt.Errorf("hook for %s: %w", p.Key(), err)
-	}
-	if resp.Status == nil || resp.Children == nil {
-		return fmt.Errorf("hook for %s sent no status or no children: Metacontroller would wipe them", p.Key())
-	}
-	if !equalJSON(p.Status, resp.Status) {
-		p.Status = resp.Status
-	}
-	keep := map[string]bool{}
-	for _, body := range resp.Children {
-		o := w.fromBody(body)
-		typ := o.Kind + "." + o.APIVersion
-		strategy, ok := c.Children[typ]
-		if !ok {
-			return fmt.Errorf("hook for %s returned a %s, which its controller does not manage", p.Key(), typ)
-		}
-		if !matches(body, p.Body) {
-			return fmt.Errorf("hook for %s returned %s, whose labels do not match the parent's selector", p.Key(), o.Key())
-		}
-		keep[o.Key()] = true
-		old := w.objs[o.Key()]
-		switch {
-		case old == nil:
-			o.Owner = p.Key()
-			w.put(o)
-		case old.Owner != p.Key():
-			return fmt.Errorf("%s exists and belongs to %q, not %s", o.Key(), old.Owner, p.Key())
-		case equalJSON(old.Body, body):
-		case strategy == OnDelete:
-		case strategy == Recreate:
-			delete(w.objs, o.Key())
-			w.event("delete %s (recreate)", o.Key())
-			o.Owner = p.Key()
-			w.put(o)
-		default:
-			old.Body = body
-			old.Generation++
-			w.event("update %s", o.Key())
-		}
-	}
-	for _, k := range w.keys() {
-		if o := w.objs[k]; o != nil && o.Owner == p.Key() && !keep[k] {
-			w.Delete(k)
-		}
-	}
+	s.w.put(o)
 	return nil
 }
 
-// matches says whether a child's labels satisfy the parent's
-// spec.selector.matchLabels.
-func matches(child, parent map[string]any) bool {
-	spec, _ := parent["spec"].(map[string]any)
-	sel, _ := spec["selector"].(map[string]any)
-	want, _ := sel["matchLabels"].(map[string]any)
-	md, _ := child["metadata"].(map[string]any)
-	have, _ := md["labels"].(map[string]any)
-	for k, v := range want {
-		if have[k] != v {
-			return false
-		}
+func (s store) Update(_ context.Context, r standin.Resource, u *unstructured.Unstructured) error {
+	o := s.w.objs[u.GetKind()+"/"+u.GetNamespace()+"/"+u.GetName()]
+	if o == nil {
+		return apierrors.NewNotFound(r.GVR().GroupResource(), u.GetName())
 	}
-	return true
+	if string(u.GetUID()) != uid(o) {
+		return apierrors.NewConflict(r.GVR().GroupResource(), u.GetName(), fmt.Errorf("uid %s is not %s", u.GetUID(), uid(o)))
+	}
+	s.w.replace(o, u.Object)
+	return nil
 }
 
-func equalJSON(a, b any) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return bytes.Equal(x, y)
+func (s store) Delete(_ context.Context, r standin.Resource, namespace, name string) error {
+	key := r.Kind() + "/" + namespace + "/" + name
+	if s.w.objs[key] == nil {
+		return apierrors.NewNotFound(r.GVR().GroupResource(), name)
+	}
+	s.w.Delete(key)
+	return nil
+}
+
+func (s store) UpdateStatus(_ context.Context, r standin.Resource, u *unstructured.Unstructured) error {
+	o := s.w.objs[r.Kind()+"/"+u.GetNamespace()+"/"+u.GetName()]
+	if o == nil {
+		return apierrors.NewNotFound(r.GVR().GroupResource(), u.GetName())
+	}
+	st, _, _ := unstructured.NestedMap(u.Object, "status")
+	o.Status = st
+	return nil
 }
 
 // Controllers plays the Kubernetes controllers: Deployments and
@@ -365,4 +364,10 @@ func Condition(o *Object, typ string) string {
 		}
 	}
 	return ""
+}
+
+func equalJSON(a, b any) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
 }

@@ -38,11 +38,10 @@ func run(file, image string, quiet bool) error {
 	if err := yaml.Unmarshal(data, &vc); err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	ctrls, err := sim.Stack(nil)
+	w, err := sim.New(nil)
 	if err != nil {
 		return err
 	}
-	w := sim.New(ctrls...)
 	if !quiet {
 		w.Log = func(format string, args ...any) { fmt.Printf("  "+format+"\n", args...) }
 	}

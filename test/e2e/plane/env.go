@@ -1,0 +1,396 @@
+package plane
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/yaml"
+
+	"github.com/vtmeta/vtmeta/test/e2e/manifests"
+	"github.com/vtmeta/vtmeta/test/e2e/standin"
+)
+
+// Sizes of the fake cluster Up prepares.
+const (
+	Nodes   = 3
+	Volumes = 24
+)
+
+// Options configure Up.
+type Options struct {
+	// Dir holds the plane's data, the services' binaries and every log.
+	Dir string
+	// Metacontroller is the path of a real Metacontroller binary; empty
+	// runs the stand-in of package standin.
+	Metacontroller string
+	// Log, when set, receives a line per step.
+	Log func(format string, args ...any)
+}
+
+// Env is a control plane with vtmeta installed as users install it: the
+// CRDs and admission policy of deploy/, the five layer services running as
+// processes, and Metacontroller running deploy/'s CompositeControllers.
+type Env struct {
+	*Plane
+	// Client reaches the apiserver as an administrator.
+	Client dynamic.Interface
+	// Services are the five layer services, by layer.
+	Services map[string]*Service
+	// Driver says what plays Metacontroller.
+	Driver string
+	// StandIn is the stand-in, nil when the real Metacontroller runs.
+	StandIn *standin.Metacontroller
+	cancel  context.CancelFunc
+}
+
+// Service is a running layer service, which can be stopped and started
+// again on the same address.
+type Service struct {
+	// Layer is the layer it serves; Addr its HTTP address.
+	Layer, Addr string
+	bin, log    string
+	cmd         *exec.Cmd
+	done        chan struct{}
+}
+
+// Start starts the service and waits until it is ready.
+func (s *Service) Start(ctx context.Context) error {
+	log, err := os.OpenFile(s.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	// The same settings deploy/base gives the container, on loopback.
+	cmd := exec.Command(s.bin)
+	cmd.Env = append(os.Environ(), "VTMETA_HTTP_ADDR="+s.Addr, "VTMETA_GRPC_ADDR=127.0.0.1:0", "VTMETA_LOG_LEVEL=warn")
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return fmt.Errorf("start the %s service: %w", s.Layer, err)
+	}
+	s.cmd, s.done = cmd, make(chan struct{})
+	go func(done chan struct{}) { _ = cmd.Wait(); log.Close(); close(done) }(s.done)
+	if err := waitHTTP(ctx, "http://"+s.Addr+"/readyz", nil); err != nil {
+		return fmt.Errorf("the %s service: %w", s.Layer, err)
+	}
+	return nil
+}
+
+// Stop kills the service and waits for it to exit.
+func (s *Service) Stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		s.cmd = nil
+	}
+}
+
+// Up starts a control plane in opts.Dir, prepares fake nodes and volumes,
+// installs vtmeta and starts Metacontroller. Stop tears it all down.
+func Up(ctx context.Context, opts Options) (*Env, error) {
+	logf := opts.Log
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	logf("building and starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (the first build takes minutes)")
+	p, err := Start(ctx, opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	e := &Env{Plane: p, Services: map[string]*Service{}}
+	ok := false
+	defer func() {
+		if !ok {
+			e.Stop()
+		}
+	}()
+	if e.Client, err = dynamic.NewForConfig(p.Config); err != nil {
+		return nil, err
+	}
+	logf("creating %d kwok nodes and %d PersistentVolumes", Nodes, Volumes)
+	if err := e.fakeCluster(ctx); err != nil {
+		return nil, err
+	}
+	logf("installing deploy/crds and deploy/policy")
+	for _, dir := range []string{"crds", "policy"} {
+		objs, err := manifests.Render(dir)
+		if err != nil {
+			return nil, err
+		}
+		if err := e.CreateAll(ctx, objs); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.established(ctx); err != nil {
+		return nil, err
+	}
+	logf("building and starting the five layer services")
+	if err := e.services(ctx, opts.Dir); err != nil {
+		return nil, err
+	}
+	ctrls, err := standin.Load()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Metacontroller != "" {
+		logf("starting Metacontroller from %s", opts.Metacontroller)
+		if err := e.metacontroller(ctx, opts.Metacontroller, ctrls); err != nil {
+			return nil, err
+		}
+	} else {
+		logf("starting the Metacontroller stand-in (test/e2e/standin; set METACONTROLLER_BIN to run the real one)")
+		hooks := map[string]standin.Hook{}
+		for l, s := range e.Services {
+			hooks[l] = standin.URL("http://" + s.Addr + "/sync")
+		}
+		e.StandIn = &standin.Metacontroller{Store: standin.APIServer{Client: e.Client}, Controllers: ctrls, Hooks: hooks}
+		e.Driver = "the Metacontroller stand-in (test/e2e/standin)"
+		runCtx, cancel := context.WithCancel(context.Background())
+		e.cancel = cancel
+		go e.StandIn.Run(runCtx, 300*time.Millisecond)
+	}
+	ok = true
+	return e, nil
+}
+
+// Stop stops Metacontroller, the services and the plane.
+func (e *Env) Stop() {
+	if e.cancel != nil {
+		e.cancel()
+	}
+	for _, s := range e.Services {
+		s.Stop()
+	}
+	e.Plane.Stop()
+}
+
+// Failures describes what went wrong in Metacontroller lately, for test
+// messages.
+func (e *Env) Failures() string {
+	if e.StandIn != nil {
+		return "stand-in errors (last): " + strings.Join(e.StandIn.Errors(10), "\n")
+	}
+	return "metacontroller log (last): " + e.Logs("metacontroller", 15)
+}
+
+// Resource is the resource of a kind Up and the tests write directly.
+func Resource(kind string) (schema.GroupVersionResource, bool) {
+	r, ok := map[string]schema.GroupVersionResource{
+		"CustomResourceDefinition":         {Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"},
+		"ValidatingAdmissionPolicy":        {Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicies"},
+		"ValidatingAdmissionPolicyBinding": {Group: "admissionregistration.k8s.io", Version: "v1", Resource: "validatingadmissionpolicybindings"},
+		"CompositeController":              {Group: "metacontroller.k8s.io", Version: "v1alpha1", Resource: "compositecontrollers"},
+		"Node":                             {Version: "v1", Resource: "nodes"},
+		"PersistentVolume":                 {Version: "v1", Resource: "persistentvolumes"},
+		"VitessCluster":                    {Group: "vitess.io", Version: "v1alpha1", Resource: "vitessclusters"},
+	}[kind]
+	return r, ok
+}
+
+// CreateAll creates objects of the kinds Resource knows.
+func (e *Env) CreateAll(ctx context.Context, objs []*unstructured.Unstructured) error {
+	for _, o := range objs {
+		gvr, ok := Resource(o.GetKind())
+		if !ok {
+			return fmt.Errorf("%s %s: the plane does not know its resource", o.GetKind(), o.GetName())
+		}
+		r := dynamic.ResourceInterface(e.Client.Resource(gvr))
+		if o.GetNamespace() != "" {
+			r = e.Client.Resource(gvr).Namespace(o.GetNamespace())
+		}
+		if _, err := r.Create(ctx, o, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create %s %s: %w", o.GetKind(), o.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// Decode decodes a YAML or JSON object.
+func Decode(s string) (*unstructured.Unstructured, error) {
+	u := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(s), &u.Object); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// fakeCluster creates kwok nodes (kwok makes their Pods Running and Ready
+// without a kubelet) and a pool of PersistentVolumes for claims to bind.
+func (e *Env) fakeCluster(ctx context.Context) error {
+	var objs []*unstructured.Unstructured
+	for i := range Nodes {
+		n, err := Decode(fmt.Sprintf(`{"apiVersion":"v1","kind":"Node","metadata":{"name":"kwok-node-%d","labels":{"kubernetes.io/hostname":"kwok-node-%d","type":"kwok"},"annotations":{"kwok.x-k8s.io/node":"fake"}},
+"status":{"allocatable":{"cpu":"64","memory":"256Gi","pods":"110"},"capacity":{"cpu":"64","memory":"256Gi","pods":"110"}}}`, i, i))
+		if err != nil {
+			return err
+		}
+		objs = append(objs, n)
+	}
+	for i := range Volumes {
+		v, err := Decode(fmt.Sprintf(`{"apiVersion":"v1","kind":"PersistentVolume","metadata":{"name":"pv-%02d"},
+"spec":{"capacity":{"storage":"1Ti"},"accessModes":["ReadWriteOnce"],"persistentVolumeReclaimPolicy":"Retain","hostPath":{"path":"/tmp/pv-%02d"}}}`, i, i))
+		if err != nil {
+			return err
+		}
+		objs = append(objs, v)
+	}
+	if err := e.CreateAll(ctx, objs); err != nil {
+		return err
+	}
+	// Admission taints new nodes not-ready; without a kubelet and with the
+	// node lifecycle controller off (nodes renew no leases), nothing would
+	// lift it.
+	nodes, _ := Resource("Node")
+	for i := range Nodes {
+		if _, err := e.Client.Resource(nodes).Patch(ctx, fmt.Sprintf("kwok-node-%d", i), types.MergePatchType,
+			[]byte(`{"spec":{"taints":null}}`), metav1.PatchOptions{}); err != nil {
+			return fmt.Errorf("untaint kwok-node-%d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// established waits until every CRD serves.
+func (e *Env) established(ctx context.Context) error {
+	crds, _ := Resource("CustomResourceDefinition")
+	deadline := time.Now().Add(time.Minute)
+	for {
+		l, err := e.Client.Resource(crds).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return err
+		}
+		waiting := ""
+		for _, c := range l.Items {
+			conds, _, _ := unstructured.NestedSlice(c.Object, "status", "conditions")
+			est := false
+			for _, x := range conds {
+				m, _ := x.(map[string]any)
+				est = est || (m["type"] == "Established" && m["status"] == "True")
+			}
+			if !est {
+				waiting = c.GetName()
+			}
+		}
+		if waiting == "" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("CRD %s is not established after a minute", waiting)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// services builds the five layer services and starts each on a loopback
+// port.
+func (e *Env) services(ctx context.Context, dir string) error {
+	bin := filepath.Join(dir, "services")
+	args := []string{"build", "-o", bin + "/"}
+	for _, l := range manifests.Layers {
+		args = append(args, "./services/"+l)
+	}
+	build := exec.Command("go", args...)
+	build.Dir = manifests.Repo()
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	for _, l := range manifests.Layers {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		s := &Service{Layer: l, Addr: net.JoinHostPort("127.0.0.1", fmt.Sprint(port)), bin: filepath.Join(bin, l), log: e.logPath(l)}
+		if err := s.Start(ctx); err != nil {
+			return fmt.Errorf("%w\n%s", err, e.Logs(l, 10))
+		}
+		e.Services[l] = s
+	}
+	return nil
+}
+
+// metacontrollerCRDs are the three kinds Metacontroller serves, with
+// open schemas: enough for it to run here (its own release installs the
+// full ones). Its group is under k8s.io, which asks for the annotation.
+var metacontrollerCRDs = []struct{ kind, plural, scope string }{
+	{"CompositeController", "compositecontrollers", "Cluster"},
+	{"DecoratorController", "decoratorcontrollers", "Cluster"},
+	{"ControllerRevision", "controllerrevisions", "Namespaced"},
+}
+
+// metacontroller starts the real Metacontroller binary on the plane and
+// installs deploy/'s CompositeControllers, their hooks pointed at the
+// local services.
+func (e *Env) metacontroller(ctx context.Context, bin string, ctrls []standin.Controller) error {
+	var crds []*unstructured.Unstructured
+	for _, c := range metacontrollerCRDs {
+		u, err := Decode(fmt.Sprintf(`{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
+"metadata":{"name":"%[2]s.metacontroller.k8s.io","annotations":{"api-approved.kubernetes.io":"unapproved, request not yet submitted"}},
+"spec":{"group":"metacontroller.k8s.io","scope":%[3]q,
+"names":{"kind":%[1]q,"listKind":"%[1]sList","plural":%[2]q,"singular":%[4]q},
+"versions":[{"name":"v1alpha1","served":true,"storage":true,"subresources":{"status":{}},
+"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}`,
+			c.kind, c.plural, c.scope, strings.ToLower(c.kind)))
+		if err != nil {
+			return err
+		}
+		crds = append(crds, u)
+	}
+	if err := e.CreateAll(ctx, crds); err != nil {
+		return err
+	}
+	if err := e.established(ctx); err != nil {
+		return err
+	}
+	metrics, err := freePort()
+	if err != nil {
+		return err
+	}
+	health, err := freePort()
+	if err != nil {
+		return err
+	}
+	if err := e.runEnv("metacontroller", []string{"KUBECONFIG=" + e.Kubeconfig}, bin,
+		fmt.Sprintf("--metrics-address=127.0.0.1:%d", metrics),
+		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", health),
+		"--client-go-qps=100", "--client-go-burst=200", "--discovery-interval=5s", "--zap-log-level=info"); err != nil {
+		return err
+	}
+	if err := waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", health), nil); err != nil {
+		return fmt.Errorf("metacontroller: %w\n%s", err, e.Logs("metacontroller", 20))
+	}
+	var objs []*unstructured.Unstructured
+	for _, c := range ctrls {
+		u := &unstructured.Unstructured{Object: c.Raw}
+		u = u.DeepCopy()
+		for _, h := range []string{"sync", "finalize"} {
+			path, found, _ := unstructured.NestedString(u.Object, "spec", "hooks", h, "webhook", "path")
+			if !found {
+				continue
+			}
+			url := "http://" + e.Services[c.Layer].Addr + path
+			if err := unstructured.SetNestedMap(u.Object, map[string]any{"url": url, "timeout": "10s"}, "spec", "hooks", h, "webhook"); err != nil {
+				return err
+			}
+		}
+		objs = append(objs, u)
+	}
+	if err := e.CreateAll(ctx, objs); err != nil {
+		return err
+	}
+	e.Driver = "Metacontroller (" + bin + ")"
+	return nil
+}

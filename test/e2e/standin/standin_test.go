@@ -1,0 +1,32 @@
+package standin
+
+import "testing"
+
+// TestLoad checks that the stand-in reads deploy/'s CompositeControllers
+// as they are installed: one per layer, parent first, with the update
+// strategies data safety depends on.
+func TestLoad(t *testing.T) {
+	ctrls, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parents := []string{"VitessCluster", "VitessCell", "VitessKeyspace", "VitessShard", "VitessTablet"}
+	for i, c := range ctrls {
+		if c.Parent.Kind() != parents[i] {
+			t.Errorf("controller %d (%s) has parent %q, want %s", i, c.Layer, c.Parent.Resource, parents[i])
+		}
+		if c.Raw["kind"] != "CompositeController" || len(c.Children) == 0 {
+			t.Errorf("%s: kind %v, %d children", c.Layer, c.Raw["kind"], len(c.Children))
+		}
+	}
+	want := map[string]string{"Pod.v1": Recreate, "PersistentVolumeClaim.v1": OnDelete}
+	for _, ch := range ctrls[4].Children {
+		if m, ok := want[ch.Type()]; ok && ch.Method != m {
+			t.Errorf("tablet %s: %s, want %s", ch.Type(), ch.Method, m)
+		}
+		delete(want, ch.Type())
+	}
+	if len(want) > 0 {
+		t.Errorf("the tablet controller does not manage %v", want)
+	}
+}
