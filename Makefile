@@ -141,8 +141,8 @@ images: ## Build one container image per layer service (needs a container engine
 	done
 
 .PHONY: demo
-demo: ## vtmeta at work: the five layers turn the original example into its whole tree, then roll an image edit.
-	go run ./test/e2e/cmd/demo -f deploy/examples/original/my-vitess.yaml
+demo: ## vtmeta at work on a real control plane built here: the original example comes up Ready, then an image edit rolls through; Ctrl-C tears it down (METACONTROLLER_BIN: the real Metacontroller).
+	go run ./test/e2e/cmd/demo -f deploy/examples/original/my-vitess.yaml $(DEMO_FLAGS)
 
 .PHONY: clean
 clean: ## Remove build outputs.

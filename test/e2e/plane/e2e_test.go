@@ -103,15 +103,20 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 	}
 	quiet(t, ctx, e)
 
-	// kubectl get vitess: the printer columns.
-	table, err := get(e.Config, "/apis/vitess.io/v1alpha1/namespaces/default/vitessclusters", "application/json;as=Table;v=v1;g=meta.k8s.io")
-	if err != nil || !strings.Contains(string(table), `"name":"Ready-Cells"`) || !strings.Contains(string(table), `"vitess"`) {
-		t.Errorf("printer columns: %v %.500s", err, table)
+	// kubectl get vitess: the printer columns, every kind in the category.
+	out, err := e.Kubectl(ctx, "get", "vitess")
+	if err != nil {
+		t.Error(err)
+	}
+	for _, want := range []string{"vitesscluster.vitess.io/vitess", "READY-CELLS", "vitesstablet.vitess.io/vitess-vttablet-zone1-1213596500", "True"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("kubectl get vitess does not show %q:\n%s", want, out)
+		}
 	}
 	// kubectl explain: the proto comments in the published schema.
-	openapi, err := get(e.Config, "/openapi/v3/apis/vitess.io/v1alpha1", "application/json")
-	if err != nil || !strings.Contains(string(openapi), "cells are the cluster's cells") {
-		t.Errorf("explain text missing from the OpenAPI schema: %v", err)
+	out, err = e.Kubectl(ctx, "explain", "vitesscluster.spec")
+	if err != nil || !strings.Contains(out, "cells are the cluster's cells") || !strings.Contains(out, "deletionProtection") {
+		t.Errorf("kubectl explain vitesscluster.spec: %v\n%s", err, out)
 	}
 
 	t.Run("image edit rolls through every layer", func(t *testing.T) { rollout(t, ctx, c, vcs) })

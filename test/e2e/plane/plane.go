@@ -42,11 +42,11 @@ func root() string {
 // BinDir is where the built binaries are cached between runs.
 func BinDir() string { return filepath.Join(root(), ".bin") }
 
-// Build builds (or finds, cached) every binary of the plane.
+// Build builds (or finds, cached) every binary of the plane, and kubectl.
 func Build() error {
 	bin := BinDir()
 	stamp := filepath.Join(bin, "versions")
-	want := strings.Join([]string{KubernetesVersion, KwokVersion}, " ")
+	want := strings.Join([]string{KubernetesVersion, KwokVersion, "kubectl"}, " ")
 	if got, err := os.ReadFile(stamp); err == nil && string(got) == want {
 		return nil
 	}
@@ -56,7 +56,7 @@ func Build() error {
 	ldflags := fmt.Sprintf("-X k8s.io/component-base/version.gitVersion=%s -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37", KubernetesVersion)
 	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=-buildvcs=false", "GOBIN="+bin)
 	steps := [][]string{
-		{"go", "build", "-ldflags", ldflags, "-o", bin + "/", "./cmd/kube-apiserver", "./cmd/kube-controller-manager", "./cmd/kube-scheduler", "./cmd/etcd"},
+		{"go", "build", "-ldflags", ldflags, "-o", bin + "/", "./cmd/kube-apiserver", "./cmd/kube-controller-manager", "./cmd/kube-scheduler", "./cmd/etcd", "./cmd/kubectl"},
 		{"go", "install", "sigs.k8s.io/kwok/cmd/kwok@" + KwokVersion},
 	}
 	for _, s := range steps {
@@ -216,6 +216,16 @@ func (p *Plane) runEnv(name string, env []string, path string, args ...string) e
 }
 
 func (p *Plane) logPath(name string) string { return filepath.Join(p.dir, name+".log") }
+
+// Kubectl runs kubectl on the plane and returns its output.
+func (p *Plane) Kubectl(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(BinDir(), "kubectl"), append([]string{"--kubeconfig", p.Kubeconfig}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("kubectl %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
 
 // Logs returns the tail of a component's log, for failure messages.
 func (p *Plane) Logs(name string, lines int) string {

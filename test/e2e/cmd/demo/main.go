@@ -1,91 +1,388 @@
-// Command demo shows vtmeta doing its job without a cluster: the five
-// layer services' real hooks, driven by the simulated control plane of
-// package sim, turn a VitessCluster manifest into its whole tree, report
-// it Ready, and roll an image edit through every layer, one tablet at a
-// time, vtgate last. It prints each change as it happens and the tree as
-// `kubectl get vitess` would show it.
+// Command demo shows vtmeta doing its job on a real control plane on this
+// machine: it builds and starts etcd, kube-apiserver,
+// kube-controller-manager, kube-scheduler and kwok (fake nodes), installs
+// deploy/'s CRDs and policy, starts the five layer services and
+// Metacontroller (the real one when METACONTROLLER_BIN names a binary, the
+// test stand-in otherwise), applies a VitessCluster and shows its tree
+// converging to Ready, then rolls an image edit through every layer. It
+// then prints how to reach the plane with kubectl and the services'
+// /metrics, and tears everything down on Ctrl-C.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
 	"strings"
-	"text/tabwriter"
+	"syscall"
+	"time"
+	"unicode/utf8"
 
-	"sigs.k8s.io/yaml"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/dynamic"
 
-	"github.com/vtmeta/vtmeta/test/e2e/sim"
+	"github.com/vtmeta/vtmeta/test/e2e/manifests"
+	"github.com/vtmeta/vtmeta/test/e2e/plane"
 )
 
 func main() {
 	file := flag.String("f", "deploy/examples/original/my-vitess.yaml", "the VitessCluster manifest")
-	image := flag.String("roll-image", "vitess/lite:v24.0.3", "the tablet and vtgate image to roll out after the cluster is Ready (empty: no rollout)")
-	quiet := flag.Bool("q", false, "print only the trees, not every change")
+	image := flag.String("roll-image", "vitess/lite:v24.0.3", "the tablet and vtgate image to roll out once the cluster is Ready (empty: no rollout)")
+	exit := flag.Bool("exit", false, "tear down as soon as the demo is done instead of waiting for Ctrl-C")
 	flag.Parse()
-	if err := run(*file, *image, *quiet); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *file, *image, *exit); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(file, image string, quiet bool) error {
+func run(ctx context.Context, file, image string, exit bool) error {
 	data, err := os.ReadFile(file)
+	if os.IsNotExist(err) && !filepath.IsAbs(file) {
+		data, err = os.ReadFile(filepath.Join(manifests.Repo(), file)) // run from elsewhere than the repository
+	}
 	if err != nil {
 		return err
 	}
-	var vc map[string]any
-	if err := yaml.Unmarshal(data, &vc); err != nil {
+	vc, err := plane.Decode(string(data))
+	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	w, err := sim.New(nil)
+	if vc.GetNamespace() == "" {
+		vc.SetNamespace("default")
+	}
+	dir, err := os.MkdirTemp("", "vtmeta-demo-")
 	if err != nil {
 		return err
 	}
-	if !quiet {
-		w.Log = func(format string, args ...any) { fmt.Printf("  "+format+"\n", args...) }
+	defer os.RemoveAll(dir)
+	start := time.Now()
+	say := func(format string, args ...any) {
+		fmt.Printf("[%5.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
 	}
-	md, _ := vc["metadata"].(map[string]any)
-	name, _ := md["name"].(string)
-	fmt.Printf("== kubectl apply -f %s\n", file)
-	w.Apply(vc)
-	ready := func() bool {
-		c := w.Get("VitessCluster", "default", name)
-		return sim.Condition(c, "Ready") == "True" && sim.Condition(c, "Updated") == "True"
-	}
-	if err := w.Converge(100, nil, ready); err != nil {
+	say("bringing up a control plane in %s", dir)
+	e, err := plane.Up(ctx, plane.Options{Dir: dir, Metacontroller: os.Getenv("METACONTROLLER_BIN"), Log: say})
+	if err != nil {
 		return err
 	}
-	fmt.Println("\n== kubectl get vitess")
-	tree(w)
-	if image == "" {
+	defer func() {
+		say("tearing down")
+		e.Stop()
+	}()
+	say("Metacontroller: %s", e.Driver)
+
+	fmt.Printf("\n== kubectl apply -f %s\n", file)
+	if err := e.CreateAll(ctx, []*unstructured.Unstructured{vc}); err != nil {
+		return err
+	}
+	w := watcher{c: e.Client, ns: vc.GetNamespace(), name: vc.GetName(), say: say}
+	if err := w.converge(ctx, 1); err != nil {
+		return fmt.Errorf("%w\n%s", err, e.Failures())
+	}
+	fmt.Println("\n== the tree, by owner")
+	if err := w.tree(ctx); err != nil {
+		return err
+	}
+
+	if image != "" {
+		fmt.Printf("\n== image edit: every tablet and vtgate to %s (one tablet at a time, rdonly first, vtgate last)\n", image)
+		gen, err := w.setImage(ctx, image)
+		if err != nil {
+			return err
+		}
+		if err := w.converge(ctx, gen); err != nil {
+			return fmt.Errorf("%w\n%s", err, e.Failures())
+		}
+		fmt.Println("\n== the tree, by owner")
+		if err := w.tree(ctx); err != nil {
+			return err
+		}
+	}
+
+	fmt.Printf("\n== the plane is yours\n")
+	fmt.Printf("  export KUBECONFIG=%s\n", e.Kubeconfig)
+	fmt.Printf("  export PATH=%s:$PATH   # kubectl %s, built with the plane\n", plane.BinDir(), plane.KubernetesVersion)
+	fmt.Printf("  kubectl get vitess\n  kubectl get pods,pvc,deploy,sts,jobs\n  kubectl explain vitesscluster.spec\n")
+	for _, l := range manifests.Layers {
+		fmt.Printf("  curl -s http://%s/metrics | grep ^vtmeta_   # the %s layer\n", e.Services[l].Addr, l)
+	}
+	fmt.Printf("  logs of every component: %s/*.log\n", dir)
+	if exit {
 		return nil
 	}
-	fmt.Printf("\n== image edit: every tablet and vtgate to %s; watch one tablet at a time, rdonly first, vtgate last\n", image)
-	spec, _ := vc["spec"].(map[string]any)
-	spec["images"] = map[string]any{"vttablet": image, "vtgate": image}
-	for _, k := range asList(spec["keyspaces"]) {
-		if t, ok := k["tablets"].(map[string]any); ok {
-			if d, ok := t["defaults"].(map[string]any); ok {
-				delete(d, "image")
+	fmt.Printf("\nPress Ctrl-C to tear everything down.\n")
+	<-ctx.Done()
+	return nil
+}
+
+// vitess is a vtmeta resource.
+func vitess(r string) schema.GroupVersionResource {
+	return schema.GroupVersionResource{Group: "vitess.io", Version: "v1alpha1", Resource: r}
+}
+
+// core is a core Kubernetes resource.
+func core(r string) schema.GroupVersionResource {
+	return schema.GroupVersionResource{Version: "v1", Resource: r}
+}
+
+var (
+	// treeRes are the resources the tree shows.
+	treeRes = []schema.GroupVersionResource{
+		vitess("vitessclusters"), vitess("vitesscells"), vitess("vitesskeyspaces"), vitess("vitessshards"), vitess("vitesstablets"),
+		{Group: "apps", Version: "v1", Resource: "statefulsets"}, {Group: "apps", Version: "v1", Resource: "deployments"},
+		{Group: "batch", Version: "v1", Resource: "jobs"}, {Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"},
+		core("services"), core("configmaps"), core("pods"), core("persistentvolumeclaims"),
+	}
+)
+
+// watcher follows one VitessCluster and its tree.
+type watcher struct {
+	c        dynamic.Interface
+	ns, name string
+	say      func(format string, args ...any)
+}
+
+func (w watcher) list(ctx context.Context, r schema.GroupVersionResource) ([]unstructured.Unstructured, error) {
+	l, err := w.c.Resource(r).Namespace(w.ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", r.Resource, err)
+	}
+	return l.Items, nil
+}
+
+// converge prints a summary line whenever it changes until the cluster
+// has observed generation gen and is Ready and Updated.
+func (w watcher) converge(ctx context.Context, gen int64) error {
+	last := ""
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		line, done, err := w.summary(ctx, gen)
+		if err != nil {
+			return err
+		}
+		if line != last {
+			w.say("%s", line)
+			last = line
+		}
+		if done {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the cluster did not converge in 5 minutes")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// summary is one line: the cluster's conditions and how much of each layer
+// is ready.
+func (w watcher) summary(ctx context.Context, gen int64) (string, bool, error) {
+	vc, err := w.c.Resource(vitess("vitessclusters")).Namespace(w.ns).Get(ctx, w.name, metav1.GetOptions{})
+	if err != nil {
+		return "", false, fmt.Errorf("get the VitessCluster: %w", err)
+	}
+	parts := []string{"cluster " + conditions(vc)}
+	tablets := 0
+	for _, r := range []string{"vitesscells", "vitesskeyspaces", "vitessshards", "vitesstablets"} {
+		items, err := w.list(ctx, vitess(r))
+		if err != nil {
+			return "", false, err
+		}
+		ready := 0
+		for i := range items {
+			if cond(&items[i], "Ready") == "True" {
+				ready++
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%s %d/%d", strings.TrimPrefix(r, "vitess"), ready, len(items)))
+		tablets = len(items) // the last kind listed
+	}
+	pods, err := w.list(ctx, core("pods"))
+	if err != nil {
+		return "", false, err
+	}
+	ready := 0
+	for i := range pods {
+		if pods[i].GetLabels()["vitess.io/component"] == "vttablet" && cond(&pods[i], "Ready") == "True" {
+			ready++
+		}
+	}
+	parts = append(parts, fmt.Sprintf("tablet pods ready %d/%d", ready, tablets))
+	claims, err := w.list(ctx, core("persistentvolumeclaims"))
+	if err != nil {
+		return "", false, err
+	}
+	bound := 0
+	for i := range claims {
+		if phase, _, _ := unstructured.NestedString(claims[i].Object, "status", "phase"); phase == "Bound" {
+			bound++
+		}
+	}
+	parts = append(parts, fmt.Sprintf("claims bound %d/%d", bound, len(claims)))
+	// Where a rollout stands: the shards say which tablet moves.
+	shards, err := w.list(ctx, vitess("vitessshards"))
+	if err != nil {
+		return "", false, err
+	}
+	for i := range shards {
+		if cond(&shards[i], "Progressing") == "True" {
+			parts = append(parts, "| "+shards[i].GetName()+": "+message(&shards[i], "Progressing"))
+		}
+	}
+	og, _, _ := unstructured.NestedInt64(vc.Object, "status", "observedGeneration")
+	done := og >= gen && cond(vc, "Ready") == "True" && cond(vc, "Updated") == "True"
+	return strings.Join(parts, "  "), done, nil
+}
+
+// tree prints the cluster's objects under their controllers.
+func (w watcher) tree(ctx context.Context) error {
+	byUID := map[types.UID]*unstructured.Unstructured{}
+	children := map[types.UID][]*unstructured.Unstructured{}
+	var roots []*unstructured.Unstructured
+	for _, r := range treeRes {
+		items, err := w.list(ctx, r)
+		if err != nil {
+			return err
+		}
+		for i := range items {
+			o := &items[i]
+			byUID[o.GetUID()] = o
+			if ref := metav1.GetControllerOf(o); ref != nil {
+				children[ref.UID] = append(children[ref.UID], o)
+			} else if o.GetKind() == "VitessCluster" && o.GetName() == w.name {
+				roots = append(roots, o)
 			}
 		}
 	}
-	for _, c := range asList(spec["cells"]) {
+	var print func(o *unstructured.Unstructured, indent, branch string)
+	print = func(o *unstructured.Unstructured, indent, branch string) {
+		name := o.GetKind() + "/" + o.GetName()
+		pad := max(1, 64-utf8.RuneCountInString(indent+branch+name))
+		fmt.Printf("%s%s%s%s%s\n", indent, branch, name, strings.Repeat(" ", pad), state(o))
+		kids := children[o.GetUID()]
+		slices.SortFunc(kids, func(a, b *unstructured.Unstructured) int {
+			return strings.Compare(a.GetKind()+"/"+a.GetName(), b.GetKind()+"/"+b.GetName())
+		})
+		next := indent
+		switch branch {
+		case "├─ ":
+			next += "│  "
+		case "└─ ":
+			next += "   "
+		}
+		for i, k := range kids {
+			b := "├─ "
+			if i == len(kids)-1 {
+				b = "└─ "
+			}
+			print(k, next, b)
+		}
+	}
+	for _, r := range roots {
+		print(r, "", "")
+	}
+	return nil
+}
+
+// state is a short account of an object's health, by kind.
+func state(o *unstructured.Unstructured) string {
+	st := func(path ...string) int64 {
+		v, _, _ := unstructured.NestedInt64(o.Object, append([]string{"status"}, path...)...)
+		return v
+	}
+	switch o.GetKind() {
+	case "Deployment", "StatefulSet":
+		want, _, _ := unstructured.NestedInt64(o.Object, "spec", "replicas")
+		return fmt.Sprintf("ready %d/%d", st("readyReplicas"), want)
+	case "Pod":
+		phase, _, _ := unstructured.NestedString(o.Object, "status", "phase")
+		return fmt.Sprintf("%s ready=%s", phase, cond(o, "Ready"))
+	case "PersistentVolumeClaim":
+		phase, _, _ := unstructured.NestedString(o.Object, "status", "phase")
+		return phase
+	case "Job":
+		if cond(o, "Complete") == "True" {
+			return "Complete"
+		}
+		return "running"
+	case "Service", "ConfigMap", "PodDisruptionBudget":
+		return ""
+	}
+	return conditions(o)
+}
+
+// conditions shows a vtmeta object's Ready and Updated conditions.
+func conditions(o *unstructured.Unstructured) string {
+	return fmt.Sprintf("Ready=%s Updated=%s", or(cond(o, "Ready"), "-"), or(cond(o, "Updated"), "-"))
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// cond is the status of a condition, "" when absent.
+func cond(o *unstructured.Unstructured, typ string) string { return condField(o, typ, "status") }
+
+// message is the message of a condition.
+func message(o *unstructured.Unstructured, typ string) string { return condField(o, typ, "message") }
+
+func condField(o *unstructured.Unstructured, typ, field string) string {
+	conds, _, _ := unstructured.NestedSlice(o.Object, "status", "conditions")
+	for _, c := range conds {
+		if m, _ := c.(map[string]any); m["type"] == typ {
+			s, _ := m[field].(string)
+			return s
+		}
+	}
+	return ""
+}
+
+// setImage sets the tablet and vtgate images on the cluster, dropping the
+// example's per-keyspace and per-cell images so the new one applies
+// everywhere, and returns the new generation.
+func (w watcher) setImage(ctx context.Context, image string) (int64, error) {
+	r := w.c.Resource(vitess("vitessclusters")).Namespace(w.ns)
+	vc, err := r.Get(ctx, w.name, metav1.GetOptions{})
+	if err != nil {
+		return 0, err
+	}
+	spec, _ := vc.Object["spec"].(map[string]any)
+	spec["images"] = map[string]any{"vttablet": image, "vtgate": image}
+	for _, k := range maps(spec["keyspaces"]) {
+		tablets, _ := k["tablets"].(map[string]any)
+		if d, ok := tablets["defaults"].(map[string]any); ok {
+			delete(d, "image")
+		}
+	}
+	for _, c := range maps(spec["cells"]) {
 		if g, ok := c["vtgate"].(map[string]any); ok {
 			delete(g, "image")
 		}
 	}
-	w.Apply(vc)
-	if err := w.Converge(400, nil, ready); err != nil {
-		return err
+	vc, err = r.Update(ctx, vc, metav1.UpdateOptions{})
+	if err != nil {
+		return 0, fmt.Errorf("update the VitessCluster: %w", err)
 	}
-	fmt.Println("\n== kubectl get vitess")
-	tree(w)
-	return nil
+	return vc.GetGeneration(), nil
 }
 
-func asList(v any) []map[string]any {
+func maps(v any) []map[string]any {
 	var out []map[string]any
 	l, _ := v.([]any)
 	for _, x := range l {
@@ -94,58 +391,4 @@ func asList(v any) []map[string]any {
 		}
 	}
 	return out
-}
-
-// tree prints every vtmeta object with its readiness and progress, and the
-// Pods and claims underneath.
-func tree(w *sim.World) {
-	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KIND\tNAME\tREADY\tUPDATED\tDETAIL")
-	for _, kind := range []string{"VitessCluster", "VitessCell", "VitessKeyspace", "VitessShard", "VitessTablet"} {
-		for _, o := range w.List(kind) {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", kind, o.Name, sim.Condition(o, "Ready"), sim.Condition(o, "Updated"), detail(o))
-		}
-	}
-	fmt.Fprintf(tw, "Pods\t%d\t\t\t%s\n", len(w.List("Pod")), images(w))
-	fmt.Fprintf(tw, "PersistentVolumeClaims\t%d\t\t\t\n", len(w.List("PersistentVolumeClaim")))
-	fmt.Fprintf(tw, "Deployments\t%d\t\t\t%s\n", len(w.List("Deployment")), names(w.List("Deployment")))
-	fmt.Fprintf(tw, "StatefulSets\t%d\t\t\t%s\n", len(w.List("StatefulSet")), names(w.List("StatefulSet")))
-	fmt.Fprintf(tw, "Jobs\t%d\t\t\t\n", len(w.List("Job")))
-	_ = tw.Flush()
-}
-
-func detail(o *sim.Object) string {
-	var parts []string
-	for _, k := range []string{"cells", "readyCells", "keyspaces", "readyKeyspaces", "shards", "readyShards", "tablets", "readyTablets", "phase"} {
-		if v, ok := o.Status[k]; ok {
-			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
-		}
-	}
-	return strings.Join(parts, " ")
-}
-
-func names(objs []*sim.Object) string {
-	var out []string
-	for _, o := range objs {
-		out = append(out, o.Name)
-	}
-	return strings.Join(out, ", ")
-}
-
-func images(w *sim.World) string {
-	seen := map[string]int{}
-	for _, p := range w.List("Pod") {
-		s, _ := p.Body["spec"].(map[string]any)
-		for _, c := range asList(s["containers"]) {
-			if c["name"] == "vttablet" {
-				img, _ := c["image"].(string)
-				seen[img]++
-			}
-		}
-	}
-	var out []string
-	for img, n := range seen {
-		out = append(out, fmt.Sprintf("%d on %s", n, img))
-	}
-	return "vttablet: " + strings.Join(out, ", ")
 }
