@@ -24,6 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	kubejson "k8s.io/apimachinery/pkg/util/json"
 
 	"github.com/vtmeta/vtmeta/test/e2e/standin"
 )
@@ -161,7 +162,7 @@ func (w *World) fromBody(body map[string]any) *Object {
 func clean(body map[string]any) map[string]any {
 	var out map[string]any
 	b, _ := json.Marshal(body)
-	_ = json.Unmarshal(b, &out)
+	_ = kubejson.Unmarshal(b, &out)
 	delete(out, "status")
 	if md, ok := out["metadata"].(map[string]any); ok {
 		for _, k := range []string{"uid", "generation", "resourceVersion", "creationTimestamp"} {
@@ -206,13 +207,13 @@ func withoutMetadata(body map[string]any) map[string]any {
 func (w *World) render(o *Object) *unstructured.Unstructured {
 	var out map[string]any
 	b, _ := json.Marshal(o.Body)
-	_ = json.Unmarshal(b, &out)
+	_ = kubejson.Unmarshal(b, &out)
 	u := &unstructured.Unstructured{Object: out}
 	u.SetUID(types.UID(uid(o)))
 	u.SetGeneration(o.Generation)
 	st, _ := json.Marshal(o.Status)
 	var status map[string]any
-	_ = json.Unmarshal(st, &status)
+	_ = kubejson.Unmarshal(st, &status)
 	out["status"] = status
 	return u
 }

@@ -72,7 +72,7 @@ func TestOriginalExampleComesUp(t *testing.T) {
 		}
 	}
 	st := w.Get("VitessCluster", "default", "vitess").Status
-	if st["cells"] != float64(2) || st["readyCells"] != float64(2) {
+	if st["cells"] != int64(2) || st["readyCells"] != int64(2) {
 		t.Errorf("cluster status %v", st)
 	}
 }

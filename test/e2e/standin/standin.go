@@ -7,12 +7,15 @@
 // their update strategy (InPlace replaces, Recreate deletes and creates once
 // the old one is gone, OnDelete leaves them), deletes the children a hook
 // leaves out, and writes the returned status through the status
-// subresource. A hook that answers anything but 200 changes nothing.
+// subresource. A hook that answers anything but 200 changes nothing. It
+// decides whether a child changed as Metacontroller's apply does: by
+// merging the answer into the stored object (see Merge), so a child written
+// differently from how the apiserver stores it is rewritten here too.
 //
 // One stand-in serves two stores: the real apiserver (package plane) and an
 // in-memory one (package sim). Where it and the real Metacontroller could
-// differ (the real one three-way-merges, adopts orphans, runs finalize
-// hooks and watches instead of polling), the real one is right; the
+// differ (the real one adopts orphans, runs finalize hooks, retries with
+// backoff and watches instead of polling), the real one is right; the
 // end-to-end suite runs against it when METACONTROLLER_BIN is set.
 package standin
 
@@ -33,6 +36,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	kubejson "k8s.io/apimachinery/pkg/util/json"
 
 	"github.com/vtmeta/vtmeta/test/e2e/manifests"
 )
@@ -316,7 +320,9 @@ func (m *Metacontroller) syncParent(ctx context.Context, c Controller, parent *u
 		Status   map[string]any   `json:"status"`
 		Children []map[string]any `json:"children"`
 	}
-	if err := json.Unmarshal(out, &answer); err != nil {
+	// Numbers decode as Kubernetes clients decode them (int64 when whole),
+	// so the answer compares equal to what the apiserver returns.
+	if err := kubejson.Unmarshal(out, &answer); err != nil {
 		return fmt.Errorf("hook answer: %w", err)
 	}
 	if answer.Status == nil || answer.Children == nil {
@@ -357,21 +363,22 @@ func (m *Metacontroller) syncParent(ctx context.Context, c Controller, parent *u
 	return nil
 }
 
-// apply creates a missing child or updates an existing one by its rule.
+// apply creates a missing child, or updates an existing one by its rule
+// when Metacontroller's merge of the answer would change it.
 func (m *Metacontroller) apply(ctx context.Context, rule Resource, parent, current, desired *unstructured.Unstructured) error {
 	delete(desired.Object, "status")
+	desired.SetNamespace(parent.GetNamespace())
 	last, err := json.Marshal(desired.Object)
 	if err != nil {
 		return err
 	}
-	ann := desired.GetAnnotations()
-	if ann == nil {
-		ann = map[string]string{}
-	}
-	ann[LastApplied] = string(last)
-	desired.SetAnnotations(ann)
-	desired.SetNamespace(parent.GetNamespace())
 	if current == nil {
+		ann := desired.GetAnnotations()
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		ann[LastApplied] = string(last)
+		desired.SetAnnotations(ann)
 		t := true
 		desired.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: parent.GetAPIVersion(), Kind: parent.GetKind(),
 			Name: parent.GetName(), UID: parent.GetUID(), Controller: &t, BlockOwnerDeletion: &t}})
@@ -383,7 +390,15 @@ func (m *Metacontroller) apply(ctx context.Context, rule Resource, parent, curre
 		}
 		return err
 	}
-	if current.GetAnnotations()[LastApplied] == string(last) || rule.Method == OnDelete || current.GetDeletionTimestamp() != nil {
+	if rule.Method == OnDelete || current.GetDeletionTimestamp() != nil {
+		return nil
+	}
+	var lastApplied map[string]any
+	if s, ok := current.GetAnnotations()[LastApplied]; ok {
+		_ = kubejson.Unmarshal([]byte(s), &lastApplied) // unreadable: merge as if nothing was applied
+	}
+	obj := update(current.Object, lastApplied, desired.Object, string(last))
+	if obj == nil {
 		return nil
 	}
 	if rule.Method == Recreate {
@@ -392,10 +407,7 @@ func (m *Metacontroller) apply(ctx context.Context, rule Resource, parent, curre
 		}
 		return nil // created on a later sync, once it is gone
 	}
-	desired.SetOwnerReferences(current.GetOwnerReferences())
-	desired.SetResourceVersion(current.GetResourceVersion())
-	desired.SetUID(current.GetUID())
-	err = m.Store.Update(ctx, rule, desired)
+	err = m.Store.Update(ctx, rule, &unstructured.Unstructured{Object: obj})
 	if apierrors.IsConflict(err) {
 		return nil // retried on the next sync
 	}
