@@ -100,7 +100,7 @@ lint: $(BIN)/staticcheck $(BUF) ## gofmt, go vet, staticcheck and buf lint.
 	cd proto && $(BUF) lint
 
 .PHONY: test
-test: deploy-check test-sim test-e2e test-unit ## Run every test (the README's test command).
+test: test-unit deploy-check test-sim test-e2e ## Run every test (the README's test command): the fast ones first, the real control plane last.
 
 .PHONY: test-sim
 test-sim: ## The five layers' real hooks on a simulated control plane, driven by the Metacontroller stand-in: scenarios end to end.
