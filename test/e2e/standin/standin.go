@@ -21,6 +21,7 @@ package standin
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -123,7 +124,7 @@ func Load() ([]Controller, error) {
 			c := Controller{Layer: l, Raw: o.Object, Parent: cc.Spec.ParentResource}
 			for _, r := range cc.Spec.ChildResources {
 				ch := r.Resource
-				ch.Method = cmpOr(r.UpdateStrategy.Method, OnDelete)
+				ch.Method = cmp.Or(r.UpdateStrategy.Method, OnDelete) // Metacontroller's default
 				if ch.Kind() == "" {
 					return nil, fmt.Errorf("CompositeController %s: the stand-in does not know the kind of %q", o.GetName(), ch.Resource)
 				}
@@ -136,15 +137,6 @@ func Load() ([]Controller, error) {
 		return nil, fmt.Errorf("found %d CompositeControllers in deploy/overlays, want one per layer (%d)", len(out), len(manifests.Layers))
 	}
 	return out, nil
-}
-
-// cmpOr is the first non-empty string (Metacontroller's default update
-// strategy is OnDelete).
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // Store is the apiserver as the stand-in sees it. Its errors follow the
@@ -208,12 +200,18 @@ type Metacontroller struct {
 // HookError is a hook that did not answer 200: Metacontroller changes
 // nothing and retries.
 type HookError struct {
+	// Parent names the parent whose sync failed.
 	Parent string
-	Code   int
-	Body   string
+	// Code is the HTTP status, 0 when the hook was not reached.
+	Code int
+	// Body is the answer, or the error reaching the hook.
+	Body string
 }
 
 func (e *HookError) Error() string {
+	if e.Code == 0 {
+		return fmt.Sprintf("hook for %s unreachable: %s", e.Parent, e.Body)
+	}
 	return fmt.Sprintf("hook for %s answered %d: %s", e.Parent, e.Code, e.Body)
 }
 
