@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -361,48 +362,114 @@ func podReady(p unstructured.Unstructured) bool {
 
 // rollout is scenario 2: an image edit replaces tablet Pods one at a time,
 // rdonly first in each shard, vtgate after the tablets; claims keep their
-// identity.
+// identity. It watches Pods and Deployments, so every step is seen in order
+// however fast Metacontroller moves.
 func rollout(t *testing.T, ctx context.Context, c dynamic.Interface, vcs dynamic.ResourceInterface) {
 	claims := claimUIDs(t, ctx, c)
+	pods, err := c.Resource(podsGVR).Namespace("default").List(ctx, metav1.ListOptions{LabelSelector: "vitess.io/component=vttablet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deploys, err := c.Resource(deployGVR).Namespace("default").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watchCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	podEvents, err := c.Resource(podsGVR).Namespace("default").Watch(watchCtx, metav1.ListOptions{
+		LabelSelector: "vitess.io/component=vttablet", ResourceVersion: pods.GetResourceVersion()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gateEvents, err := c.Resource(deployGVR).Namespace("default").Watch(watchCtx, metav1.ListOptions{
+		FieldSelector: "metadata.name=vitess-zone1-vtgate", ResourceVersion: deploys.GetResourceVersion()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// up: whether each tablet Pod serves (exists, Ready, not being deleted).
+	up := map[string]bool{}
 	old := map[string]types.UID{}
-	for _, p := range tabletPods(t, ctx, c) {
+	for _, p := range pods.Items {
+		up[p.GetName()] = podReady(p) && p.GetDeletionTimestamp() == nil
 		old[p.GetName()] = p.GetUID()
 	}
-	var replaced []string
-	seen := map[string]bool{}
-	gateMovedWith := -1
+	var (
+		replaced      []string // in order
+		mostDown      int
+		gateMovedWith = -1
+		done          = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		podCh, gateCh := podEvents.ResultChan(), gateEvents.ResultChan()
+		for podCh != nil || gateCh != nil {
+			select {
+			case ev, ok := <-podCh:
+				if !ok {
+					podCh = nil
+					continue
+				}
+				p, isObj := ev.Object.(*unstructured.Unstructured)
+				if !isObj {
+					continue
+				}
+				name := p.GetName()
+				switch ev.Type {
+				case "DELETED":
+					up[name] = false
+				case "ADDED", "MODIFIED":
+					up[name] = podReady(*p) && p.GetDeletionTimestamp() == nil
+					if p.GetUID() != old[name] && !slices.Contains(replaced, name) {
+						replaced = append(replaced, name)
+					}
+				}
+				down := 0
+				for n := range old {
+					if !up[n] {
+						down++
+					}
+				}
+				mostDown = max(mostDown, down)
+			case ev, ok := <-gateCh:
+				if !ok {
+					gateCh = nil
+					continue
+				}
+				if d, isObj := ev.Object.(*unstructured.Unstructured); isObj && gateMovedWith < 0 && strings.Contains(fmt.Sprint(d.Object["spec"]), "v24.0.3") {
+					gateMovedWith = len(replaced)
+				}
+			}
+		}
+	}()
 	edit(t, ctx, vcs, func(spec map[string]any) {
 		ks := spec["keyspaces"].([]any)[0].(map[string]any)
 		ks["tablets"].(map[string]any)["defaults"].(map[string]any)["image"] = "vitess/lite:v24.0.3"
 		spec["cells"].([]any)[1].(map[string]any)["vtgate"].(map[string]any)["image"] = "vitess/lite:v24.0.3"
-	}, func() {
-		down := 0
-		pods := tabletPods(t, ctx, c)
-		for _, p := range pods {
-			if p.GetUID() != old[p.GetName()] && !seen[p.GetName()] {
-				seen[p.GetName()] = true
-				replaced = append(replaced, p.GetName())
-			}
-			if !podReady(p) || p.GetDeletionTimestamp() != nil {
-				down++
-			}
-		}
-		down += len(old) - len(pods)
-		if down > 1 {
-			t.Errorf("%d tablet Pods down at once", down)
-		}
-		if gateMovedWith < 0 {
-			d, err := c.Resource(deployGVR).Namespace("default").Get(ctx, "vitess-zone1-vtgate", metav1.GetOptions{})
-			if err == nil && strings.Contains(fmt.Sprint(d.Object["spec"]), "v24.0.3") {
-				gateMovedWith = len(replaced)
-			}
-		}
-	})
+	}, nil)
+	stop()
+	podEvents.Stop()
+	gateEvents.Stop()
+	<-done
 	if len(replaced) != 6 {
 		t.Errorf("replaced %v, want all 6 tablet Pods", replaced)
 	}
-	if gateMovedWith >= 0 && gateMovedWith < 6 {
-		t.Errorf("vtgate moved after only %d of 6 tablets", gateMovedWith)
+	if mostDown > 1 {
+		t.Errorf("%d tablet Pods down at once (order %v)", mostDown, replaced)
+	}
+	if gateMovedWith != 6 {
+		t.Errorf("vtgate moved after %d of 6 tablets, want after all of them (-1: never)", gateMovedWith)
+	}
+	// In each shard the rdonly tablet goes first.
+	first := map[string]string{}
+	for _, name := range replaced {
+		for _, p := range pods.Items {
+			if shard := p.GetLabels()["vitess.io/shard"]; p.GetName() == name && first[shard] == "" {
+				first[shard] = name
+				if !strings.Contains(fmt.Sprint(p.Object["spec"]), "--init-tablet-type=rdonly") {
+					t.Errorf("shard %s replaced %s first, not its rdonly tablet (order %v)", shard, name, replaced)
+				}
+			}
+		}
 	}
 	for _, p := range tabletPods(t, ctx, c) {
 		if !strings.Contains(fmt.Sprint(p.Object["spec"]), "v24.0.3") {
