@@ -142,7 +142,8 @@ images: ## Build one container image per layer service (needs a container engine
 
 .PHONY: demo
 demo: ## vtmeta at work on a real control plane built here: the original example comes up Ready, then an image edit rolls through; Ctrl-C tears it down (METACONTROLLER_BIN: the real Metacontroller).
-	go run ./test/e2e/cmd/demo -f deploy/examples/original/my-vitess.yaml $(DEMO_FLAGS)
+	go build -o $(BIN)/vtmeta-demo ./test/e2e/cmd/demo
+	$(BIN)/vtmeta-demo -f deploy/examples/original/my-vitess.yaml $(DEMO_FLAGS)
 
 .PHONY: clean
 clean: ## Remove build outputs.

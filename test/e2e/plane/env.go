@@ -73,6 +73,7 @@ func (s *Service) Start(ctx context.Context) error {
 	// The same settings deploy/base gives the container, on loopback.
 	cmd := exec.Command(s.bin)
 	cmd.Env = append(os.Environ(), "VTMETA_HTTP_ADDR="+s.Addr, "VTMETA_GRPC_ADDR=127.0.0.1:0", "VTMETA_LOG_LEVEL=warn")
+	cmd.SysProcAttr = childAttr()
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		log.Close()

@@ -205,6 +205,7 @@ func (p *Plane) runEnv(name string, env []string, path string, args ...string) e
 	}
 	cmd := exec.Command(path, args...)
 	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = childAttr()
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		f.Close()

@@ -1,0 +1,10 @@
+package plane
+
+import "syscall"
+
+// childAttr makes every process the plane starts die with the process
+// that started it, so a test killed by a timeout or a panic leaves no
+// apiserver behind.
+func childAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}
