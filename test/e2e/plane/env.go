@@ -1,6 +1,7 @@
 package plane
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -151,8 +152,9 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 	} else {
 		logf("starting the Metacontroller stand-in (test/e2e/standin; set METACONTROLLER_BIN to run the real one)")
 		hooks := map[string]standin.Hook{}
-		for l, s := range e.Services {
-			hooks[l] = standin.URL("http://" + s.Addr + "/sync")
+		for _, c := range ctrls {
+			path, _, _ := unstructured.NestedString(c.Raw, "spec", "hooks", "sync", "webhook", "path")
+			hooks[c.Layer] = standin.URL("http://" + e.Services[c.Layer].Addr + cmp.Or(path, "/sync"))
 		}
 		e.StandIn = &standin.Metacontroller{Store: standin.APIServer{Client: e.Client}, Controllers: ctrls, Hooks: hooks}
 		e.Driver = "the Metacontroller stand-in (test/e2e/standin)"
