@@ -23,19 +23,6 @@ import (
 	"github.com/vtmeta/vtmeta/test/e2e/manifests"
 )
 
-func condition(u *unstructured.Unstructured, typ string) (string, string) {
-	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-	for _, c := range conds {
-		m, _ := c.(map[string]any)
-		if m["type"] == typ {
-			s, _ := m["status"].(string)
-			msg, _ := m["message"].(string)
-			return s, msg
-		}
-	}
-	return "", ""
-}
-
 // TestOriginalExampleOnARealControlPlane applies the original example to a
 // real kube-apiserver with kwok nodes, the five services and the
 // Metacontroller stand-in, and checks that it comes up Ready with every
@@ -71,12 +58,12 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 	for {
 		got, err := vcs.Get(ctx, "vitess", metav1.GetOptions{})
 		if err == nil {
-			if st, _ := condition(got, "Ready"); st == "True" {
+			if st, _ := Condition(got, "Ready"); st == "True" {
 				break
 			}
 		}
 		if time.Now().After(deadline) {
-			_, msg := condition(got, "Ready")
+			_, msg := Condition(got, "Ready")
 			t.Fatalf("the original example did not become Ready: %s\n%s\nkube-controller-manager: %s\nkube-scheduler: %s",
 				msg, e.Failures(), e.Logs("kube-controller-manager", 12), e.Logs("kube-scheduler", 6))
 		}
@@ -312,8 +299,8 @@ func edit(t *testing.T, ctx context.Context, vcs dynamic.ResourceInterface, chan
 		got, err := vcs.Get(ctx, "vitess", metav1.GetOptions{})
 		if err == nil {
 			og, _, _ := unstructured.NestedInt64(got.Object, "status", "observedGeneration")
-			r, _ := condition(got, "Ready")
-			u, _ := condition(got, "Updated")
+			r, _ := Condition(got, "Ready")
+			u, _ := Condition(got, "Updated")
 			if og == gen && r == "True" && u == "True" {
 				return
 			}
@@ -322,8 +309,8 @@ func edit(t *testing.T, ctx context.Context, vcs dynamic.ResourceInterface, chan
 	}
 	got, _ := vcs.Get(ctx, "vitess", metav1.GetOptions{})
 	og, _, _ := unstructured.NestedInt64(got.Object, "status", "observedGeneration")
-	_, ready := condition(got, "Ready")
-	_, updated := condition(got, "Updated")
+	_, ready := Condition(got, "Ready")
+	_, updated := Condition(got, "Updated")
 	t.Fatalf("the edit (generation %d, observed %d) did not roll out: Ready: %s; Updated: %s", gen, og, ready, updated)
 }
 
@@ -350,14 +337,8 @@ func claimUIDs(t *testing.T, ctx context.Context, c dynamic.Interface) map[strin
 }
 
 func podReady(p unstructured.Unstructured) bool {
-	conds, _, _ := unstructured.NestedSlice(p.Object, "status", "conditions")
-	for _, c := range conds {
-		m, _ := c.(map[string]any)
-		if m["type"] == "Ready" {
-			return m["status"] == "True"
-		}
-	}
-	return false
+	s, _ := Condition(&p, "Ready")
+	return s == "True"
 }
 
 // rollout is scenario 2: an image edit replaces tablet Pods one at a time,

@@ -397,3 +397,17 @@ func (e *Env) metacontroller(ctx context.Context, bin string, ctrls []standin.Co
 	e.Driver = "Metacontroller (" + bin + ")"
 	return nil
 }
+
+// Condition returns the status and message of an object's condition, ""
+// when it has none of that type.
+func Condition(u *unstructured.Unstructured, typ string) (status, message string) {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	for _, c := range conds {
+		if m, _ := c.(map[string]any); m["type"] == typ {
+			status, _ = m["status"].(string)
+			message, _ = m["message"].(string)
+			return status, message
+		}
+	}
+	return "", ""
+}

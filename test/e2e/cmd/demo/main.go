@@ -337,20 +337,15 @@ func or(s, def string) string {
 }
 
 // cond is the status of a condition, "" when absent.
-func cond(o *unstructured.Unstructured, typ string) string { return condField(o, typ, "status") }
+func cond(o *unstructured.Unstructured, typ string) string {
+	s, _ := plane.Condition(o, typ)
+	return s
+}
 
 // message is the message of a condition.
-func message(o *unstructured.Unstructured, typ string) string { return condField(o, typ, "message") }
-
-func condField(o *unstructured.Unstructured, typ, field string) string {
-	conds, _, _ := unstructured.NestedSlice(o.Object, "status", "conditions")
-	for _, c := range conds {
-		if m, _ := c.(map[string]any); m["type"] == typ {
-			s, _ := m[field].(string)
-			return s
-		}
-	}
-	return ""
+func message(o *unstructured.Unstructured, typ string) string {
+	_, m := plane.Condition(o, typ)
+	return m
 }
 
 // setImage sets the tablet and vtgate images on the cluster, dropping the
