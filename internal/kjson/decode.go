@@ -15,6 +15,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"reflect"
 	"strconv"
@@ -81,7 +82,7 @@ func Unmarshal(data []byte, m proto.Message) error {
 	if err := d.message(v.Elem(), info, false); err != nil {
 		return err
 	}
-	if _, err := d.dec.ReadToken(); err == nil {
+	if _, err := d.dec.ReadToken(); err != io.EOF {
 		return &Error{Err: errors.New("unexpected data after the top-level object")}
 	}
 	return nil
@@ -89,6 +90,32 @@ func Unmarshal(data []byte, m proto.Message) error {
 
 type decoder struct {
 	dec *jsontext.Decoder
+}
+
+// fieldSet records which fields of a message a decoder has seen.
+type fieldSet struct {
+	bits uint64
+	more map[int]bool
+}
+
+// add marks field i of a message of n fields as seen; it reports false if
+// it was already.
+func (s *fieldSet) add(i, n int) bool {
+	if i < 64 {
+		if s.bits&(1<<i) != 0 {
+			return false
+		}
+		s.bits |= 1 << i
+		return true
+	}
+	if s.more == nil {
+		s.more = make(map[int]bool, n-64)
+	}
+	if s.more[i] {
+		return false
+	}
+	s.more[i] = true
+	return true
 }
 
 // kindName names a JSON token kind for error messages.
@@ -182,6 +209,7 @@ func (d *decoder) message(v reflect.Value, info *messageInfo, lenient bool) erro
 	if _, err := d.readToken(); err != nil {
 		return err
 	}
+	var seen fieldSet
 	for d.dec.PeekKind() != '}' {
 		name, err := d.key()
 		if err != nil {
@@ -193,6 +221,12 @@ func (d *decoder) message(v reflect.Value, info *messageInfo, lenient bool) erro
 				return prefix(string(name), err)
 			}
 			continue
+		}
+		if !seen.add(f.index, len(info.fields)) {
+			// Decoders differ on which of two values they keep: a
+			// duplicate could show the hook one object and the apiserver
+			// another.
+			return &Error{Path: f.fd.JSONName(), Err: errors.New("duplicate key")}
 		}
 		if err := d.field(v.Field(f.goIndex), f, lenient || f.status); err != nil {
 			return prefix(f.fd.JSONName(), err)
@@ -285,12 +319,18 @@ func (d *decoder) mapField(fv reflect.Value, f *fieldInfo, lenient bool) error {
 			return err
 		}
 		k := string(kb)
+		if fv.MapIndex(reflect.ValueOf(k)).IsValid() {
+			return &Error{Path: k, Err: errors.New("duplicate key")}
+		}
 		if vd.Kind() == protoreflect.MessageKind {
 			if d.dec.PeekKind() == 'n' {
-				if err := d.skip(); err != nil {
-					return prefix(k, err)
+				if lenient {
+					if err := d.skip(); err != nil {
+						return prefix(k, err)
+					}
+					continue
 				}
-				continue
+				return &Error{Path: k, Err: errors.New("want an object, got null")}
 			}
 			el := newMessage(f.sub)
 			if err := d.message(el.Elem(), f.sub, lenient); err != nil {

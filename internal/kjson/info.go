@@ -34,6 +34,8 @@ type fieldInfo struct {
 	sub *messageInfo
 	// goIndex is the index of the field in the generated Go struct.
 	goIndex int
+	// index is the field's position in its messageInfo's fields.
+	index int
 }
 
 // messageInfo is what the codec needs to know about one message.
@@ -118,6 +120,7 @@ func build(md protoreflect.MessageDescriptor, building map[protoreflect.FullName
 			fd:     fd,
 			status: fd.JSONName() == "status" && fd.Kind() == protoreflect.MessageKind,
 			name:   []byte(`"` + fd.JSONName() + `":`),
+			index:  i,
 		}
 		if i, ok := goIndex[fd.Number()]; ok {
 			f.goIndex = i

@@ -109,6 +109,13 @@ func TestUnmarshalErrors(t *testing.T) {
 		{"overflow", `{"parent":{"metadata":{"generation":1e30}}}`, "parent.metadata.generation", "integer"},
 		{"map value", `{"parent":{"metadata":{"labels":{"a":true}}}}`, "parent.metadata.labels.a", "want a string"},
 		{"bool", `{"finalizing":"yes"}`, "finalizing", "want a boolean"},
+		{"trailing garbage", `{}xyz`, "", "after the top-level object"},
+		{"trailing bracket", `{}]`, "", "after the top-level object"},
+		{"duplicate field", `{"parent":{"metadata":{"name":"a","name":"b"}}}`, "parent.metadata.name", "duplicate key"},
+		{"field under both names", `{"parent":{"apiVersion":"a","api_version":"b"}}`, "parent.apiVersion", "duplicate key"},
+		{"duplicate map key", `{"children":{"Pod.v1":{"a":{},"a":{}}}}`, "children.Pod.v1.a", "duplicate key"},
+		{"null child type", `{"children":{"Pod.v1":null}}`, "children.Pod.v1", "want an object, got null"},
+		{"null child", `{"children":{"Pod.v1":{"a":null}}}`, "children.Pod.v1.a", "want an object, got null"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
