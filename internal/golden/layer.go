@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -47,8 +48,12 @@ type HTTPCase struct {
 	Name, Path, File string
 	// Body is sent instead of File's content when set.
 	Body []byte
-	Code int
-	Want []string
+	// Types, when set, recast the request's children to these child types
+	// (see Recast): a request recorded under the original example's
+	// CompositeControllers, as vtmeta's would send it.
+	Types []string
+	Code  int
+	Want  []string
 }
 
 // RunHTTP posts each case to h the way Metacontroller does and checks the
@@ -64,8 +69,14 @@ func RunHTTP(t *testing.T, h http.Handler, cases []HTTPCase) {
 					t.Fatal(err)
 				}
 			}
+			if tt.Types != nil {
+				var err error
+				if body, err = Recast(body, tt.Types); err != nil {
+					t.Fatal(err)
+				}
+			}
 			w := httptest.NewRecorder()
-			h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, tt.Path, bytes.NewReader(body)))
+			h.ServeHTTP(w, Post(tt.Path, body))
 			if w.Code != tt.Code {
 				t.Fatalf("%d %.1000s, want %d", w.Code, w.Body, tt.Code)
 			}
@@ -78,9 +89,47 @@ func RunHTTP(t *testing.T, h http.Handler, cases []HTTPCase) {
 	}
 }
 
+// Recast rewrites a request's children to the child types of a layer
+// (hook.Layer.ChildTypes), as Metacontroller would send them under that
+// layer's CompositeController: children of other types go, and each type
+// without children gets an empty map.
+func Recast(body []byte, types []string) ([]byte, error) {
+	var req map[string]json.RawMessage
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, fmt.Errorf("recast: %w", err)
+	}
+	var children map[string]json.RawMessage
+	if len(req["children"]) > 0 {
+		if err := json.Unmarshal(req["children"], &children); err != nil {
+			return nil, fmt.Errorf("recast children: %w", err)
+		}
+	}
+	kept := map[string]json.RawMessage{}
+	for _, t := range types {
+		kept[t] = json.RawMessage("{}")
+		if c, ok := children[t]; ok && string(c) != "null" {
+			kept[t] = c
+		}
+	}
+	b, err := json.Marshal(kept)
+	if err != nil {
+		return nil, err
+	}
+	req["children"] = b
+	return json.Marshal(req)
+}
+
+// Post is a hook request as Metacontroller sends it: a POST of JSON.
+func Post(path string, body []byte) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}
+
 // Steady is SteadyRequest for a parent given as a message: the request a
-// layer gets once every child it asked for exists and is ready.
-func Steady(tb testing.TB, parent proto.Message, children []*v1.Raw) []byte {
+// layer gets once every child it asked for exists and is ready. types are
+// the layer's child types (hook.Layer.ChildTypes).
+func Steady(tb testing.TB, parent proto.Message, children []*v1.Raw, types []string) []byte {
 	tb.Helper()
 	b, err := kjson.Marshal(parent)
 	if err != nil {
@@ -90,7 +139,7 @@ func Steady(tb testing.TB, parent proto.Message, children []*v1.Raw) []byte {
 	if err := json.Unmarshal(b, &pm); err != nil {
 		tb.Fatal(err)
 	}
-	body, err := SteadyRequest(pm, children)
+	body, err := SteadyRequest(pm, children, types)
 	if err != nil {
 		tb.Fatal(err)
 	}

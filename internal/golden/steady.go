@@ -14,9 +14,14 @@ import (
 // exists, applied as is, and carries what the apiserver adds — uid,
 // resourceVersion, ownerReferences, managedFields mirroring its fields, the
 // last-applied annotation and a Ready, Updated status. Benchmarks use it to
-// size requests realistically (a real VitessCell is about 25 KB).
-func SteadyRequest(parent map[string]any, children []*v1.Raw) ([]byte, error) {
+// size requests realistically (a real VitessCell is about 25 KB). As
+// Metacontroller does, it sends a map for each of the layer's child types
+// (hook.Layer.ChildTypes), empty when no child of the type exists.
+func SteadyRequest(parent map[string]any, children []*v1.Raw, types []string) ([]byte, error) {
 	objs := map[string]map[string]any{}
+	for _, t := range types {
+		objs[t] = map[string]any{}
+	}
 	meta, _ := parent["metadata"].(map[string]any)
 	for i, c := range children {
 		var o map[string]any

@@ -58,11 +58,34 @@ func testLayer(sync Func[*req, *resp]) Layer[*req, *resp] {
 		}
 	}
 	return Layer[*req, *resp]{
-		Name: "cluster", ParentKind: "VitessCluster", Sync: sync,
+		Name: "cluster", ParentKind: "VitessCluster", ChildTypes: []string{"VitessCell.vitess.io/v1alpha1"}, Sync: sync,
 		Register: func(ctx context.Context, g GRPCRegistrar, mux *GatewayMux, s *Server[*req, *resp]) error {
 			v1.RegisterClusterServiceServer(g, s)
 			return v1.RegisterClusterServiceHandlerServer(ctx, mux, s)
 		},
+	}
+}
+
+// request is a request Metacontroller could send for a VitessCluster
+// named name in namespace db, with no children: parent and envelope add
+// members (JSON text) to the parent and to the request.
+func request(name, parent, envelope string) []byte {
+	if parent != "" {
+		parent = "," + parent
+	}
+	if envelope != "" {
+		envelope = "," + envelope
+	}
+	return []byte(`{"parent":{"apiVersion":"vitess.io/v1alpha1","kind":"VitessCluster","metadata":{"name":"` + name + `","namespace":"db"}` +
+		parent + `},"children":{"VitessCell.vitess.io/v1alpha1":{}}` + envelope + `}`)
+}
+
+// named is request as a message, for gRPC calls, with spec.
+func named(name string, spec *v1.VitessClusterSpec) *req {
+	return &req{
+		Parent: &v1.VitessCluster{ApiVersion: APIVersion, Kind: "VitessCluster",
+			Metadata: &v1.ObjectMeta{Name: name, Namespace: "db"}, Spec: spec},
+		Children: map[string]*v1.ObjectMap{"VitessCell.vitess.io/v1alpha1": {}},
 	}
 }
 
@@ -96,6 +119,7 @@ func fixture(t *testing.T, name string) []byte {
 
 func post(h http.Handler, path string, body []byte, hdr ...string) *httptest.ResponseRecorder {
 	r := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
 	for i := 0; i+1 < len(hdr); i += 2 {
 		r.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -132,7 +156,7 @@ func TestFixturesGet200WithStatusAndChildren(t *testing.T) {
 
 func TestEmptyResponseStillCarriesStatusAndChildren(t *testing.T) {
 	svc := newService(t, defaults(t), func(context.Context, *req) (*resp, error) { return &resp{}, nil })
-	w := post(svc.HTTP, "/sync", []byte(`{"parent":{"metadata":{"name":"x"}}}`))
+	w := post(svc.HTTP, "/sync", request("x", "", ""))
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"status":{`) || !strings.Contains(w.Body.String(), `"children":[]`) {
 		t.Errorf("%d %s", w.Code, w.Body)
 	}
@@ -146,10 +170,10 @@ func TestBadRequestsGet4xx(t *testing.T) {
 		msg                string
 	}{
 		{"malformed", "POST", `{"parent": {`, 400, "invalid JSON"},
-		{"wrong type", "POST", `{"parent":{"metadata":{"name":"x"},"spec":{"cells":3}}}`, 400, "parent.spec.cells: want an array"},
+		{"wrong type", "POST", string(request("x", `"spec":{"cells":3}`, "")), 400, "parent.spec.cells: want an array"},
 		{"wrong kind", "POST", `{"parent":{"kind":"VitessShard","metadata":{"name":"x"}}}`, 400, "serves VitessCluster parents"},
 		{"no parent", "POST", `{"children":{}}`, 400, "no parent"},
-		{"no name", "POST", `{"parent":{"metadata":{}}}`, 400, "parent.metadata.name"},
+		{"no name", "POST", `{"parent":{"apiVersion":"vitess.io/v1alpha1","kind":"VitessCluster","metadata":{}}}`, 400, "parent.metadata.name"},
 		{"empty body", "POST", ``, 400, "empty"},
 		{"too large", "POST", `{"parent":{"metadata":{"name":"` + strings.Repeat("x", 2000) + `"}}}`, 413, "larger than 1000 bytes"},
 		{"GET", "GET", ``, 405, "POST"},
@@ -157,6 +181,7 @@ func TestBadRequestsGet4xx(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest(tt.method, "/sync", strings.NewReader(tt.body))
+			r.Header.Set("Content-Type", "application/json")
 			w := httptest.NewRecorder()
 			svc.HTTP.ServeHTTP(w, r)
 			if w.Code != tt.code || !strings.Contains(w.Body.String(), tt.msg) {
@@ -170,7 +195,7 @@ func TestLayerErrorIs500(t *testing.T) {
 	svc := newService(t, defaults(t), func(context.Context, *req) (*resp, error) {
 		return nil, errors.New("cannot hold child")
 	})
-	w := post(svc.HTTP, "/sync", []byte(`{"parent":{"metadata":{"name":"x"}}}`))
+	w := post(svc.HTTP, "/sync", request("x", "", ""))
 	if w.Code != 500 || !strings.Contains(w.Body.String(), "cannot hold child") {
 		t.Errorf("%d %s", w.Code, w.Body)
 	}
@@ -182,7 +207,7 @@ func TestBearerToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := newService(t, defaults(t, "--bearer-token-file", tok), nil)
-	body := []byte(`{"parent":{"metadata":{"name":"x"}}}`)
+	body := request("x", "", "")
 	for _, tt := range []struct {
 		hdr  []string
 		code int
@@ -236,7 +261,7 @@ func TestETag(t *testing.T) {
 func TestMetricsExposed(t *testing.T) {
 	svc := newService(t, defaults(t), nil)
 	post(svc.HTTP, "/sync", fixture(t, "original-example-sync-cluster.request.json"))
-	post(svc.HTTP, "/sync", []byte(`{"parent":{"metadata":{"name":"x"},"spec":{}}}`)) // invalid spec
+	post(svc.HTTP, "/sync", request("x", `"spec":{}`, "")) // invalid spec
 	post(svc.HTTP, "/sync", []byte(`{`))
 	w := httptest.NewRecorder()
 	svc.HTTP.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
@@ -322,9 +347,7 @@ func TestGRPC(t *testing.T) {
 	}
 	defer conn.Close()
 	c := v1.NewClusterServiceClient(conn)
-	out, err := c.Sync(context.Background(), &req{Parent: &v1.VitessCluster{
-		Metadata: &v1.ObjectMeta{Name: "x"}, Spec: &v1.VitessClusterSpec{Cells: []*v1.CellSpec{{Name: "a"}}},
-	}})
+	out, err := c.Sync(context.Background(), named("x", &v1.VitessClusterSpec{Cells: []*v1.CellSpec{{Name: "a"}}}))
 	if err != nil || len(out.GetChildren()) != 1 {
 		t.Fatalf("Sync: %v %v", out, err)
 	}
@@ -346,7 +369,7 @@ func TestGracefulShutdownFinishesInFlightHooks(t *testing.T) {
 	})
 	result := make(chan string, 1)
 	go func() {
-		r, err := http.Post("http://"+a.HTTP.String()+"/sync", "application/json", strings.NewReader(`{"parent":{"metadata":{"name":"x"}}}`))
+		r, err := http.Post("http://"+a.HTTP.String()+"/sync", "application/json", bytes.NewReader(request("x", "", "")))
 		if err != nil {
 			result <- err.Error()
 			return
@@ -411,7 +434,7 @@ func certs(t *testing.T) (dir string, client tls.Certificate, pool *x509.CertPoo
 
 func TestTLSAndMTLS(t *testing.T) {
 	dir, clientCert, pool := certs(t)
-	body := `{"parent":{"metadata":{"name":"x"}}}`
+	body := string(request("x", "", ""))
 	call := func(addr string, certs ...tls.Certificate) (int, error) {
 		c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: certs}}, Timeout: 5 * time.Second}
 		r, err := c.Post("https://"+addr+"/sync", "application/json", strings.NewReader(body))
@@ -450,7 +473,7 @@ func TestParentReadyGauge(t *testing.T) {
 		svc.HTTP.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
 		return w.Body.String()
 	}
-	body := []byte(`{"parent":{"metadata":{"name":"c1","namespace":"db"}}}`)
+	body := request("c1", "", "")
 	post(svc.HTTP, "/sync", body)
 	if !strings.Contains(scrape(), `vtmeta_parent_ready{layer="cluster",name="c1",namespace="db"} 1`) {
 		t.Error("ready parent not reported as 1")
@@ -465,7 +488,7 @@ func TestParentReadyGauge(t *testing.T) {
 		t.Error("a parent not synced for ParentTTL must be forgotten")
 	}
 	post(svc.HTTP, "/sync", body)
-	post(svc.HTTP, "/finalize", []byte(`{"parent":{"metadata":{"name":"c1","namespace":"db"}},"finalizing":true}`))
+	post(svc.HTTP, "/finalize", request("c1", "", `"finalizing":true`))
 	if strings.Contains(scrape(), `name="c1"`) {
 		t.Error("a finalized parent must be forgotten")
 	}

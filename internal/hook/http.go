@@ -7,12 +7,15 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
+	"mime"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -40,6 +43,7 @@ type Service struct {
 	opts   Options
 	log    *slog.Logger
 	token  []byte
+	bodies *budget
 	ready  atomic.Bool
 	health *health.Server
 }
@@ -55,7 +59,10 @@ func New[Req Request, Resp Response](ctx context.Context, l Layer[Req, Resp], o 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	svc := &Service{Metrics: NewMetrics(), layer: l.Name, opts: o, log: log, health: health.NewServer()}
+	if len(l.ChildTypes) == 0 {
+		return nil, fmt.Errorf("layer %q: ChildTypes is required: the child types its CompositeController declares", l.Name)
+	}
+	svc := &Service{Metrics: NewMetrics(), layer: l.Name, opts: o, log: log, health: health.NewServer(), bodies: newBudget(o.MaxInflightBodyBytes)}
 	svc.Metrics.BuildInfo.WithLabelValues(l.Name, Version).Set(1)
 	if o.BearerTokenFile != "" {
 		tok, err := os.ReadFile(o.BearerTokenFile)
@@ -168,8 +175,9 @@ func (s *Service) SetReady(ready bool) {
 }
 
 // hook wraps the gateway route of one hook with what Metacontroller's calls
-// need: method and auth checks, the body limit, ETags, and the metrics and
-// log line of the call.
+// need: method, auth and content-type checks, the body limits, ETags, and
+// the metrics and log line of the call. A panic anywhere in the call costs
+// that call a 500, never the process or the connection.
 func (s *Service) hook(hookName, route string, gw http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -179,6 +187,16 @@ func (s *Service) hook(hookName, route string, gw http.Handler) http.Handler {
 		rec := &record{hook: hookName}
 		rw := &responseWriter{ResponseWriter: w}
 		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				rec.outcome, rec.err = OutcomeError, fmt.Errorf("panic: %v", p)
+				s.log.Error("hook panicked", slog.String("layer", s.layer), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+				if rw.status == 0 {
+					writeError(rw, http.StatusInternalServerError, fmt.Sprintf("the %s layer panicked: %v", s.layer, p))
+				}
+			}
 			if rec.outcome == "" || (rec.outcome == OutcomeOK && rw.code() >= 400) {
 				rec.outcome = outcomeOf(rw.code())
 			}
@@ -200,6 +218,11 @@ func (s *Service) hook(hookName, route string, gw http.Handler) http.Handler {
 			writeError(rw, http.StatusUnauthorized, "a valid bearer token is required")
 			return
 		}
+		if err := jsonContent(r.Header.Get("Content-Type")); err != nil {
+			rec.err = err
+			writeError(rw, http.StatusUnsupportedMediaType, err.Error())
+			return
+		}
 		if r.ContentLength > s.opts.MaxBodyBytes { // refuse without reading it
 			rec.bytesIn = int(min(r.ContentLength, math.MaxInt32))
 			m.RequestBytes.WithLabelValues(s.layer, hookName).Observe(float64(r.ContentLength))
@@ -207,7 +230,14 @@ func (s *Service) hook(hookName, route string, gw http.Handler) http.Handler {
 			writeError(rw, http.StatusRequestEntityTooLarge, tooLarge(s.opts.MaxBodyBytes))
 			return
 		}
-		data, err := readBody(r, s.opts.MaxBodyBytes)
+		data, held, err := readBody(r.Body, r.ContentLength, s.opts.MaxBodyBytes, s.bodies)
+		defer s.bodies.give(held)
+		if errors.Is(err, errBusy) {
+			rec.err = err
+			rw.Header().Set("Retry-After", "1")
+			writeError(rw, http.StatusServiceUnavailable, fmt.Sprintf("%v (--max-inflight-body-bytes %d); retry", err, s.opts.MaxInflightBodyBytes))
+			return
+		}
 		if err != nil {
 			rec.err = err
 			writeError(rw, http.StatusBadRequest, "read request body: "+err.Error())
@@ -238,22 +268,19 @@ func (s *Service) hook(hookName, route string, gw http.Handler) http.Handler {
 	})
 }
 
+// jsonContent refuses a request whose body is not declared JSON:
+// Metacontroller always sends Content-Type: application/json.
+func jsonContent(ct string) error {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return fmt.Errorf("Content-Type %q: hooks take application/json, as Metacontroller sends", ct)
+	}
+	return nil
+}
+
 // tooLarge is the message of a 413.
 func tooLarge(limit int64) string {
 	return fmt.Sprintf("request body is larger than %d bytes; raise --max-body-bytes if this is a real request", limit)
-}
-
-// readBody reads at most limit+1 bytes of the request body, in one
-// allocation when the client sent a Content-Length.
-func readBody(r *http.Request, limit int64) ([]byte, error) {
-	// bytes.Buffer.ReadFrom wants bytes.MinRead spare bytes before EOF.
-	size := r.ContentLength + 1 + bytes.MinRead
-	if r.ContentLength < 0 || r.ContentLength > limit {
-		size = 64 << 10
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
-	return buf.Bytes(), err
 }
 
 // authorized compares the bearer token in constant time.

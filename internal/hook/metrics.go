@@ -1,8 +1,11 @@
 package hook
 
 import (
+	"container/list"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -45,18 +48,54 @@ type Metrics struct {
 	BuildInfo *prometheus.GaugeVec
 	// ParentReady is vtmeta_parent_ready{layer,namespace,name}: 1 when the
 	// last answer for the parent said Ready=True, else 0. A parent not
-	// synced for ParentTTL is forgotten, so deleted parents do not linger.
+	// synced for ParentTTL is forgotten, so deleted parents do not linger;
+	// at most MaxParentSeries parents per layer are kept, the least
+	// recently synced dropped first.
 	ParentReady *prometheus.GaugeVec
+	// ParentSeriesDropped is vtmeta_parent_series_dropped_total{layer}:
+	// parents whose vtmeta_parent_ready series was dropped to stay within
+	// MaxParentSeries.
+	ParentSeriesDropped *prometheus.CounterVec
 
-	mu       sync.Mutex
-	lastSeen map[parentKey]time.Time
+	// MaxParents is the most vtmeta_parent_ready series kept per layer;
+	// NewMetrics sets it to MaxParentSeries.
+	MaxParents int
+
+	mu      sync.Mutex
+	parents map[string]*parentSeries // by layer
 }
 
 // ParentTTL is how long a parent's readiness is kept without a sync; the
 // CompositeControllers resync every parent well within it.
 const ParentTTL = 10 * time.Minute
 
+// MaxParentSeries bounds the vtmeta_parent_ready series of one layer: a
+// label set per parent, so the metric's size follows the number of parents
+// and never grows without bound whatever names requests carry.
+const MaxParentSeries = 10000
+
 type parentKey struct{ layer, namespace, name string }
+
+// parentSeries are one layer's parents, least recently synced first.
+type parentSeries struct {
+	order *list.List // of *parentEntry
+	byKey map[parentKey]*list.Element
+}
+
+type parentEntry struct {
+	key  parentKey
+	seen time.Time
+}
+
+// series returns the parents of a layer; m.mu is held.
+func (m *Metrics) series(layer string) *parentSeries {
+	ps := m.parents[layer]
+	if ps == nil {
+		ps = &parentSeries{order: list.New(), byKey: map[parentKey]*list.Element{}}
+		m.parents[layer] = ps
+	}
+	return ps
+}
 
 // setParentReady records the readiness of a parent after a sync.
 func (m *Metrics) setParentReady(k parentKey, ready bool, now time.Time) {
@@ -64,30 +103,72 @@ func (m *Metrics) setParentReady(k parentKey, ready bool, now time.Time) {
 	if ready {
 		v = 1
 	}
-	m.ParentReady.WithLabelValues(k.layer, k.namespace, k.name).Set(v)
 	m.mu.Lock()
-	m.lastSeen[k] = now
-	m.mu.Unlock()
+	defer m.mu.Unlock()
+	ps := m.series(k.layer)
+	if el, ok := ps.byKey[k]; ok {
+		el.Value.(*parentEntry).seen = now
+		ps.order.MoveToBack(el)
+	} else {
+		for ps.order.Len() > 0 && ps.order.Len() >= m.MaxParents {
+			m.drop(ps, ps.order.Front())
+			m.ParentSeriesDropped.WithLabelValues(k.layer).Inc()
+		}
+		ps.byKey[k] = ps.order.PushBack(&parentEntry{key: k, seen: now})
+	}
+	m.ParentReady.WithLabelValues(k.layer, k.namespace, k.name).Set(v)
+}
+
+// drop forgets one parent's series; m.mu is held.
+func (m *Metrics) drop(ps *parentSeries, el *list.Element) {
+	k := el.Value.(*parentEntry).key
+	m.ParentReady.DeleteLabelValues(k.layer, k.namespace, k.name)
+	ps.order.Remove(el)
+	delete(ps.byKey, k)
 }
 
 // forgetParent drops a parent's readiness (it is being deleted).
 func (m *Metrics) forgetParent(k parentKey) {
-	m.ParentReady.DeleteLabelValues(k.layer, k.namespace, k.name)
 	m.mu.Lock()
-	delete(m.lastSeen, k)
-	m.mu.Unlock()
+	defer m.mu.Unlock()
+	ps := m.series(k.layer)
+	if el, ok := ps.byKey[k]; ok {
+		m.drop(ps, el)
+	}
 }
 
 // Sweep forgets parents not synced since before now-ParentTTL.
 func (m *Metrics) Sweep(now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for k, t := range m.lastSeen {
-		if now.Sub(t) > ParentTTL {
-			m.ParentReady.DeleteLabelValues(k.layer, k.namespace, k.name)
-			delete(m.lastSeen, k)
+	for _, ps := range m.parents {
+		for el := ps.order.Front(); el != nil; {
+			next := el.Next()
+			if now.Sub(el.Value.(*parentEntry).seen) > ParentTTL {
+				m.drop(ps, el)
+			}
+			el = next
 		}
 	}
+}
+
+// safeLabel makes any string fit a label value or a log field: valid
+// UTF-8 (Prometheus panics on anything else) and at most 253 bytes, the
+// longest Kubernetes name.
+func safeLabel(s string) string {
+	const most = 253
+	if len(s) <= most && utf8.ValidString(s) {
+		return s
+	}
+	s = strings.ToValidUTF8(s, "\ufffd")
+	if len(s) > most {
+		cut := most - len("...")
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "..."
+	}
+	return s
 }
 
 // DurationBuckets are the classic buckets of the hook latency histogram.
@@ -128,10 +209,14 @@ func NewMetrics() *Metrics {
 		ParentReady: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "vtmeta_parent_ready", Help: "1 when the last answer for the parent said Ready=True, else 0.",
 		}, []string{"layer", "namespace", "name"}),
-		lastSeen: map[parentKey]time.Time{},
+		ParentSeriesDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vtmeta_parent_series_dropped_total", Help: "Parents whose vtmeta_parent_ready series was dropped to keep at most MaxParentSeries per layer.",
+		}, []string{"layer"}),
+		MaxParents: MaxParentSeries,
+		parents:    map[string]*parentSeries{},
 	}
 	m.Registry.MustRegister(m.Duration, m.RequestBytes, m.ResponseBytes, m.DesiredChildren,
-		m.InvalidSpecs, m.InFlight, m.BuildInfo, m.ParentReady,
+		m.InvalidSpecs, m.InFlight, m.BuildInfo, m.ParentReady, m.ParentSeriesDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -21,6 +21,9 @@ type Options struct {
 	SyncPath, FinalizePath string
 	// MaxBodyBytes bounds a request body; larger ones get 413.
 	MaxBodyBytes int64
+	// MaxInflightBodyBytes bounds the request body bytes held in memory by
+	// all hook calls at once; a call that would go over it gets 503.
+	MaxInflightBodyBytes int64
 	// ReadTimeout, WriteTimeout and IdleTimeout bound HTTP connections.
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// ShutdownDelay is how long the service keeps serving after SIGTERM,
@@ -64,6 +67,8 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	str(&o.SyncPath, "sync-path", "/sync", "path of the sync hook (/hooks/<layer>/sync is served too)")
 	str(&o.FinalizePath, "finalize-path", "/finalize", "path of the finalize hook (/hooks/<layer>/finalize is served too)")
 	fs.Int64Var(&o.MaxBodyBytes, "max-body-bytes", 16<<20, withEnv("max-body-bytes", "largest request body accepted (HTTP and gRPC); larger ones get 413"))
+	fs.Int64Var(&o.MaxInflightBodyBytes, "max-inflight-body-bytes", 64<<20, withEnv("max-inflight-body-bytes",
+		"most request body bytes all HTTP hook calls may hold in memory at once; a call that would go over it gets 503 and Metacontroller retries it"))
 	dur(&o.ReadTimeout, "read-timeout", 30*time.Second, "HTTP read timeout")
 	dur(&o.WriteTimeout, "write-timeout", 30*time.Second, "HTTP write timeout")
 	dur(&o.IdleTimeout, "idle-timeout", 120*time.Second, "HTTP keep-alive idle timeout")
@@ -145,6 +150,9 @@ func (o Options) check() error {
 	}
 	if o.MaxBodyBytes <= 0 {
 		return fmt.Errorf("--max-body-bytes must be positive")
+	}
+	if o.MaxInflightBodyBytes < o.MaxBodyBytes {
+		return fmt.Errorf("--max-inflight-body-bytes %d is below --max-body-bytes %d: a request of the largest size could never be served", o.MaxInflightBodyBytes, o.MaxBodyBytes)
 	}
 	for _, d := range []struct {
 		flag string

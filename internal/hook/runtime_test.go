@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,7 +25,7 @@ import (
 )
 
 // minimal is the smallest request Metacontroller could send.
-var minimal = []byte(`{"parent":{"apiVersion":"vitess.io/v1alpha1","kind":"VitessCluster","metadata":{"name":"x","namespace":"db"}}}`)
+var minimal = request("x", "", "")
 
 func TestLayerFaultsAre500NotCrashes(t *testing.T) {
 	tests := []struct {
@@ -80,17 +81,16 @@ func TestGRPCSurvivesPanicsAndLimitsSize(t *testing.T) {
 	}
 	defer conn.Close()
 	c := v1.NewClusterServiceClient(conn)
-	named := func(n string) *req { return &req{Parent: &v1.VitessCluster{Metadata: &v1.ObjectMeta{Name: n}}} }
-	if _, err := c.Sync(context.Background(), named("boom")); status.Code(err) != codes.Internal || !strings.Contains(err.Error(), "panicked") {
+	if _, err := c.Sync(context.Background(), named("boom", nil)); status.Code(err) != codes.Internal || !strings.Contains(err.Error(), "panicked") {
 		t.Errorf("a panicking layer: %v, want Internal", err)
 	}
-	if _, err := c.Sync(context.Background(), named("fine")); err != nil {
+	if _, err := c.Sync(context.Background(), named("fine", nil)); err != nil {
 		t.Errorf("the server must survive a panic: %v", err)
 	}
-	if _, err := c.Sync(context.Background(), named(strings.Repeat("x", 3000))); status.Code(err) != codes.ResourceExhausted {
+	if _, err := c.Sync(context.Background(), named(strings.Repeat("x", 3000), nil)); status.Code(err) != codes.ResourceExhausted {
 		t.Errorf("a request over --max-body-bytes over gRPC: %v, want ResourceExhausted", err)
 	}
-	out, err := c.Finalize(context.Background(), named("fine"))
+	out, err := c.Finalize(context.Background(), named("fine", nil))
 	if err != nil || !out.GetFinalized() || out.GetStatus() == nil {
 		t.Errorf("Finalize without a Finalize func: %v %v, want finalized with a status", out, err)
 	}
@@ -100,22 +100,24 @@ func TestGRPCSurvivesPanicsAndLimitsSize(t *testing.T) {
 }
 
 func TestBodyLimitWithoutContentLength(t *testing.T) {
-	svc := newService(t, defaults(t, "--max-body-bytes", "100"), nil)
-	big := append(append([]byte(`{"parent":{"metadata":{"name":"`), bytes.Repeat([]byte("x"), 200)...), `"}}}`...)
+	const limit = 200
+	svc := newService(t, defaults(t, "--max-body-bytes", fmt.Sprint(limit)), nil)
+	big := request("x", `"pad":"`+strings.Repeat("x", limit)+`"`, "")
 	for _, chunked := range []bool{false, true} {
 		r := httptest.NewRequest(http.MethodPost, "/sync", bytes.NewReader(big))
+		r.Header.Set("Content-Type", "application/json")
 		if chunked {
 			r.ContentLength = -1 // read until the limit, as for a chunked body
 		}
 		w := httptest.NewRecorder()
 		svc.HTTP.ServeHTTP(w, r)
-		if w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), "larger than 100 bytes") {
+		if w.Code != http.StatusRequestEntityTooLarge || !strings.Contains(w.Body.String(), "larger than 200 bytes") {
 			t.Errorf("chunked=%v: %d %s", chunked, w.Code, w.Body)
 		}
 	}
 	// Exactly at the limit is fine.
-	at := []byte(`{"parent":{"metadata":{"name":"` + strings.Repeat("y", 100-35) + `"}}}`)
-	if len(at) != 100 {
+	at := request("x", `"pad":"`+strings.Repeat("y", limit-len(request("x", `"pad":""`, "")))+`"`, "")
+	if len(at) != limit {
 		t.Fatalf("test body is %d bytes", len(at))
 	}
 	if w := post(svc.HTTP, "/sync", at); w.Code != 200 {
@@ -286,7 +288,7 @@ func TestUsageNamesEnvironment(t *testing.T) {
 func TestEnvironmentFillsEveryOption(t *testing.T) {
 	env := map[string]string{
 		"VTMETA_HTTP_ADDR": "127.0.0.1:1", "VTMETA_GRPC_ADDR": "127.0.0.1:2",
-		"VTMETA_SYNC_PATH": "/s", "VTMETA_FINALIZE_PATH": "/f", "VTMETA_MAX_BODY_BYTES": "1234",
+		"VTMETA_SYNC_PATH": "/s", "VTMETA_FINALIZE_PATH": "/f", "VTMETA_MAX_BODY_BYTES": "1234", "VTMETA_MAX_INFLIGHT_BODY_BYTES": "5678",
 		"VTMETA_READ_TIMEOUT": "1s", "VTMETA_WRITE_TIMEOUT": "2s", "VTMETA_IDLE_TIMEOUT": "3s",
 		"VTMETA_SHUTDOWN_DELAY": "4s", "VTMETA_SHUTDOWN_TIMEOUT": "5s",
 		"VTMETA_TLS_CERT_FILE": "c", "VTMETA_TLS_KEY_FILE": "k", "VTMETA_CLIENT_CA_FILE": "ca",
@@ -298,7 +300,7 @@ func TestEnvironmentFillsEveryOption(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Options{
-		HTTPAddr: "127.0.0.1:1", GRPCAddr: "127.0.0.1:2", SyncPath: "/s", FinalizePath: "/f", MaxBodyBytes: 1234,
+		HTTPAddr: "127.0.0.1:1", GRPCAddr: "127.0.0.1:2", SyncPath: "/s", FinalizePath: "/f", MaxBodyBytes: 1234, MaxInflightBodyBytes: 5678,
 		ReadTimeout: time.Second, WriteTimeout: 2 * time.Second, IdleTimeout: 3 * time.Second,
 		ShutdownDelay: 4 * time.Second, ShutdownTimeout: 5 * time.Second,
 		TLSCertFile: "c", TLSKeyFile: "k", ClientCAFile: "ca", BearerTokenFile: "t", ETag: true,
@@ -321,7 +323,7 @@ func TestOneLogLinePerCall(t *testing.T) {
 	}
 	body := fixture(t, "original-example-sync-cluster.request.json")
 	ok := post(svc.HTTP, "/sync", body)
-	post(svc.HTTP, "/sync", []byte(`{"parent":{"metadata":{"name":"x"},"spec":{"cells":3}}}`))
+	post(svc.HTTP, "/sync", request("x", `"spec":{"cells":3}`, ""))
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
 	if len(lines) != 2 {
 		t.Fatalf("%d log lines for 2 calls:\n%s", len(lines), logs.String())
@@ -411,6 +413,7 @@ func BenchmarkHTTPPath(b *testing.B) {
 	for b.Loop() {
 		start := time.Now()
 		r := httptest.NewRequest(http.MethodPost, "/sync", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		if w.Code != 200 {

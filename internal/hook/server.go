@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -21,7 +22,10 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"github.com/vtmeta/vtmeta/internal/hookctx"
+	"github.com/vtmeta/vtmeta/internal/observed"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
@@ -51,6 +55,10 @@ type Layer[Req Request, Resp Response] struct {
 	Name string
 	// ParentKind is the parent's kind; a request naming another gets 400.
 	ParentKind string
+	// ChildTypes are the type keys (Kind.apiVersion, observed.TypeKey) of
+	// the layer's children, as its CompositeController's childResources
+	// declare them: a request must carry a map for each, and no other.
+	ChildTypes []string
 	// Sync is the sync hook.
 	Sync Func[Req, Resp]
 	// Finalize is the finalize hook; nil answers with Sync's response and
@@ -82,8 +90,11 @@ func (s *Server[Req, Resp]) Finalize(ctx context.Context, req Req) (Resp, error)
 	return s.call(ctx, "finalize", req)
 }
 
-// call is one hook call.
-func (s *Server[Req, Resp]) call(ctx context.Context, hookName string, req Req) (Resp, error) {
+// call is one hook call. Nothing that goes wrong in it, the layer's
+// function or the bookkeeping around it, may cost more than this call: a
+// panic anywhere becomes an Internal error (HTTP 500, and Metacontroller
+// changes nothing).
+func (s *Server[Req, Resp]) call(ctx context.Context, hookName string, req Req) (resp Resp, err error) {
 	var zero Resp
 	rec := recordOf(ctx)
 	start := s.now()
@@ -93,7 +104,13 @@ func (s *Server[Req, Resp]) call(ctx context.Context, hookName string, req Req) 
 		rec = &record{hook: hookName}
 		defer func() { s.finish(rec, start) }()
 	}
-	rec.parent = parentName(req)
+	defer func() {
+		if p := recover(); p != nil {
+			resp, err = zero, s.panicked(p, req)
+			rec.outcome, rec.err = OutcomeError, err
+		}
+	}()
+	rec.parent = safeLabel(parentName(req))
 	if err := s.check(req); err != nil {
 		rec.outcome, rec.err = OutcomeInvalidRequest, err
 		return zero, status.Error(codes.InvalidArgument, err.Error())
@@ -109,7 +126,7 @@ func (s *Server[Req, Resp]) call(ctx context.Context, hookName string, req Req) 
 			finalize = true
 		}
 	}
-	resp, err := s.invoke(ctx, fn, req)
+	resp, err = s.invoke(ctx, fn, req)
 	if err != nil {
 		rec.outcome, rec.err = OutcomeError, err
 		if _, ok := status.FromError(err); ok && status.Code(err) != codes.Unknown {
@@ -150,12 +167,18 @@ func (s *Server[Req, Resp]) invoke(ctx context.Context, fn Func[Req, Resp], req 
 	defer func() {
 		if p := recover(); p != nil {
 			var zero Resp
-			resp, err = zero, fmt.Errorf("the %s layer panicked: %v", s.layer.Name, p)
-			s.log.Error("hook panicked", slog.String("layer", s.layer.Name), slog.String("parent", parentName(req)),
-				slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			resp, err = zero, s.panicked(p, req)
 		}
 	}()
 	return fn(ctx, req)
+}
+
+// panicked logs a recovered panic with its stack and returns the error the
+// caller answers with.
+func (s *Server[Req, Resp]) panicked(p any, req Req) error {
+	s.log.Error("hook panicked", slog.String("layer", s.layer.Name), slog.String("parent", safeLabel(parentName(req))),
+		slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+	return status.Errorf(codes.Internal, "the %s layer panicked: %v", s.layer.Name, p)
 }
 
 // checkChildren refuses a response with a child Metacontroller could not
@@ -179,7 +202,13 @@ func (s *Server[Req, Resp]) finish(rec *record, start time.Time) {
 	logCall(s.log, s.layer.Name, "grpc", rec, d)
 }
 
-// check refuses requests Metacontroller could not have sent.
+// APIVersion is the apiVersion of every parent a layer serves.
+const APIVersion = "vitess.io/v1alpha1"
+
+// check refuses requests Metacontroller could not have sent: no parent, a
+// parent of another kind, names Kubernetes would not have accepted (every
+// name a layer derives from its parent's must be valid too), or observed
+// children that are not what the CompositeController declares.
 func (s *Server[Req, Resp]) check(req Req) error {
 	if any(req) == nil || !req.ProtoReflect().IsValid() {
 		return errors.New("empty request")
@@ -188,12 +217,24 @@ func (s *Server[Req, Resp]) check(req Req) error {
 	if p == nil {
 		return errors.New("request has no parent: Metacontroller always sends the parent object")
 	}
-	if kind := str(p, "kind"); kind != "" && kind != s.layer.ParentKind {
+	if kind := str(p, "kind"); kind != s.layer.ParentKind {
 		return fmt.Errorf("parent.kind is %q: the %s layer serves %s parents; check the CompositeController's webhook URL", kind, s.layer.Name, s.layer.ParentKind)
+	}
+	if v := str(p, "api_version"); v != APIVersion {
+		return fmt.Errorf("parent.apiVersion is %q: the %s layer serves %s %s", v, s.layer.Name, APIVersion, s.layer.ParentKind)
 	}
 	md := message(p, "metadata")
 	if md == nil || str(md, "name") == "" {
 		return errors.New("parent.metadata.name is missing")
+	}
+	for _, f := range []struct{ field, value string }{{"name", str(md, "name")}, {"namespace", str(md, "namespace")}} {
+		if msgs := validation.IsDNS1123Label(f.value); len(msgs) > 0 {
+			return fmt.Errorf("parent.metadata.%s %q is not a DNS-1123 label, as every %s %s must be (vtmeta derives Pod hostnames and Service names from it): %s",
+				f.field, safeLabel(f.value), s.layer.ParentKind, f.field, strings.Join(msgs, "; "))
+		}
+	}
+	if err := observed.Check(req.GetChildren(), s.layer.ChildTypes, str(md, "namespace")); err != nil {
+		return err
 	}
 	return nil
 }

@@ -59,15 +59,6 @@ func (c Children) Names(kind, apiVersion string) []string {
 	return names
 }
 
-// LastApplied returns the child as Metacontroller last applied it.
-func LastApplied(o *v1.Object) ([]byte, bool) {
-	s, ok := o.GetMetadata().GetAnnotations()[LastAppliedAnnotation]
-	if !ok || s == "" {
-		return nil, false
-	}
-	return []byte(s), true
-}
-
 // Hash returns the desired-state hash vtmeta stamped on the child.
 func Hash(o *v1.Object) string {
 	return o.GetMetadata().GetAnnotations()[HashAnnotation]

@@ -35,18 +35,12 @@ func TestIndexBothHookVersions(t *testing.T) {
 	}
 }
 
-func TestAnnotations(t *testing.T) {
-	o := &v1.Object{Metadata: &v1.ObjectMeta{Annotations: map[string]string{
-		LastAppliedAnnotation: `{"kind":"Pod"}`,
-		HashAnnotation:        "abc",
-	}}}
-	if b, ok := LastApplied(o); !ok || string(b) != `{"kind":"Pod"}` {
-		t.Errorf("LastApplied = %s, %v", b, ok)
-	}
+func TestHash(t *testing.T) {
+	o := &v1.Object{Metadata: &v1.ObjectMeta{Annotations: map[string]string{HashAnnotation: "abc"}}}
 	if Hash(o) != "abc" {
 		t.Errorf("Hash = %q", Hash(o))
 	}
-	if _, ok := LastApplied(obj("x")); ok {
-		t.Error("LastApplied found on a bare object")
+	if Hash(obj("x")) != "" {
+		t.Error("Hash found on a bare object")
 	}
 }

@@ -94,6 +94,18 @@ type Type struct {
 	Kind, APIVersion string
 }
 
+// Key is the type's key in a hook request's children: Kind.apiVersion.
+func (t Type) Key() string { return observed.TypeKey(t.Kind, t.APIVersion) }
+
+// Keys are the keys of types, for a layer's hook.Layer.ChildTypes.
+func Keys(types []Type) []string {
+	out := make([]string, len(types))
+	for i, t := range types {
+		out[i] = t.Key()
+	}
+	return out
+}
+
 // Options steer a walk.
 type Options struct {
 	// Freeze holds every observed child as last applied and creates nothing;
@@ -147,9 +159,10 @@ type State struct {
 	Healthy bool
 }
 
-// ErrCannotHold means a child had to be held but carries no record of how
-// it was last applied; the layer must answer non-200 so nothing changes.
-var ErrCannotHold = errors.New("cannot hold child: no last-applied annotation")
+// ErrCannotHold means a child had to be held but carries no trustworthy
+// record of how it was last applied; the layer must answer non-200 so
+// nothing changes.
+var ErrCannotHold = observed.ErrCannotHold
 
 // Walk decides, for each desired child in rollout order, whether it advances
 // to its desired state or is held as last applied.
@@ -204,7 +217,7 @@ func Walk(desired []Child, obs observed.Children, opts Options) (Result, error) 
 			gate = false
 			continue
 		}
-		held, err := hold(o, c.String())
+		held, err := hold(o)
 		if err != nil {
 			return Result{}, err
 		}
@@ -217,7 +230,7 @@ func Walk(desired []Child, obs observed.Children, opts Options) (Result, error) 
 			if want[observed.TypeKey(t.Kind, t.APIVersion)+"/"+name] || !opts.Retain {
 				continue
 			}
-			held, err := hold(obs.Get(t.Kind, t.APIVersion, name), t.Kind+" "+name)
+			held, err := hold(obs.Get(t.Kind, t.APIVersion, name))
 			if err != nil {
 				return Result{}, err
 			}
@@ -235,7 +248,7 @@ func freeze(obs observed.Children, opts Options) (Result, error) {
 	for _, t := range opts.Owned {
 		for _, name := range obs.Names(t.Kind, t.APIVersion) {
 			o := obs.Get(t.Kind, t.APIVersion, name)
-			held, err := hold(o, t.Kind+" "+name)
+			held, err := hold(o)
 			if err != nil {
 				return Result{}, err
 			}
@@ -252,10 +265,11 @@ func freeze(obs observed.Children, opts Options) (Result, error) {
 	return r, nil
 }
 
-func hold(o *v1.Object, what string) (*v1.Raw, error) {
-	b, ok := observed.LastApplied(o)
-	if !ok {
-		return nil, fmt.Errorf("%s: %w", what, ErrCannotHold)
+// hold is the child exactly as Metacontroller last applied it.
+func hold(o *v1.Object) (*v1.Raw, error) {
+	b, err := observed.LastApplied(o)
+	if err != nil {
+		return nil, err
 	}
 	return &v1.Raw{Json: b}, nil
 }

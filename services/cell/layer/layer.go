@@ -30,6 +30,7 @@ const APIVersion = "vitess.io/v1alpha1"
 // owned are the child types of the cell layer.
 var owned = []rollout.Type{
 	{Kind: "Service", APIVersion: "v1"},
+	{Kind: "ConfigMap", APIVersion: "v1"},
 	{Kind: "StatefulSet", APIVersion: "apps/v1"},
 	{Kind: "Deployment", APIVersion: "apps/v1"},
 	{Kind: "PodDisruptionBudget", APIVersion: "policy/v1"},

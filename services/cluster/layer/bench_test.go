@@ -57,7 +57,7 @@ func BenchFixture(tb testing.TB, cells, keyspaces, shards int) []byte {
 			"cells":    cellList, "keyspaces": ksList},
 	}
 	var req v1.ClusterSyncRequest
-	bare, err := golden.SteadyRequest(parent, nil)
+	bare, err := golden.SteadyRequest(parent, nil, Service.ChildTypes)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func BenchFixture(tb testing.TB, cells, keyspaces, shards int) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	body, err := golden.SteadyRequest(parent, resp.GetChildren())
+	body, err := golden.SteadyRequest(parent, resp.GetChildren(), Service.ChildTypes)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/vtmeta/vtmeta/internal/hook"
+	"github.com/vtmeta/vtmeta/internal/rollout"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
@@ -11,6 +12,7 @@ import (
 var Service = hook.Layer[*v1.ClusterSyncRequest, *v1.ClusterSyncResponse]{
 	Name:       "cluster",
 	ParentKind: "VitessCluster",
+	ChildTypes: rollout.Keys(owned),
 	Sync:       Sync,
 	Register: func(ctx context.Context, g hook.GRPCRegistrar, mux *hook.GatewayMux, s *hook.Server[*v1.ClusterSyncRequest, *v1.ClusterSyncResponse]) error {
 		v1.RegisterClusterServiceServer(g, s)

@@ -44,7 +44,7 @@ func benchFixture(tb testing.TB, n int) []byte {
 			},
 		},
 	}
-	bare, err := golden.SteadyRequest(parent, nil)
+	bare, err := golden.SteadyRequest(parent, nil, Service.ChildTypes)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func benchFixture(tb testing.TB, n int) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	body, err := golden.SteadyRequest(parent, resp.GetChildren())
+	body, err := golden.SteadyRequest(parent, resp.GetChildren(), Service.ChildTypes)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/vtmeta/vtmeta/internal/hook"
+	"github.com/vtmeta/vtmeta/internal/rollout"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
@@ -11,6 +12,7 @@ import (
 var Service = hook.Layer[*v1.KeyspaceSyncRequest, *v1.KeyspaceSyncResponse]{
 	Name:       "keyspace",
 	ParentKind: "VitessKeyspace",
+	ChildTypes: rollout.Keys(owned),
 	Sync:       Sync,
 	Register: func(ctx context.Context, g hook.GRPCRegistrar, mux *hook.GatewayMux, s *hook.Server[*v1.KeyspaceSyncRequest, *v1.KeyspaceSyncResponse]) error {
 		v1.RegisterKeyspaceServiceServer(g, s)

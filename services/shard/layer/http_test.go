@@ -14,11 +14,11 @@ import (
 // TestHTTP drives the running service the way Metacontroller does.
 func TestHTTP(t *testing.T) {
 	golden.RunHTTP(t, golden.Handler(t, Service), []golden.HTTPCase{
-		{Name: "original example shard, v1", Path: "/sync", File: golden.Fixture("original-example-sync-shard.request.json"), Code: 200,
+		{Name: "original example shard, v1", Path: "/sync", File: golden.Fixture("original-example-sync-shard.request.json"), Types: Service.ChildTypes, Code: 200,
 			Want: []string{`"name":"vitess-vttablet-zone1-0214747900"`, `"kind":"PodDisruptionBudget"`, `"tablets":3`}},
-		{Name: "original example shard, v2", Path: "/sync", File: golden.Fixture("original-example-v2-sync-shard.request.json"), Code: 200,
+		{Name: "original example shard, v2", Path: "/sync", File: golden.Fixture("original-example-v2-sync-shard.request.json"), Types: Service.ChildTypes, Code: 200,
 			Want: []string{`"kind":"VitessTablet"`}},
-		{Name: "finalize", Path: "/finalize", File: golden.Fixture("original-example-v2-sync-shard.request.json"), Code: 200, Want: []string{`"finalized":true`}},
+		{Name: "finalize", Path: "/finalize", File: golden.Fixture("original-example-v2-sync-shard.request.json"), Types: Service.ChildTypes, Code: 200, Want: []string{`"finalized":true`}},
 		{Name: "a keyspace request at the shard hook", Path: "/sync", File: golden.Fixture("original-example-sync-keyspace.request.json"), Code: 400,
 			Want: []string{"serves VitessShard parents"}},
 	})
@@ -35,7 +35,7 @@ func benchFixture(tb testing.TB, n int) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return golden.Steady(tb, req.GetParent(), resp.GetChildren())
+	return golden.Steady(tb, req.GetParent(), resp.GetChildren(), Service.ChildTypes)
 }
 
 var benchSizes = []int{6, 100, 198}

@@ -183,9 +183,9 @@ func Tablet(p *v1.VitessShard, typ string, uid uint32, pool *v1.TabletPoolSpec) 
 
 // Retire returns an observed tablet as last applied, with retired: true.
 func Retire(o *v1.Object) (rollout.Child, error) {
-	last, ok := observed.LastApplied(o)
-	if !ok {
-		return rollout.Child{}, fmt.Errorf("VitessTablet %s left the spec: %w", o.GetMetadata().GetName(), rollout.ErrCannotHold)
+	last, err := observed.LastApplied(o)
+	if err != nil {
+		return rollout.Child{}, fmt.Errorf("retire: %w", err)
 	}
 	var t v1.VitessTablet
 	if err := kjson.Unmarshal(last, &t); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/vtmeta/vtmeta/internal/hook"
+	"github.com/vtmeta/vtmeta/internal/rollout"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
@@ -11,6 +12,7 @@ import (
 var Service = hook.Layer[*v1.ShardSyncRequest, *v1.ShardSyncResponse]{
 	Name:       "shard",
 	ParentKind: "VitessShard",
+	ChildTypes: rollout.Keys(owned),
 	Sync:       Sync,
 	Register: func(ctx context.Context, g hook.GRPCRegistrar, mux *hook.GatewayMux, s *hook.Server[*v1.ShardSyncRequest, *v1.ShardSyncResponse]) error {
 		v1.RegisterShardServiceServer(g, s)

@@ -21,7 +21,7 @@ func steadyBody(tb testing.TB) []byte {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	body := golden.Steady(tb, req.GetParent(), resp.GetChildren())
+	body := golden.Steady(tb, req.GetParent(), resp.GetChildren(), Service.ChildTypes)
 	// Give the children the status a real Pod and claim report.
 	var shard, out map[string]any
 	rec, err := os.ReadFile(golden.Fixture("original-example-sync-shard.request.json"))

@@ -74,9 +74,9 @@ func Sync(ctx context.Context, req *v1.TabletSyncRequest) (*v1.TabletSyncRespons
 		// The volume is gone: change nothing, say so.
 		children = []*v1.Raw{{Json: claimJSON}}
 		if pod != nil {
-			held, ok := observed.LastApplied(pod)
-			if !ok {
-				return fail(fmt.Errorf("Pod %s: %w", name, rollout.ErrCannotHold))
+			held, err := observed.LastApplied(pod)
+			if err != nil {
+				return fail(err)
 			}
 			children = append(children, &v1.Raw{Json: held})
 		}
@@ -101,8 +101,35 @@ func Sync(ctx context.Context, req *v1.TabletSyncRequest) (*v1.TabletSyncRespons
 			conds[0] = conditions.New(conditions.Ready, true, "PodReady", "Pod "+name+" is Ready")
 		}
 	}
+	if invalid == nil {
+		stray, err := strayClaims(obs, name)
+		if err != nil {
+			return fail(err)
+		}
+		children = append(children, stray...)
+	}
 	st.Conditions = conditions.Merge(t.GetStatus().GetConditions(), hookctx.Now(ctx), gen, conds...)
 	return &v1.TabletSyncResponse{Status: st, Children: children}, nil
+}
+
+// strayClaims holds, as last applied, every observed claim not named for
+// the tablet. A tablet has one claim, of its own name, so there are none
+// unless something renamed the parent or its children; whatever happened,
+// a claim left out of the answer is deleted with its volume, so a claim the
+// layer cannot explain is kept.
+func strayClaims(obs observed.Children, name string) ([]*v1.Raw, error) {
+	var out []*v1.Raw
+	for _, n := range obs.Names(claimType.Kind, claimType.APIVersion) {
+		if n == name {
+			continue
+		}
+		b, err := observed.LastApplied(obs.Get(claimType.Kind, claimType.APIVersion, n))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &v1.Raw{Json: b})
+	}
+	return out, nil
 }
 
 // phaseConditions are the conditions of a tablet in a terminal or odd state.
@@ -173,9 +200,9 @@ func Claim(t *v1.VitessTablet, observedClaim *v1.Object) ([]byte, error) {
 			Message: fmt.Sprintf("%q is not a size: write it like 10Gi", tmpl.GetResources().GetRequests()["storage"])}
 	}
 	if observedClaim != nil {
-		last, ok := observed.LastApplied(observedClaim)
-		if !ok {
-			return nil, fmt.Errorf("claim %s: %w", observedClaim.GetMetadata().GetName(), rollout.ErrCannotHold)
+		last, err := observed.LastApplied(observedClaim)
+		if err != nil {
+			return nil, err
 		}
 		return grow(last, want)
 	}

@@ -39,7 +39,7 @@ func exported(t *testing.T) map[string]bool {
 	}
 	invalid := bytes.Replace(valid, []byte(`"start": "80"`), []byte(`"start": "40"`), 1)
 	for _, body := range [][]byte{valid, invalid, []byte(`{`)} {
-		svc.HTTP.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/sync", bytes.NewReader(body)))
+		svc.HTTP.ServeHTTP(httptest.NewRecorder(), golden.Post("/sync", body))
 	}
 	w := httptest.NewRecorder()
 	svc.HTTP.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))

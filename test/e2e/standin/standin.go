@@ -179,7 +179,9 @@ func URL(url string) Hook {
 func Handler(h http.Handler) Hook {
 	return func(ctx context.Context, request []byte) (int, []byte, error) {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodPost, "/sync", bytes.NewReader(request)))
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/sync", bytes.NewReader(request))
+		req.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(rec, req)
 		return rec.Code, rec.Body.Bytes(), nil
 	}
 }

@@ -1,0 +1,336 @@
+package hook
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestHostileEnvelopes are requests Metacontroller could not have sent: each
+// gets a 4xx naming what is wrong, and the layer is never called.
+func TestHostileEnvelopes(t *testing.T) {
+	called := false
+	svc := newService(t, defaults(t), func(context.Context, *req) (*resp, error) {
+		called = true
+		return &resp{}, nil
+	})
+	cell := `"VitessCell.vitess.io/v1alpha1"`
+	with := func(parent, children string) string {
+		return `{"parent":{` + parent + `},"children":{` + children + `}}`
+	}
+	const id = `"apiVersion":"vitess.io/v1alpha1","kind":"VitessCluster"`
+	meta := func(name, ns string) string { return `"metadata":{"name":"` + name + `","namespace":"` + ns + `"}` }
+	ok := id + "," + meta("x", "db")
+	tests := []struct {
+		name, contentType, body string
+		code                    int
+		msg                     string
+	}{
+		// Names (finding 5) and labels (finding 2, 4).
+		{"name with invalid UTF-8", "", with(id+",\"metadata\":{\"name\":\"\xff\",\"namespace\":\"db\"}", cell+":{}"), 400, "not a DNS-1123 label"},
+		{"name in uppercase", "", with(id+","+meta("Vitess", "db"), cell+":{}"), 400, `parent.metadata.name "Vitess" is not a DNS-1123 label`},
+		{"name in unicode", "", with(id+","+meta("vitéss", "db"), cell+":{}"), 400, "not a DNS-1123 label"},
+		{"name with a slash", "", with(id+","+meta("a/b", "db"), cell+":{}"), 400, "not a DNS-1123 label"},
+		{"name with a dot", "", with(id+","+meta("a.b", "db"), cell+":{}"), 400, "not a DNS-1123 label"},
+		{"name of 300 characters", "", with(id+","+meta(strings.Repeat("a", 300), "db"), cell+":{}"), 400, "must be no more than 63 characters"},
+		{"name of 8 MB", "", with(id+","+meta(strings.Repeat("a", 8<<20), "db"), cell+":{}"), 400, "must be no more than 63 characters"},
+		{"no namespace", "", with(id+`,"metadata":{"name":"x"}`, cell+":{}"), 400, `parent.metadata.namespace ""`},
+		{"namespace with a slash", "", with(id+","+meta("x", "a/b"), cell+":{}"), 400, `parent.metadata.namespace "a/b"`},
+		{"two names", "", with(id+`,"metadata":{"name":"x","namespace":"db","name":"y"}`, cell+":{}"), 400, "parent.metadata.name: duplicate key"},
+		{"two specs", "", with(ok+`,"spec":{},"spec":{"cells":[]}`, cell+":{}"), 400, "parent.spec: duplicate key"},
+		// Observed children (finding 6).
+		{"children null", "", `{"parent":{` + ok + `},"children":null}`, 400, `children["VitessCell.vitess.io/v1alpha1"] is missing or null`},
+		{"no children", "", `{"parent":{` + ok + `}}`, 400, "is missing or null"},
+		{"a child type null", "", with(ok, cell+":null"), 400, "children.VitessCell.vitess.io/v1alpha1: want an object, got null"},
+		{"a child null", "", with(ok, cell+`:{"x":null}`), 400, "children.VitessCell.vitess.io/v1alpha1.x: want an object, got null"},
+		{"a child without a name", "", with(ok, cell+`:{"x":{"apiVersion":"vitess.io/v1alpha1","kind":"VitessCell","metadata":{"name":null}}}`), 400, "metadata.name is missing"},
+		{"a child under another key", "", with(ok, cell+`:{},"Pod.v1":{"p":{"apiVersion":"vitess.io/v1alpha1","kind":"VitessCell","metadata":{"name":"p"}}}`), 400, `children["Pod.v1"]`},
+		{"a child of another type", "", with(ok, cell+`:{"p":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}}}`), 400, "is a Pod.v1"},
+		{"a child under another name", "", with(ok, cell+`:{"a":{"apiVersion":"vitess.io/v1alpha1","kind":"VitessCell","metadata":{"name":"b"}}}`), 400, "neither the child's name"},
+		{"two children under one key", "", with(ok, cell+`:{"a":{},"a":{}}`), 400, "duplicate key"},
+		// The envelope (finding 7).
+		{"trailing bytes", "", with(ok, cell+":{}") + "xyz", 400, "after the top-level object"},
+		{"trailing object", "", with(ok, cell+":{}") + "{}", 400, "after the top-level object"},
+		{"text/plain", "text/plain", with(ok, cell+":{}"), 415, `Content-Type "text/plain"`},
+		{"no content type", "-", with(ok, cell+":{}"), 415, `Content-Type ""`},
+		{"form", "application/x-www-form-urlencoded", with(ok, cell+":{}"), 415, "application/json"},
+		{"no kind", "", with(`"apiVersion":"vitess.io/v1alpha1",`+meta("x", "db"), cell+":{}"), 400, `parent.kind is ""`},
+		{"no apiVersion", "", with(`"kind":"VitessCluster",`+meta("x", "db"), cell+":{}"), 400, `parent.apiVersion is ""`},
+		{"apps/v1", "", with(`"apiVersion":"apps/v1","kind":"VitessCluster",`+meta("x", "db"), cell+":{}"), 400, `parent.apiVersion is "apps/v1"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			called = false
+			r := httptest.NewRequest(http.MethodPost, "/sync", strings.NewReader(tt.body))
+			switch tt.contentType {
+			case "":
+				r.Header.Set("Content-Type", "application/json")
+			case "-":
+			default:
+				r.Header.Set("Content-Type", tt.contentType)
+			}
+			w := httptest.NewRecorder()
+			svc.HTTP.ServeHTTP(w, r)
+			var answer struct{ Error string }
+			_ = json.Unmarshal(w.Body.Bytes(), &answer)
+			if w.Code != tt.code || !strings.Contains(answer.Error, tt.msg) {
+				t.Errorf("got %d %.300s, want %d mentioning %q", w.Code, w.Body, tt.code, tt.msg)
+			}
+			if called {
+				t.Error("the layer was called")
+			}
+			if w.Body.Len() > 2000 {
+				t.Errorf("the answer is %d bytes: a message must not echo what it refuses", w.Body.Len())
+			}
+		})
+	}
+	if got := scrape(t, svc); strings.Contains(got, "vtmeta_parent_ready{") {
+		t.Errorf("a refused request reached vtmeta_parent_ready:\n%s", grep(got, "vtmeta_parent_ready{"))
+	}
+	// The service still answers.
+	if w := post(svc.HTTP, "/sync", request("x", "", "")); w.Code != 200 {
+		t.Errorf("after the hostile requests: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestPanicsOutsideTheLayerAre500s covers the part of a call around the
+// layer: a panic there costs the call a 500, not the connection, and the
+// service goes on.
+func TestPanicsOutsideTheLayerAre500s(t *testing.T) {
+	l := testLayer(nil)
+	register := l.Register
+	l.Register = func(ctx context.Context, g GRPCRegistrar, mux *GatewayMux, s *Server[*req, *resp]) error {
+		if err := register(ctx, g, mux, s); err != nil {
+			return err
+		}
+		return mux.HandlePath(http.MethodPost, "/hooks/cluster/finalize", func(http.ResponseWriter, *http.Request, map[string]string) {
+			panic("the gateway broke")
+		})
+	}
+	svc, err := New(context.Background(), l, defaults(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.SetReady(true)
+	srv := httptest.NewServer(svc.HTTP)
+	defer srv.Close()
+	for range 2 {
+		r, err := http.Post(srv.URL+"/finalize", "application/json", bytes.NewReader(request("x", "", "")))
+		if err != nil {
+			t.Fatalf("the connection broke: %v", err)
+		}
+		b, _ := io.ReadAll(r.Body)
+		r.Body.Close()
+		if r.StatusCode != 500 || !strings.Contains(string(b), "panicked: the gateway broke") {
+			t.Errorf("%d %s, want a 500 naming the panic", r.StatusCode, b)
+		}
+	}
+	r, err := http.Post(srv.URL+"/sync", "application/json", bytes.NewReader(request("x", "", "")))
+	if err != nil || r.StatusCode != 200 {
+		t.Fatalf("the service must go on: %v %v", r, err)
+	}
+	r.Body.Close()
+}
+
+// TestBodyMemoryFollowsTheBytesSent: a client that declares a large body
+// and sends a small one costs what it sent.
+func TestBodyMemoryFollowsTheBytesSent(t *testing.T) {
+	svc := newService(t, defaults(t), nil)
+	body := request("x", `"pad":"`+strings.Repeat("p", 1<<10)+`"`, "")
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range 8 {
+		r := httptest.NewRequest(http.MethodPost, "/sync", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.ContentLength = 16 << 20 // declared, never sent
+		svc.HTTP.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 4<<20 {
+		t.Errorf("8 requests declaring 16 MiB and sending %d bytes allocated %d MiB", len(body), got>>20)
+	}
+}
+
+// TestBodiesInFlightAreBounded: slow clients holding bodies open spend the
+// budget; one more gets 503 at once, and the budget comes back when they
+// finish.
+func TestBodiesInFlightAreBounded(t *testing.T) {
+	const limit = 256 << 10
+	svc := newService(t, defaults(t, "--max-body-bytes", fmt.Sprint(limit), "--max-inflight-body-bytes", fmt.Sprint(limit)), nil)
+	srv := httptest.NewServer(svc.HTTP)
+	defer srv.Close()
+	// Each slow client declares the largest body and sends 200 KiB of it,
+	// so its buffer grows to 256 KiB: the budget holds one.
+	var wg sync.WaitGroup
+	release := make(chan struct{})
+	slow := func() *http.Response {
+		pr, pw := io.Pipe()
+		go func() {
+			_, _ = pw.Write(bytes.Repeat([]byte(" "), 200<<10))
+			<-release
+			_, _ = pw.Write(request("x", "", ""))
+			pw.Close()
+		}()
+		r, _ := http.NewRequest(http.MethodPost, srv.URL+"/sync", pr)
+		r.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Error(err)
+			return nil
+		}
+		return resp
+	}
+	first := make(chan *http.Response, 1)
+	wg.Add(1)
+	go func() { defer wg.Done(); first <- slow() }()
+	deadline := time.Now().Add(5 * time.Second)
+	for svc.bodies.take(1) {
+		svc.bodies.give(1)
+		if time.Now().After(deadline) {
+			t.Fatal("the slow client never took the budget")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r, err := http.Post(srv.URL+"/sync", "application/json", bytes.NewReader(request("x", "", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	if r.StatusCode != 503 || r.Header.Get("Retry-After") == "" || !strings.Contains(string(b), "--max-inflight-body-bytes") {
+		t.Errorf("with the budget spent: %d %s, want 503 with Retry-After", r.StatusCode, b)
+	}
+	close(release)
+	wg.Wait()
+	if resp := <-first; resp == nil || resp.StatusCode != 200 {
+		t.Errorf("the slow client: %v", resp)
+	} else {
+		resp.Body.Close()
+	}
+	if r, err := http.Post(srv.URL+"/sync", "application/json", bytes.NewReader(request("x", "", ""))); err != nil || r.StatusCode != 200 {
+		t.Errorf("after the slow client: %v %v", r, err)
+	} else {
+		r.Body.Close()
+	}
+}
+
+// TestManyDeclaredHugeBodiesOverSockets is the attack of the issue, scaled
+// down: connections declare 16 MiB, send 1 KiB and stall; the heap stays
+// near what they sent.
+func TestManyDeclaredHugeBodiesOverSockets(t *testing.T) {
+	svc := newService(t, defaults(t), nil)
+	srv := httptest.NewServer(svc.HTTP)
+	defer srv.Close()
+	var before, during runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	const conns = 32
+	var open []net.Conn
+	defer func() {
+		for _, c := range open {
+			c.Close()
+		}
+	}()
+	for range conns {
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, c)
+		fmt.Fprintf(c, "POST /sync HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", 16<<20, bytes.Repeat([]byte(" "), 1<<10))
+	}
+	time.Sleep(300 * time.Millisecond) // let the server read what was sent
+	runtime.ReadMemStats(&during)
+	if grew := int64(during.HeapAlloc) - int64(before.HeapAlloc); grew > 16<<20 {
+		t.Errorf("%d connections that declared 16 MiB and sent 1 KiB grew the heap by %d MiB", conns, grew>>20)
+	}
+}
+
+// TestParentSeriesAreBounded: vtmeta_parent_ready keeps at most MaxParents
+// series per layer, dropping the least recently synced and counting it.
+func TestParentSeriesAreBounded(t *testing.T) {
+	m := NewMetrics()
+	m.MaxParents = 3
+	now := time.Now()
+	for i := range 5 {
+		m.setParentReady(parentKey{"cluster", "db", fmt.Sprintf("p%d", i)}, true, now)
+	}
+	m.setParentReady(parentKey{"cell", "db", "c"}, true, now) // other layers keep their own
+	m.setParentReady(parentKey{"cluster", "db", "p2"}, true, now)
+	m.setParentReady(parentKey{"cluster", "db", "p5"}, true, now)
+	var out bytes.Buffer
+	if err := writeMetrics(&out, m); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	for _, want := range []string{`name="p2"`, `name="p4"`, `name="p5"`, `layer="cell",name="c"`, `vtmeta_parent_series_dropped_total{layer="cluster"} 3`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %s in\n%s", want, grep(got, "vtmeta_parent"))
+		}
+	}
+	for _, gone := range []string{`name="p0"`, `name="p1"`, `name="p3"`} {
+		if strings.Contains(got, gone) {
+			t.Errorf("%s kept:\n%s", gone, grep(got, "vtmeta_parent"))
+		}
+	}
+}
+
+func TestSafeLabel(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"db/x", "db/x"},
+		{"\xff", "\uFFFD"},
+		{strings.Repeat("é", 200), strings.Repeat("é", 125) + "..."},
+	} {
+		if got := safeLabel(tt.in); got != tt.want {
+			t.Errorf("safeLabel(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// writeMetrics writes m's registry in the text format.
+func writeMetrics(w io.Writer, m *Metrics) error {
+	mfs, err := m.Registry.Gather()
+	if err != nil {
+		return err
+	}
+	for _, mf := range mfs {
+		for _, metric := range mf.GetMetric() {
+			var labels []string
+			for _, l := range metric.GetLabel() {
+				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+			}
+			v := metric.GetGauge().GetValue() + metric.GetCounter().GetValue()
+			fmt.Fprintf(w, "%s{%s} %g\n", mf.GetName(), strings.Join(labels, ","), v)
+		}
+	}
+	return nil
+}
+
+func scrape(t *testing.T, svc *Service) string {
+	t.Helper()
+	w := httptest.NewRecorder()
+	svc.HTTP.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	return w.Body.String()
+}
+
+// grep keeps the lines of s that contain sub.
+func grep(s, sub string) string {
+	var out []string
+	for l := range strings.SplitSeq(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
