@@ -331,3 +331,31 @@ func lastApplied(t *testing.T, path string) map[string]bool {
 	}
 	return out
 }
+
+// TestNamesMustBeDNSLabels: every name a layer derives comes from its
+// parent's, so admission refuses a name that could not give valid ones.
+func TestNamesMustBeDNSLabels(t *testing.T) {
+	k := load(t, "vitess.io_vitessclusters.yaml")
+	for _, tt := range []struct {
+		name string
+		ok   bool
+	}{
+		{"vitess", true},
+		{"a-1", true},
+		{strings.Repeat("a", 63), true},
+		{strings.Repeat("a", 64), false},
+		{"my.cluster", false},
+		{"Vitess", false},
+		{"-vitess", false},
+	} {
+		obj := readExample(t, "../../deploy/examples/original/my-vitess.yaml")
+		obj["metadata"].(map[string]any)["name"] = tt.name
+		errs := k.validate(t, obj)
+		if tt.ok && len(errs) > 0 {
+			t.Errorf("%q refused: %v", tt.name, errs.ToAggregate())
+		}
+		if !tt.ok && (len(errs) == 0 || !strings.Contains(errs.ToAggregate().Error(), "metadata.name must be a DNS-1123 label")) {
+			t.Errorf("%q: %v, want refused naming metadata.name", tt.name, errs.ToAggregate())
+		}
+	}
+}
