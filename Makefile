@@ -120,6 +120,19 @@ deploy-check: $(BIN)/promtool ## Render and check deploy/: overlays, components,
 	$(BIN)/promtool check rules deploy/monitoring/rules.yaml
 	cd deploy/monitoring && $(BIN)/promtool test rules rules_test.yaml
 
+FUZZTIME ?= 60s
+.PHONY: fuzz
+fuzz: ## Fuzz each layer's whole HTTP handler for FUZZTIME each (default 60s); a crasher lands in services/<layer>/layer/testdata/fuzz and fails the target.
+	@for l in $(LAYERS); do \
+		echo "fuzz the $$l layer for $(FUZZTIME)"; \
+		(cd services/$$l && go test -run '^$$' -fuzz '^FuzzHTTP$$' -fuzztime $(FUZZTIME) ./layer/) || exit 1; \
+	done
+
+SOAK_FLAGS ?=
+.PHONY: soak
+soak: ## Load driver: each layer service as a process, 200 clients for 60s, then with 128 hostile connections; throughput, p99, peak RSS (SOAK_FLAGS: -bin, -clients, -duration, -hostile, -layers).
+	go run ./test/e2e/cmd/soak $(SOAK_FLAGS)
+
 .PHONY: bench
 bench: ## Benchmarks of the hook paths (ratios to encoding/json.Valid; see BENCHMARKS.md).
 	go test -run '^$$' -bench . -benchmem -count=1 $(MODULE)/services/cluster/... $(MODULE)/services/cell/... $(MODULE)/services/keyspace/... $(MODULE)/services/shard/... $(MODULE)/services/tablet/... $(MODULE)/internal/kjson/...
