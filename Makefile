@@ -23,6 +23,10 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPC_GATEWAY_VERSION       := v2.33.0
 STATICCHECK_VERSION        := v0.8.2
 PROMETHEUS_VERSION         := v0.316.0
+# The Vitess release whose flag lists vtmeta checks extra flags against
+# (internal/vtflags/known.go, written by make generate); upgrading Vitess is
+# this pin, the default image in internal/spec, and make generate.
+VITESS_VERSION             := v0.24.4
 IMAGE_REPO                 ?= ghcr.io/vtmeta
 
 BUF := $(BIN)/buf
@@ -66,9 +70,10 @@ $(BIN)/promtool: Makefile
 ##@ Code generation
 
 .PHONY: generate
-generate: $(TOOLS) ## Regenerate Go, gRPC, gateway code and CRDs from proto/.
+generate: $(TOOLS) ## Regenerate Go, gRPC, gateway code and CRDs from proto/, and the Vitess flag lists (VITESS_VERSION).
 	go build -o $(BIN)/protoc-gen-vtmeta-crd ./cmd/protoc-gen-vtmeta-crd
 	cd proto && $(BUF) format -w && $(BUF) generate
+	go run ./cmd/vtflagsgen -version $(VITESS_VERSION) -o internal/vtflags/known.go
 
 .PHONY: verify
 verify: generate ## Fail when generated code or CRDs are stale, or the API broke compatibility.
@@ -77,9 +82,9 @@ verify: generate ## Fail when generated code or CRDs are stale, or the API broke
 		echo "buf breaking against main"; \
 		(cd proto && $(BUF) breaking --against '$(ROOT)/.git#branch=main,subdir=proto'); \
 	else echo "buf breaking: main has no proto/ yet, nothing to compare"; fi
-	@if [ -n "$$(git status --porcelain -- proto deploy/crds)" ]; then \
+	@if [ -n "$$(git status --porcelain -- proto deploy/crds internal/vtflags/known.go)" ]; then \
 		echo "generated files are stale; run 'make generate' and commit:"; \
-		git status --porcelain -- proto deploy/crds; git diff --stat -- proto deploy/crds; exit 1; \
+		git status --porcelain -- proto deploy/crds internal/vtflags/known.go; git diff --stat -- proto deploy/crds internal/vtflags/known.go; exit 1; \
 	fi
 	@echo "generated code and CRDs are current"
 	@for m in $(MODULES); do \

@@ -34,19 +34,42 @@ func Topology(t *v1.TopologySpec) []string {
 	}
 }
 
-// Backup are the flags of a server that reads or writes backups; restore
-// adds --restore-from-backup when the cluster asks for it (tablets only).
-func Backup(cfg *v1.ClusterConfig, restore bool) []string {
-	var out []string
+// XtrabackupUser is the MySQL user the xtrabackup engine backs up as: the
+// dba user of Vitess's init_db.sql, which xtrabackup reaches over the
+// socket (Vitess passes it no password).
+const XtrabackupUser = "vt_dba"
+
+// Backup are the backup flags of a binary that reads or writes backups
+// (vttablet, vtctld): the storage and engine, what the engine requires
+// (xtrabackup: its user and the xbstream stream mode, as the tar default
+// does not work with XtraBackup 8), then the block's own flags and the
+// deprecated raw ones, which win. Only flags the binary takes are kept:
+// vtctld takes the storage flags but none of an engine's. restore adds
+// --restore-from-backup when the cluster asks for it (tablets only).
+func Backup(binary string, cfg *v1.ClusterConfig, restore bool) []string {
 	b := cfg.GetBackup()
+	flags := map[string]string{}
 	if b.GetStorage() != "" {
-		out = append(out, Flag("backup-storage-implementation", b.GetStorage()))
+		flags["backup-storage-implementation"] = b.GetStorage()
 	}
 	if b.GetEngine() != "" {
-		out = append(out, Flag("backup-engine-implementation", b.GetEngine()))
+		flags["backup-engine-implementation"] = b.GetEngine()
 	}
-	out = append(out, Map(b.GetFlags())...)
-	out = append(out, Map(cfg.GetBackupFlags())...)
+	if b.GetEngine() == "xtrabackup" {
+		flags["xtrabackup-user"] = XtrabackupUser
+		flags["xtrabackup-stream-mode"] = "xbstream"
+	}
+	for _, m := range []map[string]string{b.GetFlags(), cfg.GetBackupFlags()} {
+		for k, v := range m {
+			flags[Name(k)] = v
+		}
+	}
+	for k := range flags {
+		if !Knows(binary, k) {
+			delete(flags, k)
+		}
+	}
+	out := Map(flags)
 	if restore && b.GetRestoreFromBackup() {
 		out = append(out, "--restore-from-backup")
 	}
