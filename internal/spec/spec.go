@@ -9,16 +9,19 @@ import (
 	"crypto/md5"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/vtmeta/vtmeta/internal/vtflags"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
 // Default images of current Vitess and its topology.
 const (
-	DefaultVitessImage = "vitess/lite:v24.0.3"
+	DefaultVitessImage = "vitess/lite:v24.0.4"
 	DefaultMysqldImage = "mysql:8.4.6"
 	DefaultEtcdImage   = "quay.io/coreos/etcd:v3.5.21"
 	// EtcdImageRepository is used with an etcd block's version.
@@ -205,12 +208,18 @@ func Tablets(field string, t *v1.TabletsSpec) error {
 	}{{"defaults", t.Defaults}, {"replica", t.Replica}, {"rdonly", t.Rdonly}, {"masterEligible", t.MasterEligible}, {"batch", t.Batch}}
 	for _, p := range pools {
 		if p.p != nil {
-			if err := Replicas(field+"."+p.name+".replicas", p.p.Replicas, MaxPoolTablets); err != nil {
-				errs = append(errs, err)
-			}
+			errs = append(errs, Replicas(field+"."+p.name+".replicas", p.p.Replicas, MaxPoolTablets), Pool(field+"."+p.name, p.p))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Pool checks what a tablet pool passes to the Vitess binaries: vttablet's
+// and mysqlctld's extra flags.
+func Pool(field string, p *v1.TabletPoolSpec) error {
+	return errors.Join(
+		ExtraFlags(field+".vttablet.extraFlags", "vttablet", p.GetVttablet().GetExtraFlags()),
+		ExtraFlags(field+".mysql.extraFlags", "mysqlctld", p.GetMysql().GetExtraFlags()))
 }
 
 // Keyspace checks one keyspace; cells is the set of cell names it may name.
@@ -233,12 +242,70 @@ func Keyspace(field string, k *v1.KeyspaceSpec, cells map[string]bool) error {
 	return errors.Join(errs...)
 }
 
-// Component checks a vtctld, vtgate or vtorc block.
-func Component(field string, c *v1.ComponentSpec) error {
+// Component checks a vtctld, vtgate or vtorc block; binary is the Vitess
+// binary its extra flags go to.
+func Component(field, binary string, c *v1.ComponentSpec) error {
 	if c == nil {
 		return nil
 	}
-	return Replicas(field+".replicas", c.Replicas, 1000)
+	return errors.Join(Replicas(field+".replicas", c.Replicas, 1000), ExtraFlags(field+".extraFlags", binary, c.GetExtraFlags()))
+}
+
+// ExtraFlags checks that the binary takes every flag of an extraFlags map:
+// an unknown flag makes the binary exit at start, so it is refused here
+// with the nearest flag the binary does take.
+func ExtraFlags(field, binary string, flags map[string]string) error {
+	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(flags)) {
+		if err := vtflags.Check(binary, k); err != nil {
+			errs = append(errs, fieldErr(field+"."+k, "UnknownFlag", "%v", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// BackupFlags checks the flags of a backup block and the deprecated raw
+// backupFlags: each must be one vttablet takes (vttablet makes and
+// restores backups; vtctld gets those of them it takes too).
+func BackupFlags(field string, b *v1.BackupSpec, raw map[string]string, rawField string) error {
+	return errors.Join(ExtraFlags(field+".flags", "vttablet", b.GetFlags()), ExtraFlags(rawField, "vttablet", raw))
+}
+
+// components are the stateless Vitess components of a cell, with the field
+// and binary of each.
+func components(prefix string, vtctld, vtgate, vtorc, orchestrator *v1.ComponentSpec) []struct {
+	field, binary string
+	spec          *v1.ComponentSpec
+} {
+	return []struct {
+		field, binary string
+		spec          *v1.ComponentSpec
+	}{
+		{prefix + ".vtctld", "vtctld", vtctld}, {prefix + ".vtgate", "vtgate", vtgate},
+		{prefix + ".vtorc", "vtorc", vtorc}, {prefix + ".orchestrator", "vtorc", orchestrator},
+	}
+}
+
+// ServedIn says whether keyspace k has tablets in cell c: the cells k
+// lists, or, when it lists none, every cell with a vtgate block (every cell
+// when no cell has one).
+func ServedIn(s *v1.VitessClusterSpec, k *v1.KeyspaceSpec, c *v1.CellSpec) bool {
+	if len(k.GetCells()) > 0 {
+		return slices.Contains(k.GetCells(), c.GetName())
+	}
+	anyGate := slices.ContainsFunc(s.GetCells(), func(x *v1.CellSpec) bool { return x.GetVtgate() != nil })
+	return !anyGate || c.GetVtgate() != nil
+}
+
+// GlobalCell is the name Vitess keeps for the global topology: a cell of
+// that name is always read as the global topology, whatever root it is
+// registered with.
+const GlobalCell = "global"
+
+// globalCellError refuses a cell named global that would be a Vitess cell.
+func globalCellError(field string) error {
+	return fieldErr(field, "ReservedCellName",
+		"Vitess reserves the cell name %q for the global topology, so a cell of that name can hold no tablets and run no vtgate (it would be registered over the global topology itself): rename the cell, for example to zone1", GlobalCell)
 }
 
 // Cluster checks a whole VitessCluster spec and returns every problem found.
@@ -279,8 +346,11 @@ func Cluster(s *v1.VitessClusterSpec) error {
 		if c.Vtorc != nil && c.Orchestrator != nil {
 			errs = append(errs, fieldErr(f, "AliasConflict", "set vtorc or its deprecated alias orchestrator, not both"))
 		}
-		for name, comp := range map[string]*v1.ComponentSpec{"vtctld": c.Vtctld, "vtgate": c.Vtgate, "vtorc": c.Vtorc, "orchestrator": c.Orchestrator} {
-			errs = append(errs, Component(f+"."+name, comp))
+		for _, comp := range components(f, c.Vtctld, c.Vtgate, c.Vtorc, c.Orchestrator) {
+			errs = append(errs, Component(comp.field, comp.binary, comp.spec))
+		}
+		if c.GetName() == GlobalCell && (c.GetVtgate() != nil || slices.ContainsFunc(s.GetKeyspaces(), func(k *v1.KeyspaceSpec) bool { return ServedIn(s, k, c) })) {
+			errs = append(errs, globalCellError(f+".name"))
 		}
 	}
 	seen := map[string]bool{}
@@ -295,6 +365,7 @@ func Cluster(s *v1.VitessClusterSpec) error {
 	if p := s.GetReclaimPolicy(); p != "" && p != ReclaimRetain && p != ReclaimDelete {
 		errs = append(errs, fieldErr("spec.reclaimPolicy", "InvalidReclaimPolicy", "%q is not a reclaim policy: use Retain or Delete", p))
 	}
+	errs = append(errs, BackupFlags("spec.backup", s.GetBackup(), s.GetBackupFlags(), "spec.backupFlags"))
 	return errors.Join(errs...)
 }
 
@@ -488,12 +559,13 @@ func CellObject(s *v1.VitessCellSpec) error {
 	if s.GetVtorc() != nil && s.GetOrchestrator() != nil {
 		errs = append(errs, fieldErr("spec", "AliasConflict", "set vtorc or its deprecated alias orchestrator, not both"))
 	}
-	for _, c := range []struct {
-		field string
-		spec  *v1.ComponentSpec
-	}{{"spec.vtctld", s.GetVtctld()}, {"spec.vtgate", s.GetVtgate()}, {"spec.vtorc", s.GetVtorc()}, {"spec.orchestrator", s.GetOrchestrator()}} {
-		errs = append(errs, Component(c.field, c.spec))
+	if s.GetName() == GlobalCell && (s.GetVtgate() != nil || len(s.GetKeyspaces()) > 0) {
+		errs = append(errs, globalCellError("spec.name"))
 	}
+	for _, c := range components("spec", s.GetVtctld(), s.GetVtgate(), s.GetVtorc(), s.GetOrchestrator()) {
+		errs = append(errs, Component(c.field, c.binary, c.spec))
+	}
+	errs = append(errs, BackupFlags("spec.clusterConfig.backup", s.GetClusterConfig().GetBackup(), s.GetClusterConfig().GetBackupFlags(), "spec.clusterConfig.backupFlags"))
 	if n := s.GetEtcd().GetSize(); s.GetEtcd() != nil && s.GetEtcd().Size != nil && (n < 1 || n > 9) {
 		errs = append(errs, fieldErr("spec.etcd.size", "ReplicasOutOfRange", "%d is out of range: use 1 to 9 (an odd number)", n))
 	}

@@ -100,6 +100,24 @@ func TestCluster(t *testing.T) {
 		}, "spec.cells[0]", "AliasConflict"},
 		{"duplicate keyspace", func(s *v1.VitessClusterSpec) { s.Keyspaces = append(s.Keyspaces, &v1.KeyspaceSpec{Name: "main"}) }, "spec.keyspaces[1].name", "DuplicateName"},
 		{"bad reclaim policy", func(s *v1.VitessClusterSpec) { s.ReclaimPolicy = "Keep" }, "spec.reclaimPolicy", "InvalidReclaimPolicy"},
+		{"a vtorc flag Vitess removed", func(s *v1.VitessClusterSpec) {
+			s.Cells[0].Vtorc = &v1.ComponentSpec{ExtraFlags: map[string]string{"recovery-period-block-duration": "30s"}}
+		}, "spec.cells[0].vtorc.extraFlags.recovery-period-block-duration", "UnknownFlag"},
+		{"an orchestrator flag is a vtorc flag", func(s *v1.VitessClusterSpec) {
+			s.Cells[0].Orchestrator = &v1.ComponentSpec{ExtraFlags: map[string]string{"instance_poll_time": "1s", "nope": "1"}}
+		}, "spec.cells[0].orchestrator.extraFlags.nope", "UnknownFlag"},
+		{"a vttablet flag misspelt", func(s *v1.VitessClusterSpec) {
+			s.Keyspaces[0].Tablets.MasterEligible.Vttablet = &v1.ContainerSpec{ExtraFlags: map[string]string{"queryserver-config-pool-sizee": "10"}}
+		}, "spec.keyspaces[0].tablets.masterEligible.vttablet.extraFlags.queryserver-config-pool-sizee", "UnknownFlag"},
+		{"a vttablet flag given to mysqlctld", func(s *v1.VitessClusterSpec) {
+			s.Keyspaces[0].Shards[1].Tablets = &v1.TabletsSpec{Defaults: &v1.TabletPoolSpec{Mysql: &v1.ContainerSpec{ExtraFlags: map[string]string{"enable-semi-sync": "true"}}}}
+		}, "spec.keyspaces[0].shards[1].tablets.defaults.mysql.extraFlags.enable-semi-sync", "UnknownFlag"},
+		{"a backup flag no binary takes", func(s *v1.VitessClusterSpec) {
+			s.Backup = &v1.BackupSpec{Flags: map[string]string{"s3-bucket": "b"}}
+		}, "spec.backup.flags.s3-bucket", "UnknownFlag"},
+		{"a raw backup flag no binary takes", func(s *v1.VitessClusterSpec) { s.BackupFlags = map[string]string{"gcs_bucket": "b"} }, "spec.backupFlags.gcs_bucket", "UnknownFlag"},
+		{"a cell named global with a vtgate", func(s *v1.VitessClusterSpec) { s.Cells[0].Vtgate = &v1.ComponentSpec{} }, "spec.cells[0].name", "ReservedCellName"},
+		{"a cell named global with tablets", func(s *v1.VitessClusterSpec) { s.Keyspaces[0].Cells = []string{"global"} }, "spec.cells[0].name", "ReservedCellName"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,7 +136,7 @@ func TestCluster(t *testing.T) {
 			if !slices.Contains(Reasons(err), tt.wantReason) {
 				t.Errorf("reasons %v, want %s", Reasons(err), tt.wantReason)
 			}
-			if !strings.Contains(err.Error(), tt.wantField+": ") {
+			if !strings.Contains(err.Error(), tt.wantField+": ") || strings.Contains(err.Error(), "instance_poll_time") {
 				t.Errorf("error %q does not name %s", err, tt.wantField)
 			}
 		})

@@ -53,8 +53,17 @@ type VitessCellSpec struct {
 	// cell sets up (its durability policy); only the cell that runs the
 	// global topology has it, so the setup runs once per cluster.
 	KeyspaceSetup []*KeyspaceSetup `protobuf:"bytes,13,rep,name=keyspace_setup,json=keyspaceSetup,proto3" json:"keyspace_setup,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// watch_cells are the cells of the cluster that hold tablets, in the
+	// cluster's order: this cell's vtgates watch them (and their own cell),
+	// and a vtorc in a cell that holds no tablets and runs no vtgate names the
+	// first of them as its cell.
+	WatchCells []string `protobuf:"bytes,14,rep,name=watch_cells,json=watchCells,proto3" json:"watch_cells,omitempty"`
+	// remote_keyspaces are the keyspaces this cell's vtgates serve without a
+	// tablet in the cell: the cell rebuilds their serving graph in its own
+	// topology, which is where vtgate reads it.
+	RemoteKeyspaces []*RemoteKeyspace `protobuf:"bytes,15,rep,name=remote_keyspaces,json=remoteKeyspaces,proto3" json:"remote_keyspaces,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *VitessCellSpec) Reset() {
@@ -178,6 +187,77 @@ func (x *VitessCellSpec) GetKeyspaceSetup() []*KeyspaceSetup {
 	return nil
 }
 
+func (x *VitessCellSpec) GetWatchCells() []string {
+	if x != nil {
+		return x.WatchCells
+	}
+	return nil
+}
+
+func (x *VitessCellSpec) GetRemoteKeyspaces() []*RemoteKeyspace {
+	if x != nil {
+		return x.RemoteKeyspaces
+	}
+	return nil
+}
+
+// RemoteKeyspace is a keyspace a cell's vtgates serve from another cell's
+// tablets.
+type RemoteKeyspace struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the keyspace's name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// shards are the keyspace's shard names; the serving graph is rebuilt
+	// when they change.
+	Shards        []string `protobuf:"bytes,2,rep,name=shards,proto3" json:"shards,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoteKeyspace) Reset() {
+	*x = RemoteKeyspace{}
+	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoteKeyspace) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoteKeyspace) ProtoMessage() {}
+
+func (x *RemoteKeyspace) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoteKeyspace.ProtoReflect.Descriptor instead.
+func (*RemoteKeyspace) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_cell_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RemoteKeyspace) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RemoteKeyspace) GetShards() []string {
+	if x != nil {
+		return x.Shards
+	}
+	return nil
+}
+
 // KeyspaceSetup is what the topology needs of a keyspace before its tablets
 // come up.
 type KeyspaceSetup struct {
@@ -193,7 +273,7 @@ type KeyspaceSetup struct {
 
 func (x *KeyspaceSetup) Reset() {
 	*x = KeyspaceSetup{}
-	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[1]
+	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -205,7 +285,7 @@ func (x *KeyspaceSetup) String() string {
 func (*KeyspaceSetup) ProtoMessage() {}
 
 func (x *KeyspaceSetup) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[1]
+	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -218,7 +298,7 @@ func (x *KeyspaceSetup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyspaceSetup.ProtoReflect.Descriptor instead.
 func (*KeyspaceSetup) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_cell_proto_rawDescGZIP(), []int{1}
+	return file_vtmeta_v1alpha1_cell_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *KeyspaceSetup) GetName() string {
@@ -250,7 +330,7 @@ type ComponentStatus struct {
 
 func (x *ComponentStatus) Reset() {
 	*x = ComponentStatus{}
-	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[2]
+	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -262,7 +342,7 @@ func (x *ComponentStatus) String() string {
 func (*ComponentStatus) ProtoMessage() {}
 
 func (x *ComponentStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[2]
+	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -275,7 +355,7 @@ func (x *ComponentStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComponentStatus.ProtoReflect.Descriptor instead.
 func (*ComponentStatus) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_cell_proto_rawDescGZIP(), []int{2}
+	return file_vtmeta_v1alpha1_cell_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ComponentStatus) GetDesired() int32 {
@@ -330,7 +410,7 @@ type VitessCellStatus struct {
 
 func (x *VitessCellStatus) Reset() {
 	*x = VitessCellStatus{}
-	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[3]
+	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -342,7 +422,7 @@ func (x *VitessCellStatus) String() string {
 func (*VitessCellStatus) ProtoMessage() {}
 
 func (x *VitessCellStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[3]
+	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -355,7 +435,7 @@ func (x *VitessCellStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VitessCellStatus.ProtoReflect.Descriptor instead.
 func (*VitessCellStatus) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_cell_proto_rawDescGZIP(), []int{3}
+	return file_vtmeta_v1alpha1_cell_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *VitessCellStatus) GetObservedGeneration() int64 {
@@ -448,7 +528,7 @@ type VitessCell struct {
 
 func (x *VitessCell) Reset() {
 	*x = VitessCell{}
-	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[4]
+	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -460,7 +540,7 @@ func (x *VitessCell) String() string {
 func (*VitessCell) ProtoMessage() {}
 
 func (x *VitessCell) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[4]
+	mi := &file_vtmeta_v1alpha1_cell_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -473,7 +553,7 @@ func (x *VitessCell) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VitessCell.ProtoReflect.Descriptor instead.
 func (*VitessCell) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_cell_proto_rawDescGZIP(), []int{4}
+	return file_vtmeta_v1alpha1_cell_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *VitessCell) GetApiVersion() string {
@@ -515,7 +595,7 @@ var File_vtmeta_v1alpha1_cell_proto protoreflect.FileDescriptor
 
 const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	"\n" +
-	"\x1avtmeta/v1alpha1/cell.proto\x12\x0fvtmeta.v1alpha1\x1a\x1cvtmeta/v1alpha1/common.proto\x1a\x1evtmeta/v1alpha1/keyspace.proto\x1a\x1dvtmeta/v1alpha1/options.proto\"\xaa\a\n" +
+	"\x1avtmeta/v1alpha1/cell.proto\x12\x0fvtmeta.v1alpha1\x1a\x1cvtmeta/v1alpha1/common.proto\x1a\x1evtmeta/v1alpha1/keyspace.proto\x1a\x1dvtmeta/v1alpha1/options.proto\"\xa7\b\n" +
 	"\x0eVitessCellSpec\x12E\n" +
 	"\x0ecluster_config\x18\x01 \x01(\v2\x1e.vtmeta.v1alpha1.ClusterConfigR\rclusterConfig\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
@@ -530,11 +610,17 @@ const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	" \x01(\v2\x19.vtmeta.v1alpha1.TemplateR\btemplate\x12S\n" +
 	"\fbackup_flags\x18\v \x03(\v20.vtmeta.v1alpha1.VitessCellSpec.BackupFlagsEntryR\vbackupFlags\x12\x18\n" +
 	"\acluster\x18\f \x01(\tR\acluster\x12M\n" +
-	"\x0ekeyspace_setup\x18\r \x03(\v2\x1e.vtmeta.v1alpha1.KeyspaceSetupB\x06\xca\xda\x18\x02H@R\rkeyspaceSetup\x1a>\n" +
+	"\x0ekeyspace_setup\x18\r \x03(\v2\x1e.vtmeta.v1alpha1.KeyspaceSetupB\x06\xca\xda\x18\x02H@R\rkeyspaceSetup\x12'\n" +
+	"\vwatch_cells\x18\x0e \x03(\tB\x06\xca\xda\x18\x02H@R\n" +
+	"watchCells\x12R\n" +
+	"\x10remote_keyspaces\x18\x0f \x03(\v2\x1f.vtmeta.v1alpha1.RemoteKeyspaceB\x06\xca\xda\x18\x02H@R\x0fremoteKeyspaces\x1a>\n" +
 	"\x10BackupFlagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:n\xca\xda\x18j\x12h\n" +
-	",!(has(self.vtorc) && has(self.orchestrator))\x128set vtorc or its deprecated alias orchestrator, not both\"P\n" +
+	",!(has(self.vtorc) && has(self.orchestrator))\x128set vtorc or its deprecated alias orchestrator, not both\"E\n" +
+	"\x0eRemoteKeyspace\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
+	"\x06shards\x18\x02 \x03(\tB\a\xca\xda\x18\x03H\x80\x02R\x06shards\"P\n" +
 	"\rKeyspaceSetup\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12+\n" +
 	"\x11durability_policy\x18\x02 \x01(\tR\x10durabilityPolicy\"c\n" +
@@ -586,48 +672,50 @@ func file_vtmeta_v1alpha1_cell_proto_rawDescGZIP() []byte {
 	return file_vtmeta_v1alpha1_cell_proto_rawDescData
 }
 
-var file_vtmeta_v1alpha1_cell_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_vtmeta_v1alpha1_cell_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_vtmeta_v1alpha1_cell_proto_goTypes = []any{
 	(*VitessCellSpec)(nil),   // 0: vtmeta.v1alpha1.VitessCellSpec
-	(*KeyspaceSetup)(nil),    // 1: vtmeta.v1alpha1.KeyspaceSetup
-	(*ComponentStatus)(nil),  // 2: vtmeta.v1alpha1.ComponentStatus
-	(*VitessCellStatus)(nil), // 3: vtmeta.v1alpha1.VitessCellStatus
-	(*VitessCell)(nil),       // 4: vtmeta.v1alpha1.VitessCell
-	nil,                      // 5: vtmeta.v1alpha1.VitessCellSpec.BackupFlagsEntry
-	(*ClusterConfig)(nil),    // 6: vtmeta.v1alpha1.ClusterConfig
-	(*EtcdSpec)(nil),         // 7: vtmeta.v1alpha1.EtcdSpec
-	(*ComponentSpec)(nil),    // 8: vtmeta.v1alpha1.ComponentSpec
-	(*KeyspaceSpec)(nil),     // 9: vtmeta.v1alpha1.KeyspaceSpec
-	(*LabelSelector)(nil),    // 10: vtmeta.v1alpha1.LabelSelector
-	(*Template)(nil),         // 11: vtmeta.v1alpha1.Template
-	(*Condition)(nil),        // 12: vtmeta.v1alpha1.Condition
-	(*ObjectMeta)(nil),       // 13: vtmeta.v1alpha1.ObjectMeta
+	(*RemoteKeyspace)(nil),   // 1: vtmeta.v1alpha1.RemoteKeyspace
+	(*KeyspaceSetup)(nil),    // 2: vtmeta.v1alpha1.KeyspaceSetup
+	(*ComponentStatus)(nil),  // 3: vtmeta.v1alpha1.ComponentStatus
+	(*VitessCellStatus)(nil), // 4: vtmeta.v1alpha1.VitessCellStatus
+	(*VitessCell)(nil),       // 5: vtmeta.v1alpha1.VitessCell
+	nil,                      // 6: vtmeta.v1alpha1.VitessCellSpec.BackupFlagsEntry
+	(*ClusterConfig)(nil),    // 7: vtmeta.v1alpha1.ClusterConfig
+	(*EtcdSpec)(nil),         // 8: vtmeta.v1alpha1.EtcdSpec
+	(*ComponentSpec)(nil),    // 9: vtmeta.v1alpha1.ComponentSpec
+	(*KeyspaceSpec)(nil),     // 10: vtmeta.v1alpha1.KeyspaceSpec
+	(*LabelSelector)(nil),    // 11: vtmeta.v1alpha1.LabelSelector
+	(*Template)(nil),         // 12: vtmeta.v1alpha1.Template
+	(*Condition)(nil),        // 13: vtmeta.v1alpha1.Condition
+	(*ObjectMeta)(nil),       // 14: vtmeta.v1alpha1.ObjectMeta
 }
 var file_vtmeta_v1alpha1_cell_proto_depIdxs = []int32{
-	6,  // 0: vtmeta.v1alpha1.VitessCellSpec.cluster_config:type_name -> vtmeta.v1alpha1.ClusterConfig
-	7,  // 1: vtmeta.v1alpha1.VitessCellSpec.etcd:type_name -> vtmeta.v1alpha1.EtcdSpec
-	8,  // 2: vtmeta.v1alpha1.VitessCellSpec.vtctld:type_name -> vtmeta.v1alpha1.ComponentSpec
-	8,  // 3: vtmeta.v1alpha1.VitessCellSpec.vtgate:type_name -> vtmeta.v1alpha1.ComponentSpec
-	8,  // 4: vtmeta.v1alpha1.VitessCellSpec.vtorc:type_name -> vtmeta.v1alpha1.ComponentSpec
-	8,  // 5: vtmeta.v1alpha1.VitessCellSpec.orchestrator:type_name -> vtmeta.v1alpha1.ComponentSpec
-	9,  // 6: vtmeta.v1alpha1.VitessCellSpec.keyspaces:type_name -> vtmeta.v1alpha1.KeyspaceSpec
-	10, // 7: vtmeta.v1alpha1.VitessCellSpec.selector:type_name -> vtmeta.v1alpha1.LabelSelector
-	11, // 8: vtmeta.v1alpha1.VitessCellSpec.template:type_name -> vtmeta.v1alpha1.Template
-	5,  // 9: vtmeta.v1alpha1.VitessCellSpec.backup_flags:type_name -> vtmeta.v1alpha1.VitessCellSpec.BackupFlagsEntry
-	1,  // 10: vtmeta.v1alpha1.VitessCellSpec.keyspace_setup:type_name -> vtmeta.v1alpha1.KeyspaceSetup
-	12, // 11: vtmeta.v1alpha1.VitessCellStatus.conditions:type_name -> vtmeta.v1alpha1.Condition
-	2,  // 12: vtmeta.v1alpha1.VitessCellStatus.etcd:type_name -> vtmeta.v1alpha1.ComponentStatus
-	2,  // 13: vtmeta.v1alpha1.VitessCellStatus.vtctld:type_name -> vtmeta.v1alpha1.ComponentStatus
-	2,  // 14: vtmeta.v1alpha1.VitessCellStatus.vtorc:type_name -> vtmeta.v1alpha1.ComponentStatus
-	2,  // 15: vtmeta.v1alpha1.VitessCellStatus.vtgate:type_name -> vtmeta.v1alpha1.ComponentStatus
-	13, // 16: vtmeta.v1alpha1.VitessCell.metadata:type_name -> vtmeta.v1alpha1.ObjectMeta
-	0,  // 17: vtmeta.v1alpha1.VitessCell.spec:type_name -> vtmeta.v1alpha1.VitessCellSpec
-	3,  // 18: vtmeta.v1alpha1.VitessCell.status:type_name -> vtmeta.v1alpha1.VitessCellStatus
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	7,  // 0: vtmeta.v1alpha1.VitessCellSpec.cluster_config:type_name -> vtmeta.v1alpha1.ClusterConfig
+	8,  // 1: vtmeta.v1alpha1.VitessCellSpec.etcd:type_name -> vtmeta.v1alpha1.EtcdSpec
+	9,  // 2: vtmeta.v1alpha1.VitessCellSpec.vtctld:type_name -> vtmeta.v1alpha1.ComponentSpec
+	9,  // 3: vtmeta.v1alpha1.VitessCellSpec.vtgate:type_name -> vtmeta.v1alpha1.ComponentSpec
+	9,  // 4: vtmeta.v1alpha1.VitessCellSpec.vtorc:type_name -> vtmeta.v1alpha1.ComponentSpec
+	9,  // 5: vtmeta.v1alpha1.VitessCellSpec.orchestrator:type_name -> vtmeta.v1alpha1.ComponentSpec
+	10, // 6: vtmeta.v1alpha1.VitessCellSpec.keyspaces:type_name -> vtmeta.v1alpha1.KeyspaceSpec
+	11, // 7: vtmeta.v1alpha1.VitessCellSpec.selector:type_name -> vtmeta.v1alpha1.LabelSelector
+	12, // 8: vtmeta.v1alpha1.VitessCellSpec.template:type_name -> vtmeta.v1alpha1.Template
+	6,  // 9: vtmeta.v1alpha1.VitessCellSpec.backup_flags:type_name -> vtmeta.v1alpha1.VitessCellSpec.BackupFlagsEntry
+	2,  // 10: vtmeta.v1alpha1.VitessCellSpec.keyspace_setup:type_name -> vtmeta.v1alpha1.KeyspaceSetup
+	1,  // 11: vtmeta.v1alpha1.VitessCellSpec.remote_keyspaces:type_name -> vtmeta.v1alpha1.RemoteKeyspace
+	13, // 12: vtmeta.v1alpha1.VitessCellStatus.conditions:type_name -> vtmeta.v1alpha1.Condition
+	3,  // 13: vtmeta.v1alpha1.VitessCellStatus.etcd:type_name -> vtmeta.v1alpha1.ComponentStatus
+	3,  // 14: vtmeta.v1alpha1.VitessCellStatus.vtctld:type_name -> vtmeta.v1alpha1.ComponentStatus
+	3,  // 15: vtmeta.v1alpha1.VitessCellStatus.vtorc:type_name -> vtmeta.v1alpha1.ComponentStatus
+	3,  // 16: vtmeta.v1alpha1.VitessCellStatus.vtgate:type_name -> vtmeta.v1alpha1.ComponentStatus
+	14, // 17: vtmeta.v1alpha1.VitessCell.metadata:type_name -> vtmeta.v1alpha1.ObjectMeta
+	0,  // 18: vtmeta.v1alpha1.VitessCell.spec:type_name -> vtmeta.v1alpha1.VitessCellSpec
+	4,  // 19: vtmeta.v1alpha1.VitessCell.status:type_name -> vtmeta.v1alpha1.VitessCellStatus
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_vtmeta_v1alpha1_cell_proto_init() }
@@ -644,7 +732,7 @@ func file_vtmeta_v1alpha1_cell_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vtmeta_v1alpha1_cell_proto_rawDesc), len(file_vtmeta_v1alpha1_cell_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -149,11 +149,16 @@ func Children(c *v1.VitessCell) (*Plan, error) {
 		*x.w = workload{x.c.name, replicas(x.c)}
 	}
 	objs = append(objs, b.TabletService())
-	reg := b.RegisterCell()
-	plan.registration = reg.Name
-	objs = append(objs, reg)
+	if Registered(s) {
+		reg := b.RegisterCell()
+		plan.registration = reg.Name
+		objs = append(objs, reg)
+	}
 	for _, k := range s.GetKeyspaceSetup() {
 		objs = append(objs, b.SetUpKeyspace(k))
+	}
+	if len(s.GetRemoteKeyspaces()) > 0 {
+		objs = append(objs, b.RebuildServingGraph())
 	}
 	for _, o := range objs {
 		c, err := child(o)

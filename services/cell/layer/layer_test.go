@@ -54,7 +54,7 @@ func TestGlobalCellOfTheOriginalExample(t *testing.T) {
 		"Service vitess-etcd-peer", "Service vitess-etcd-client", "StatefulSet vitess-etcd", "PodDisruptionBudget vitess-etcd",
 		"Deployment vitess-global-vtctld", "Service vitess-global-vtctld",
 		"Deployment vitess-global-vtorc", "Service vitess-global-vtorc",
-		"Service vitess-global-vttablet", "Job vitess-global-register-cell-", "Job vitess-global-keyspace-main-",
+		"Service vitess-global-vttablet", "Job vitess-global-keyspace-main-",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("no %s in\n%s", want, got)
@@ -62,6 +62,9 @@ func TestGlobalCellOfTheOriginalExample(t *testing.T) {
 	}
 	if strings.Contains(got, "vtgate") || strings.Contains(got, "VitessKeyspace") {
 		t.Error("the global cell serves no keyspace and runs no vtgate")
+	}
+	if strings.Contains(got, "register-cell") {
+		t.Error("the global cell is the topology's home, not a Vitess cell: it must not be registered (Vitess reads a cell named global as the global topology)")
 	}
 	for _, c := range resp.GetChildren() {
 		var o struct {
@@ -148,6 +151,7 @@ func TestRolloutOrder(t *testing.T) {
 	zone := load(t, "every-option-zone")
 	req.Parent.Spec.Vtgate = zone.Parent.Spec.Vtgate
 	req.Parent.Spec.Keyspaces = zone.Parent.Spec.Keyspaces
+	req.Parent.Spec.Name = "hub" // a cell with tablets and vtgates cannot be called global
 	l := golden.NewLoop(t, req, Sync)
 	api, sync := l.API, l.Sync
 	l.Apply()
@@ -172,8 +176,8 @@ func TestRolloutOrder(t *testing.T) {
 	}
 	order := fmt.Sprint(moved)
 	idx := func(s string) int { return strings.Index(order, s) }
-	if !(idx("StatefulSet") < idx("Deployment full-global-vtctld") && idx("Deployment full-global-vtctld") < idx("Deployment full-global-vtorc") &&
-		idx("Deployment full-global-vtorc") < idx("Job") && idx("Job") < idx("VitessKeyspace") && idx("VitessKeyspace") < idx("Deployment full-global-vtgate")) {
+	if !(idx("StatefulSet") < idx("Deployment full-hub-vtctld") && idx("Deployment full-hub-vtctld") < idx("Deployment full-hub-vtorc") &&
+		idx("Deployment full-hub-vtorc") < idx("Job") && idx("Job") < idx("VitessKeyspace") && idx("VitessKeyspace") < idx("Deployment full-hub-vtgate")) {
 		t.Errorf("rollout order %s: want etcd, vtctld, vtorc, Jobs, keyspaces, vtgate last", order)
 	}
 	st := sync().GetStatus()
@@ -217,6 +221,73 @@ func TestInvalidCellHolds(t *testing.T) {
 		t.Errorf("an invalid cell changed %v", changed)
 	}
 	if c := conditions.Find(resp.GetStatus().GetConditions(), conditions.Ready); c.GetReason() != conditions.ReasonInvalidSpec || !strings.Contains(c.GetMessage(), "spec.vtgate.replicas") {
+		t.Errorf("Ready = %v", c)
+	}
+}
+
+// TestVtgateServesKeyspacesOfOtherCells: a cell whose vtgates serve a
+// keyspace with no tablet in the cell watches the cells with tablets and
+// builds that keyspace's serving graph in its own topology, where vtgate
+// reads it.
+func TestVtgateServesKeyspacesOfOtherCells(t *testing.T) {
+	req := load(t, "every-option-zone")
+	req.Parent.Spec.Name = "us-east-1b"
+	req.Parent.Spec.RemoteKeyspaces = []*v1.RemoteKeyspace{{Name: "lookup", Shards: []string{"0"}}, {Name: "orders", Shards: []string{"-80", "80-"}}}
+	resp, err := Sync(golden.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var job *batchv1.Job
+	var gate *appsv1.Deployment
+	for _, c := range resp.GetChildren() {
+		s := string(c.GetJson())
+		switch {
+		case strings.Contains(s, `"kind":"Job"`) && strings.Contains(s, "rebuild-serving"):
+			job = &batchv1.Job{}
+			if err := json.Unmarshal(c.GetJson(), job); err != nil {
+				t.Fatal(err)
+			}
+		case strings.Contains(s, `"kind":"Deployment"`) && strings.Contains(s, "vtgate"):
+			gate = &appsv1.Deployment{}
+			if err := json.Unmarshal(c.GetJson(), gate); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if job == nil || gate == nil {
+		t.Fatalf("want a rebuild Job and a vtgate: %v", kinds(t, resp))
+	}
+	script := job.Spec.Template.Spec.Containers[0].Command[2]
+	for _, want := range []string{"RebuildKeyspaceGraph --cells=us-east-1b lookup orders", "RebuildVSchemaGraph --cells=us-east-1b", "lookup/0 orders/-80,80-"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("the rebuild script lacks %q:\n%s", want, script)
+		}
+	}
+	if args := strings.Join(gate.Spec.Template.Spec.Containers[0].Args, " "); !strings.Contains(args, "--cells-to-watch=us-east-1a,us-east-1b") || !strings.Contains(args, "--cell=us-east-1b") {
+		t.Errorf("vtgate args %s", args)
+	}
+	// A new shard builds the graph again: the Job's name follows the shards.
+	req.Parent.Spec.RemoteKeyspaces[0].Shards = []string{"-80", "80-"}
+	again, err := Sync(golden.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.Join(kinds(t, again), "\n"), "Job "+job.Name) {
+		t.Errorf("the rebuild Job %s kept its name after the shards changed", job.Name)
+	}
+}
+
+// TestAGlobalCellWithTabletsIsRefused: Vitess reads a cell named global as
+// the global topology.
+func TestAGlobalCellWithTabletsIsRefused(t *testing.T) {
+	req := load(t, "original-zone1")
+	req.Parent.Spec.Name = "global"
+	resp, err := Sync(golden.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := conditions.Find(resp.GetStatus().GetConditions(), conditions.Ready)
+	if c.GetReason() != conditions.ReasonInvalidSpec || !strings.Contains(c.GetMessage(), "spec.name: Vitess reserves the cell name \"global\"") {
 		t.Errorf("Ready = %v", c)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -329,37 +330,71 @@ func (b builder) Vtctld() component {
 		name: names.Vtctld(b.cluster(), b.s.GetName()), label: "vtctld", binary: "vtctld", field: "spec.vtctld",
 		spec: orEmpty(b.s.GetVtctld()), image: cmp.Or(b.cfg.GetImages().GetVtctld(), spec.DefaultVitessImage), replicas: 1,
 		args: append(append(vtflags.Topology(b.cfg.GetTopology()),
-			vtflags.Flag("cell", b.s.GetName()),
 			vtflags.Flag("port", fmt.Sprint(spec.WebPort)),
 			vtflags.Flag("grpc-port", fmt.Sprint(spec.GRPCPort)),
 			vtflags.Flag("service-map", "grpc-vtctl,grpc-vtctld"),
-		), vtflags.Backup(b.cfg, false)...),
+		), vtflags.Backup("vtctld", b.cfg, false)...),
 		ports:        []corev1.ContainerPort{containerPort("web", spec.WebPort), containerPort("grpc", spec.GRPCPort)},
 		servicePorts: []corev1.ServicePort{port("web", spec.WebPort), port("grpc", spec.GRPCPort)},
 	}
 }
 
-// Vtorc is the cell's vtorc, which elects and repairs primaries.
+// Vtorc is the cell's vtorc, which elects and repairs primaries. Its
+// --cell (required from Vitess 25) must be a registered cell: its own, or,
+// in a cell that only hosts the topology, the first cell with tablets.
 func (b builder) Vtorc() component {
+	args := vtflags.Topology(b.cfg.GetTopology())
+	if cell := b.vtorcCell(); cell != "" {
+		args = append(args, vtflags.Flag("cell", cell))
+	}
 	return component{
 		name: names.Vtorc(b.cluster(), b.s.GetName()), label: "vtorc", binary: "vtorc", field: "spec.vtorc",
 		spec: orEmpty(b.s.GetVtorc()), image: cmp.Or(b.cfg.GetImages().GetVtorc(), spec.DefaultVitessImage), replicas: 1,
-		args: append(vtflags.Topology(b.cfg.GetTopology()),
-			vtflags.Flag("port", fmt.Sprint(spec.WebPort)),
-		),
+		args:         append(args, vtflags.Flag("port", fmt.Sprint(spec.WebPort))),
 		ports:        []corev1.ContainerPort{containerPort("web", spec.WebPort)},
 		servicePorts: []corev1.ServicePort{port("web", spec.WebPort)},
 	}
 }
 
-// Vtgate is the cell's query gateway.
+// vtorcCell is the registered cell a vtorc of this cell names.
+func (b builder) vtorcCell() string {
+	if Registered(b.s) {
+		return b.s.GetName()
+	}
+	if w := b.s.GetWatchCells(); len(w) > 0 {
+		return w[0]
+	}
+	return ""
+}
+
+// Registered says whether a cell is a Vitess cell, registered in the global
+// topology: one that holds tablets or runs vtgates. A cell with neither
+// only hosts the topology, vtctld or vtorc, and is not registered: Vitess
+// reserves the name global for the global topology itself, and the
+// original example's global cell is that kind of cell.
+func Registered(s *v1.VitessCellSpec) bool {
+	return len(s.GetKeyspaces()) > 0 || s.GetVtgate() != nil
+}
+
+// watched are the cells a vtgate of this cell watches: every cell with
+// tablets, and its own.
+func (b builder) watched() string {
+	cells := b.s.GetWatchCells()
+	if !slices.Contains(cells, b.s.GetName()) {
+		cells = append(slices.Clone(cells), b.s.GetName())
+	}
+	return strings.Join(cells, ",")
+}
+
+// Vtgate is the cell's query gateway. It watches the tablets of every cell
+// that has some, so it can route to a primary wherever it runs.
 func (b builder) Vtgate() component {
 	return component{
 		name: names.Vtgate(b.cluster(), b.s.GetName()), label: "vtgate", binary: "vtgate", field: "spec.vtgate",
 		spec: orEmpty(b.s.GetVtgate()), image: cmp.Or(b.cfg.GetImages().GetVtgate(), spec.DefaultVitessImage), replicas: defaultVtgates,
 		args: append(vtflags.Topology(b.cfg.GetTopology()),
 			vtflags.Flag("cell", b.s.GetName()),
-			vtflags.Flag("cells-to-watch", b.s.GetName()),
+			vtflags.Flag("cells-to-watch", b.watched()),
 			vtflags.Flag("tablet-types-to-wait", "PRIMARY,REPLICA"),
 			vtflags.Flag("port", fmt.Sprint(spec.WebPort)),
 			vtflags.Flag("grpc-port", fmt.Sprint(spec.GRPCPort)),
@@ -418,6 +453,25 @@ func (b builder) RegisterCell() *batchv1.Job {
 		vtflags.Flag("root", cmp.Or(b.cfg.GetTopology().GetCellRoot(), "/vitess/"+cell)),
 		vtflags.Flag("server-address", topologyClientAddress(b.cfg)), cell)
 	return b.job("register", "cell", script)
+}
+
+// RebuildServingGraph is the Job that builds, in this cell's topology, the
+// serving graph (SrvKeyspace, SrvVSchema) of keyspaces whose tablets are all
+// in other cells: vtgate reads it from its own cell, and a tablet builds it
+// only for its own. It retries until every shard exists (the first tablet
+// of a shard creates it), for up to half an hour. Its name carries the
+// keyspaces and their shards, so a new shard builds it again.
+func (b builder) RebuildServingGraph() *batchv1.Job {
+	server := vtflags.Flag("server", b.cfg.GetVtctldAddress())
+	cells := vtflags.Flag("cells", b.s.GetName())
+	var ks, shards []string
+	for _, k := range b.s.GetRemoteKeyspaces() {
+		ks = append(ks, k.GetName())
+		shards = append(shards, k.GetName()+"/"+strings.Join(k.GetShards(), ","))
+	}
+	script := fmt.Sprintf("# shards: %s\ni=0; until vtctldclient %s RebuildKeyspaceGraph %s %s && vtctldclient %s RebuildVSchemaGraph %s; do i=$((i+1)); [ $i -ge 360 ] && exit 1; sleep 5; done",
+		strings.Join(shards, " "), server, cells, strings.Join(ks, " "), server, cells)
+	return b.job("rebuild", "serving", script)
 }
 
 // SetUpKeyspace is the Job that creates a keyspace in the topology with its

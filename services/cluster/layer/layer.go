@@ -142,17 +142,6 @@ func topologyCell(s *v1.VitessClusterSpec) string {
 	return s.GetCells()[0].GetName()
 }
 
-// servedIn says whether keyspace k is served in cell c: the cells k lists,
-// or, when it lists none, every cell with a vtgate block (every cell when
-// no cell has one).
-func servedIn(s *v1.VitessClusterSpec, k *v1.KeyspaceSpec, c *v1.CellSpec) bool {
-	if len(k.GetCells()) > 0 {
-		return slices.Contains(k.GetCells(), c.GetName())
-	}
-	anyGate := slices.ContainsFunc(s.GetCells(), func(x *v1.CellSpec) bool { return x.GetVtgate() != nil })
-	return !anyGate || c.GetVtgate() != nil
-}
-
 // Cell builds the VitessCell of one cell.
 func Cell(p *v1.VitessCluster, cfg *v1.ClusterConfig, c *v1.CellSpec, host string) *v1.VitessCell {
 	s := p.GetSpec()
@@ -185,10 +174,17 @@ func Cell(p *v1.VitessCluster, cfg *v1.ClusterConfig, c *v1.CellSpec, host strin
 		vtorc = &v1.ComponentSpec{} // primaries are elected by vtorc: always run one
 	}
 	keyspaces := []*v1.KeyspaceSpec{}
+	var others []*v1.RemoteKeyspace
 	for _, k := range s.GetKeyspaces() {
-		if servedIn(s, k, c) {
+		if spec.ServedIn(s, k, c) {
 			keyspaces = append(keyspaces, k)
+		} else {
+			others = append(others, &v1.RemoteKeyspace{Name: k.GetName(), Shards: shardNames(k)})
 		}
+	}
+	var remote []*v1.RemoteKeyspace
+	if c.GetVtgate() != nil || len(keyspaces) > 0 { // the cell runs vtgates
+		remote = others
 	}
 	annotations := maps.Clone(s.GetAnnotations())
 	return &v1.VitessCell{
@@ -201,18 +197,44 @@ func Cell(p *v1.VitessCluster, cfg *v1.ClusterConfig, c *v1.CellSpec, host strin
 			Annotations: annotations,
 		},
 		Spec: &v1.VitessCellSpec{
-			ClusterConfig: cellCfg,
-			Cluster:       cluster,
-			Name:          c.GetName(),
-			Etcd:          etcd,
-			Vtctld:        vtctld,
-			Vtgate:        c.GetVtgate(),
-			Vtorc:         vtorc,
-			Keyspaces:     keyspaces,
-			Selector:      sel,
-			Template:      tmpl,
-			BackupFlags:   s.GetBackupFlags(),
-			KeyspaceSetup: setup,
+			ClusterConfig:   cellCfg,
+			Cluster:         cluster,
+			Name:            c.GetName(),
+			Etcd:            etcd,
+			Vtctld:          vtctld,
+			Vtgate:          c.GetVtgate(),
+			Vtorc:           vtorc,
+			Keyspaces:       keyspaces,
+			Selector:        sel,
+			Template:        tmpl,
+			BackupFlags:     s.GetBackupFlags(),
+			KeyspaceSetup:   setup,
+			WatchCells:      tabletCells(s),
+			RemoteKeyspaces: remote,
 		},
 	}
+}
+
+// tabletCells are the cells that hold tablets of some keyspace, in spec
+// order.
+func tabletCells(s *v1.VitessClusterSpec) []string {
+	var out []string
+	for _, c := range s.GetCells() {
+		if slices.ContainsFunc(s.GetKeyspaces(), func(k *v1.KeyspaceSpec) bool { return spec.ServedIn(s, k, c) }) {
+			out = append(out, c.GetName())
+		}
+	}
+	return out
+}
+
+// shardNames are the Vitess names of a keyspace's shards.
+func shardNames(k *v1.KeyspaceSpec) []string {
+	if len(k.GetShards()) == 0 {
+		return []string{spec.UnshardedShard}
+	}
+	out := make([]string, 0, len(k.GetShards()))
+	for _, sh := range k.GetShards() {
+		out = append(out, spec.ShardName(sh.GetKeyRange()))
+	}
+	return out
 }

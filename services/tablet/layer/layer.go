@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -179,6 +180,10 @@ func check(t *v1.VitessTablet) error {
 	}
 	if s.GetUid() <= 0 || s.GetUid() > 0xffffffff {
 		return &spec.FieldError{Field: "spec.uid", Reason: "InvalidUID", Message: fmt.Sprintf("%d: a tablet uid is 1 to 4294967295", s.GetUid())}
+	}
+	if err := errors.Join(spec.Pool("spec.pool", s.GetPool()),
+		spec.BackupFlags("spec.clusterConfig.backup", s.GetClusterConfig().GetBackup(), s.GetClusterConfig().GetBackupFlags(), "spec.clusterConfig.backupFlags")); err != nil {
+		return err
 	}
 	if s.GetPool().GetVolumeClaim().GetResources().GetRequests()["storage"] == "" {
 		return &spec.FieldError{Field: "spec.pool.volumeClaim.resources.requests.storage", Reason: "MissingVolumeSize",

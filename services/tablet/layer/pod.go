@@ -70,7 +70,7 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 		vtflags.Flag("mysqlctl-socket", MysqlctlSocket),
 		vtflags.Flag("health-check-interval", "5s"),
 	)
-	vttabletArgs = append(vttabletArgs, vtflags.Backup(cfg, true)...)
+	vttabletArgs = append(vttabletArgs, vtflags.Backup("vttablet", cfg, true)...)
 	vttabletArgs = append(vttabletArgs, vtflags.Map(pool.GetVttablet().GetExtraFlags())...)
 
 	mysqlctldArgs := []string{
