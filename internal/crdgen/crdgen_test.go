@@ -19,6 +19,7 @@ import (
 	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"sigs.k8s.io/yaml"
@@ -134,8 +135,13 @@ func readExample(t *testing.T, path string) map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Numbers decode as the apiserver decodes them: whole ones as int64.
+	js, err := yaml.YAMLToJSON(data)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var obj map[string]any
-	if err := yaml.Unmarshal(data, &obj); err != nil {
+	if err := utiljson.Unmarshal(js, &obj); err != nil {
 		t.Fatal(err)
 	}
 	return obj
@@ -213,6 +219,8 @@ func TestBrokenExamplesAreRefused(t *testing.T) {
 			s["template"] = map[string]any{"metadata": map[string]any{"labels": map[string]any{"app": "other"}}}
 		}, "spec.template", "must include every label of selector.matchLabels"},
 		{"bad reclaim policy", func(s map[string]any) { s["reclaimPolicy"] = "Keep" }, "spec.reclaimPolicy", "Unsupported value"},
+		{"semi_sync with two primary-eligible tablets", func(s map[string]any) { ks(s)["durabilityPolicy"] = "semi_sync" },
+			"spec.keyspaces[0].durabilityPolicy", "need at least 3 primary-eligible tablets per shard"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -236,7 +236,6 @@ func TestRoundTripFixtureSpec(t *testing.T) {
 	spec["reclaimPolicy"] = "Retain"
 	for _, k := range spec["keyspaces"].([]any) {
 		k := k.(map[string]any)
-		k["durabilityPolicy"] = "semi_sync"
 		for _, sh := range k["shards"].([]any) {
 			kr := sh.(map[string]any)["keyRange"].(map[string]any)
 			for _, end := range []string{"start", "end"} {
@@ -313,7 +312,7 @@ func TestMarshalWritesDefaults(t *testing.T) {
 	}{
 		{"empty key range", &v1.KeyRange{}, `{"start":"","end":""}`},
 		{"half key range", &v1.KeyRange{Start: "80"}, `{"start":"80","end":""}`},
-		{"keyspace without a policy", &v1.KeyspaceSpec{Name: "main"}, `{"name":"main","durabilityPolicy":"semi_sync"}`},
+		{"keyspace without a policy (no default: it depends on the pool)", &v1.KeyspaceSpec{Name: "main"}, `{"name":"main"}`},
 		{"keyspace with a policy", &v1.KeyspaceSpec{Name: "main", DurabilityPolicy: "none"}, `{"name":"main","durabilityPolicy":"none"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

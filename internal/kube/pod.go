@@ -79,19 +79,23 @@ func Schedule(field string, s *v1.Scheduling, pod *corev1.PodSpec) error {
 
 // SecurityContext is the Pod security context: vtmeta's safe default
 // (non-root as uid and gid 999, the vitess and mysql users of the images;
-// RuntimeDefault seccomp), or the spec's own, which replaces it whole.
+// RuntimeDefault seccomp; volumes re-owned only when their root is not the
+// Pod's group yet, so a large data volume is not walked on every start),
+// or the spec's own, which replaces it whole.
 func SecurityContext(field string, raw []byte) (*corev1.PodSecurityContext, error) {
 	if len(raw) > 0 {
 		sc := &corev1.PodSecurityContext{}
 		return sc, Embedded(field, raw, sc)
 	}
 	uid := int64(999)
+	onRootMismatch := corev1.FSGroupChangeOnRootMismatch
 	return &corev1.PodSecurityContext{
-		RunAsNonRoot:   ptr(true),
-		RunAsUser:      &uid,
-		RunAsGroup:     &uid,
-		FSGroup:        &uid,
-		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		RunAsNonRoot:        ptr(true),
+		RunAsUser:           &uid,
+		RunAsGroup:          &uid,
+		FSGroup:             &uid,
+		FSGroupChangePolicy: &onRootMismatch,
+		SeccompProfile:      &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}, nil
 }
 

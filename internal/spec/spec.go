@@ -236,7 +236,15 @@ func Keyspace(field string, k *v1.KeyspaceSpec, cells map[string]bool) error {
 			errs = append(errs, Tablets(fmt.Sprintf("%s.shards[%d].tablets", field, j), s.GetTablets()))
 		}
 	}
-	if d := k.GetDurabilityPolicy(); d != "" && d != "none" && d != "semi_sync" && d != "cross_cell" {
+	switch d := k.GetDurabilityPolicy(); d {
+	case "", DurabilityNone:
+	case DurabilitySemiSync, DurabilityCrossCell:
+		if n := EligibleTablets(k); n < SemiSyncEligible {
+			errs = append(errs, fieldErr(field+".durabilityPolicy", "TooFewReplicasForSemiSync",
+				"%s needs at least %d primary-eligible tablets per shard (tablets.replica.replicas), and a shard has %d: with fewer, writes stop whenever a replica is down, as during every rollout, and a lost primary cannot fail over. Set replica replicas to %d or more, or durabilityPolicy to none (or leave it unset: vtmeta then picks semi_sync from %d replicas, none below)",
+				d, SemiSyncEligible, n, SemiSyncEligible, SemiSyncEligible))
+		}
+	default:
 		errs = append(errs, fieldErr(field+".durabilityPolicy", "InvalidDurabilityPolicy", "%q is not a durability policy: use none, semi_sync or cross_cell", d))
 	}
 	return errors.Join(errs...)
@@ -361,6 +369,18 @@ func Cluster(s *v1.VitessClusterSpec) error {
 		}
 		seen[k.GetName()] = true
 		errs = append(errs, Keyspace(f, k, cells))
+		if k.GetDurabilityPolicy() == DurabilityCrossCell {
+			served := 0
+			for _, c := range s.GetCells() {
+				if ServedIn(s, k, c) {
+					served++
+				}
+			}
+			if served < 2 {
+				errs = append(errs, fieldErr(f+".durabilityPolicy", "TooFewCellsForCrossCell",
+					"cross_cell needs primary-eligible tablets in at least two cells, and keyspace %q has tablets in %d: every write would wait for an acknowledgement no cell can give. List two cells or more in cells, or use semi_sync", k.GetName(), served))
+			}
+		}
 	}
 	if p := s.GetReclaimPolicy(); p != "" && p != ReclaimRetain && p != ReclaimDelete {
 		errs = append(errs, fieldErr("spec.reclaimPolicy", "InvalidReclaimPolicy", "%q is not a reclaim policy: use Retain or Delete", p))
@@ -543,9 +563,55 @@ const (
 	EtcdPeerPort   = 2380
 )
 
-// DefaultDurabilityPolicy is a keyspace's durability policy when it names
-// none: replicas acknowledge every transaction before it commits.
-const DefaultDurabilityPolicy = "semi_sync"
+// Durability policies.
+const (
+	// DurabilityNone: the primary commits without waiting for replicas.
+	DurabilityNone = "none"
+	// DurabilitySemiSync: a replica (a primary-eligible tablet) acknowledges
+	// every transaction before it commits, and the primary never falls back
+	// to committing alone.
+	DurabilitySemiSync = "semi_sync"
+	// DurabilityCrossCell: as semi_sync, from a replica in another cell.
+	DurabilityCrossCell = "cross_cell"
+	// SemiSyncEligible is the fewest primary-eligible tablets per shard
+	// semi_sync takes: with two, writes stop whenever the one replica is
+	// down (every rollout restarts it) and a lost primary cannot fail over,
+	// as no other tablet could acknowledge the new primary's writes.
+	SemiSyncEligible = 3
+)
+
+// Durability is a keyspace's durability policy: the one it names, or,
+// when it names none, semi_sync where every shard has at least
+// SemiSyncEligible primary-eligible tablets per cell, else none.
+func Durability(k *v1.KeyspaceSpec) string {
+	if d := k.GetDurabilityPolicy(); d != "" {
+		return d
+	}
+	if EligibleTablets(k) >= SemiSyncEligible {
+		return DurabilitySemiSync
+	}
+	return DurabilityNone
+}
+
+// EligibleTablets is the fewest primary-eligible tablets (the replica pool)
+// any shard of the keyspace has in a cell.
+func EligibleTablets(k *v1.KeyspaceSpec) int32 {
+	count := func(t *v1.TabletsSpec) int32 {
+		replica, _ := Pools(t)
+		return replica.GetReplicas()
+	}
+	if len(k.GetShards()) == 0 {
+		return count(k.GetTablets())
+	}
+	fewest := int32(-1)
+	for _, sh := range k.GetShards() {
+		n := count(MergeTablets(k.GetTablets(), sh.GetTablets()))
+		if fewest < 0 || n < fewest {
+			fewest = n
+		}
+	}
+	return fewest
+}
 
 // CellObject checks a VitessCell's spec.
 func CellObject(s *v1.VitessCellSpec) error {

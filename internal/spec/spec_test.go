@@ -116,6 +116,17 @@ func TestCluster(t *testing.T) {
 			s.Backup = &v1.BackupSpec{Flags: map[string]string{"s3-bucket": "b"}}
 		}, "spec.backup.flags.s3-bucket", "UnknownFlag"},
 		{"a raw backup flag no binary takes", func(s *v1.VitessClusterSpec) { s.BackupFlags = map[string]string{"gcs_bucket": "b"} }, "spec.backupFlags.gcs_bucket", "UnknownFlag"},
+		{"semi_sync with two replicas", func(s *v1.VitessClusterSpec) { s.Keyspaces[0].DurabilityPolicy = "semi_sync" }, "spec.keyspaces[0].durabilityPolicy", "TooFewReplicasForSemiSync"},
+		{"semi_sync with a shard of two replicas", func(s *v1.VitessClusterSpec) {
+			three := int32(3)
+			s.Keyspaces[0].DurabilityPolicy = "semi_sync"
+			s.Keyspaces[0].Tablets.MasterEligible.Replicas = &three
+			s.Keyspaces[0].Shards[1].Tablets = &v1.TabletsSpec{Replica: &v1.TabletPoolSpec{Replicas: proto.Int32(2)}}
+		}, "spec.keyspaces[0].durabilityPolicy", "TooFewReplicasForSemiSync"},
+		{"cross_cell in one cell", func(s *v1.VitessClusterSpec) {
+			s.Keyspaces[0].DurabilityPolicy = "cross_cell"
+			s.Keyspaces[0].Tablets.MasterEligible.Replicas = proto.Int32(3)
+		}, "spec.keyspaces[0].durabilityPolicy", "TooFewCellsForCrossCell"},
 		{"a cell named global with a vtgate", func(s *v1.VitessClusterSpec) { s.Cells[0].Vtgate = &v1.ComponentSpec{} }, "spec.cells[0].name", "ReservedCellName"},
 		{"a cell named global with tablets", func(s *v1.VitessClusterSpec) { s.Keyspaces[0].Cells = []string{"global"} }, "spec.cells[0].name", "ReservedCellName"},
 	}
@@ -211,6 +222,29 @@ func TestTabletUIDMatchesTheOriginalExample(t *testing.T) {
 	for _, tt := range tests {
 		if got := TabletUID("zone1", "main", "-80", tt.typ, tt.index); got != tt.want {
 			t.Errorf("%s %d: uid %d, want %d", tt.typ, tt.index, got, tt.want)
+		}
+	}
+}
+
+func TestDurability(t *testing.T) {
+	pool := func(n int32) *v1.TabletsSpec {
+		return &v1.TabletsSpec{Replica: &v1.TabletPoolSpec{Replicas: &n}}
+	}
+	for _, tt := range []struct {
+		name string
+		k    *v1.KeyspaceSpec
+		want string
+	}{
+		{"named", &v1.KeyspaceSpec{DurabilityPolicy: "cross_cell", Tablets: pool(1)}, "cross_cell"},
+		{"unset with three replicas", &v1.KeyspaceSpec{Tablets: pool(3)}, "semi_sync"},
+		{"unset with two replicas", &v1.KeyspaceSpec{Tablets: pool(2)}, "none"},
+		{"unset with the deprecated alias", &v1.KeyspaceSpec{Tablets: &v1.TabletsSpec{MasterEligible: &v1.TabletPoolSpec{Replicas: proto.Int32(3)}}}, "semi_sync"},
+		{"unset with replicas from the defaults", &v1.KeyspaceSpec{Tablets: &v1.TabletsSpec{Defaults: &v1.TabletPoolSpec{Replicas: proto.Int32(3)}, Replica: &v1.TabletPoolSpec{}}}, "semi_sync"},
+		{"a shard with fewer", &v1.KeyspaceSpec{Tablets: pool(3), Shards: []*v1.ShardSpec{{Tablets: pool(2)}, {}}}, "none"},
+		{"no tablets", &v1.KeyspaceSpec{}, "none"},
+	} {
+		if got := Durability(tt.k); got != tt.want {
+			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
 		}
 	}
 }

@@ -169,8 +169,12 @@ type TabletPoolSpec struct {
 	// security_context overrides the Pods' securityContext (a Kubernetes
 	// PodSecurityContext); vtmeta's default runs as non-root.
 	SecurityContext *Raw `protobuf:"bytes,9,opt,name=security_context,json=securityContext,proto3" json:"security_context,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// termination_grace_period_seconds is how long a tablet Pod gets to stop:
+	// first the planned reparent that moves the primary away from it (at most
+	// a minute), then mysqld's clean shutdown (the rest). Default 1800.
+	TerminationGracePeriodSeconds *int64 `protobuf:"varint,10,opt,name=termination_grace_period_seconds,json=terminationGracePeriodSeconds,proto3,oneof" json:"termination_grace_period_seconds,omitempty"`
+	unknownFields                 protoimpl.UnknownFields
+	sizeCache                     protoimpl.SizeCache
 }
 
 func (x *TabletPoolSpec) Reset() {
@@ -264,6 +268,13 @@ func (x *TabletPoolSpec) GetSecurityContext() *Raw {
 		return x.SecurityContext
 	}
 	return nil
+}
+
+func (x *TabletPoolSpec) GetTerminationGracePeriodSeconds() int64 {
+	if x != nil && x.TerminationGracePeriodSeconds != nil {
+		return *x.TerminationGracePeriodSeconds
+	}
+	return 0
 }
 
 // TabletsSpec configures the tablets of every shard of a keyspace.
@@ -419,7 +430,10 @@ type KeyspaceSpec struct {
 	// tablets configures the tablets of every shard.
 	Tablets *TabletsSpec `protobuf:"bytes,4,opt,name=tablets,proto3" json:"tablets,omitempty"`
 	// durability_policy is the keyspace's Vitess durability policy, which vtorc
-	// follows when it elects a primary: none, semi_sync or cross_cell.
+	// follows when it elects a primary: none, semi_sync or cross_cell. Unset,
+	// it is semi_sync when every shard has at least 3 primary-eligible
+	// tablets, else none: semi_sync with fewer stops writes whenever a replica
+	// is down, as during every rollout.
 	DurabilityPolicy string `protobuf:"bytes,5,opt,name=durability_policy,json=durabilityPolicy,proto3" json:"durability_policy,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
@@ -819,7 +833,7 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"extraFlags\x1a=\n" +
 	"\x0fExtraFlagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb1\x05\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb0\x06\n" +
 	"\x0eTabletPoolSpec\x12)\n" +
 	"\breplicas\x18\x01 \x01(\x05B\b\xca\xda\x18\x04 \x00(cH\x00R\breplicas\x88\x01\x01\x12\x14\n" +
 	"\x05image\x18\x02 \x01(\tR\x05image\x12:\n" +
@@ -831,14 +845,18 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"scheduling\x12C\n" +
 	"\x06labels\x18\a \x03(\v2+.vtmeta.v1alpha1.TabletPoolSpec.LabelsEntryR\x06labels\x12R\n" +
 	"\vannotations\x18\b \x03(\v20.vtmeta.v1alpha1.TabletPoolSpec.AnnotationsEntryR\vannotations\x12?\n" +
-	"\x10security_context\x18\t \x01(\v2\x14.vtmeta.v1alpha1.RawR\x0fsecurityContext\x1a9\n" +
+	"\x10security_context\x18\t \x01(\v2\x14.vtmeta.v1alpha1.RawR\x0fsecurityContext\x12X\n" +
+	" termination_grace_period_seconds\x18\n" +
+	" \x01(\x03B\n" +
+	"\xca\xda\x18\x06 x(\x80\xa3\x05H\x01R\x1dterminationGracePeriodSeconds\x88\x01\x01\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
-	"\t_replicas\"\xa9\x04\n" +
+	"\t_replicasB#\n" +
+	"!_termination_grace_period_seconds\"\xa9\x04\n" +
 	"\vTabletsSpec\x12;\n" +
 	"\bdefaults\x18\x01 \x01(\v2\x1f.vtmeta.v1alpha1.TabletPoolSpecR\bdefaults\x129\n" +
 	"\areplica\x18\x02 \x01(\v2\x1f.vtmeta.v1alpha1.TabletPoolSpecR\areplica\x127\n" +
@@ -849,8 +867,7 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"&!(has(self.rdonly) && has(self.batch))\x12;tablets: set rdonly or its deprecated alias batch, not both\"\x83\x01\n" +
 	"\tShardSpec\x12>\n" +
 	"\tkey_range\x18\x01 \x01(\v2\x19.vtmeta.v1alpha1.KeyRangeB\x06\xca\xda\x18\x02\x18\x01R\bkeyRange\x126\n" +
-	"\atablets\x18\x02 \x01(\v2\x1c.vtmeta.v1alpha1.TabletsSpecR\atablets\"\x84\n" +
-	"\n" +
+	"\atablets\x18\x02 \x01(\v2\x1c.vtmeta.v1alpha1.TabletsSpecR\atablets\"\x96\x11\n" +
 	"\fKeyspaceSpec\x12=\n" +
 	"\x04name\x18\x01 \x01(\tB)\xca\xda\x18%\x18\x012\x1f^[a-z0-9]([-a-z0-9]*[a-z0-9])?$8?R\x04name\x12\x1e\n" +
 	"\x05cells\x18\x02 \x03(\tB\b\xca\xda\x18\x04H@X\x01R\x05cells\x12\xff\a\n" +
@@ -861,10 +878,10 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"Gself.all(i, s, i == 0 || s.keyRange.start > self[i - 1].keyRange.start)\x12xlist shards in key order: each keyRange.start must be above the previous one's (no two shards may start at the same key)b\x96\x01\n" +
 	";self.all(i, s, i == size(self) - 1 || s.keyRange.end != '')\x12Wonly the last shard may end at the highest key (keyRange.end \"\"); the others overlap itb\xb1\x01\n" +
 	"Fself.all(i, s, i == 0 || s.keyRange.start == self[i - 1].keyRange.end)\x12ggap or overlap between shards: each shard's keyRange.start must equal the previous shard's keyRange.endR\x06shards\x126\n" +
-	"\atablets\x18\x04 \x01(\v2\x1c.vtmeta.v1alpha1.TabletsSpecR\atablets\x12[\n" +
-	"\x11durability_policy\x18\x05 \x01(\tB.\xca\xda\x18*\n" +
-	"\v\"semi_sync\"B\x04noneB\tsemi_syncB\n" +
-	"cross_cellR\x10durabilityPolicy\"\xe1\x04\n" +
+	"\atablets\x18\x04 \x01(\v2\x1c.vtmeta.v1alpha1.TabletsSpecR\atablets\x12N\n" +
+	"\x11durability_policy\x18\x05 \x01(\tB!\xca\xda\x18\x1dB\x04noneB\tsemi_syncB\n" +
+	"cross_cellR\x10durabilityPolicy:\x9c\a\xca\xda\x18\x97\a\x12\x94\a\n" +
+	"\x9a\x04!has(self.durabilityPolicy) || self.durabilityPolicy == 'none' || (has(self.tablets) && ((has(self.tablets.replica) && (has(self.tablets.replica.replicas) ? self.tablets.replica.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) >= 3) || (has(self.tablets.masterEligible) && (has(self.tablets.masterEligible.replicas) ? self.tablets.masterEligible.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) >= 3)))\x12\xe1\x02durabilityPolicy semi_sync and cross_cell need at least 3 primary-eligible tablets per shard (tablets.replica.replicas): with fewer, writes stop whenever a replica is down, as during every rollout, and a lost primary cannot fail over. Set replica replicas to 3 or more, or durabilityPolicy none, or leave it unset (semi_sync from 3 replicas, none below)\x1a\x11.durabilityPolicy\"\xe1\x04\n" +
 	"\x12VitessKeyspaceSpec\x12E\n" +
 	"\x0ecluster_config\x18\x01 \x01(\v2\x1e.vtmeta.v1alpha1.ClusterConfigR\rclusterConfig\x12\x12\n" +
 	"\x04cell\x18\x02 \x01(\tR\x04cell\x12\x12\n" +

@@ -231,7 +231,7 @@ func Keyspace(c *v1.VitessCell, k *v1.KeyspaceSpec) *v1.VitessKeyspace {
 			Cells:            k.GetCells(),
 			Shards:           k.GetShards(),
 			Tablets:          k.GetTablets(),
-			DurabilityPolicy: cmp.Or(k.GetDurabilityPolicy(), spec.DefaultDurabilityPolicy),
+			DurabilityPolicy: spec.Durability(k),
 			Selector:         sel,
 			Template:         tmpl,
 			BackupFlags:      s.GetBackupFlags(),

@@ -478,7 +478,7 @@ func (b builder) RebuildServingGraph() *batchv1.Job {
 // durability policy, or sets the policy of an existing one.
 func (b builder) SetUpKeyspace(k *v1.KeyspaceSetup) *batchv1.Job {
 	server := vtflags.Flag("server", b.cfg.GetVtctldAddress())
-	policy := vtflags.Flag("durability-policy", cmp.Or(k.GetDurabilityPolicy(), spec.DefaultDurabilityPolicy))
+	policy := vtflags.Flag("durability-policy", cmp.Or(k.GetDurabilityPolicy(), spec.DurabilityNone))
 	script := fmt.Sprintf("if vtctldclient %[1]s GetKeyspace %[2]s >/dev/null 2>&1; then vtctldclient %[1]s SetKeyspaceDurabilityPolicy %[3]s %[2]s; else vtctldclient %[1]s CreateKeyspace %[3]s %[2]s; fi",
 		server, k.GetName(), policy)
 	return b.job("keyspace", k.GetName(), script)

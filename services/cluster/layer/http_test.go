@@ -17,7 +17,7 @@ func TestHTTP(t *testing.T) {
 		{Name: "finalize", Path: "/finalize", File: golden.Fixture("original-example-v2-finalize-sync-cluster.request.json"), Code: 200,
 			Want: []string{`"finalized":true`, `"name":"vitess-global"`}},
 		{Name: "fresh original example", Path: "/sync", File: "testdata/create-original.request.json", Code: 200,
-			Want: []string{`"vtorc":{"replicas":1`, `"globalServerAddress":"vitess-etcd-client.default.svc:2379"`, `"keyspaceSetup":[{"name":"main","durabilityPolicy":"semi_sync"}]`}},
+			Want: []string{`"vtorc":{"replicas":1`, `"globalServerAddress":"vitess-etcd-client.default.svc:2379"`, `"keyspaceSetup":[{"name":"main","durabilityPolicy":"none"}]`}},
 		{Name: "invalid spec holds", Path: "/sync", File: "testdata/invalid-overlap.request.json", Code: 200,
 			Want: []string{`"reason":"InvalidSpec"`, `spec.keyspaces[0].shards`}},
 		{Name: "a cell request at the cluster hook", Path: "/sync", File: golden.Fixture("original-example-sync-cell.request.json"), Code: 400,

@@ -5,7 +5,6 @@
 package layer
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -156,7 +155,7 @@ func Cell(p *v1.VitessCluster, cfg *v1.ClusterConfig, c *v1.CellSpec, host strin
 			etcd = &v1.EtcdSpec{}
 		}
 		for _, k := range s.GetKeyspaces() {
-			setup = append(setup, &v1.KeyspaceSetup{Name: k.GetName(), DurabilityPolicy: cmp.Or(k.GetDurabilityPolicy(), spec.DefaultDurabilityPolicy)})
+			setup = append(setup, &v1.KeyspaceSetup{Name: k.GetName(), DurabilityPolicy: spec.Durability(k)})
 		}
 	}
 	vtctld := c.GetVtctld()

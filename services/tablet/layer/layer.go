@@ -175,6 +175,10 @@ func check(t *v1.VitessTablet) error {
 	if len(missing) > 0 {
 		return &spec.FieldError{Field: missing[0], Reason: "MissingField", Message: strings.Join(missing, ", ") + " required"}
 	}
+	if s.GetClusterConfig().GetVtctldAddress() == "" {
+		return &spec.FieldError{Field: "spec.clusterConfig.vtctldAddress", Reason: "MissingClusterConfig",
+			Message: "the tablet needs its cluster's vtctld address (its Pod moves the primary away through vtctld before it stops), which the cluster layer fills in: is this VitessTablet made by a VitessShard?"}
+	}
 	if s.GetType() != spec.TypeReplica && s.GetType() != spec.TypeRdonly {
 		return &spec.FieldError{Field: "spec.type", Reason: "InvalidTabletType", Message: fmt.Sprintf("%q: use replica or rdonly", s.GetType())}
 	}

@@ -11,7 +11,6 @@ import (
 	"github.com/vtmeta/vtmeta/internal/kube"
 	"github.com/vtmeta/vtmeta/internal/names"
 	"github.com/vtmeta/vtmeta/internal/spec"
-	"github.com/vtmeta/vtmeta/internal/vtflags"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
@@ -34,12 +33,12 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 	s := t.GetSpec()
 	pool := s.GetPool()
 	cfg := s.GetClusterConfig()
-	uid := uint32(s.GetUid())
 	name := t.GetMetadata().GetName()
 	ns := t.GetMetadata().GetNamespace()
 	subdomain := names.TabletService(s.GetCluster(), s.GetCell())
 	vtImage := cmp.Or(pool.GetVttablet().GetImage(), pool.GetImage(), cfg.GetImages().GetVttablet(), spec.DefaultVitessImage)
 	mysqldImage := cmp.Or(pool.GetMysql().GetImage(), cfg.GetImages().GetMysqld(), spec.DefaultMysqldImage)
+	tm := stopTimings(pool)
 
 	vtRes, err := kube.Resources("spec.pool.vttablet.resources", pool.GetVttablet().GetResources())
 	if err != nil {
@@ -57,29 +56,7 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 	env := []corev1.EnvVar{{Name: "VTDATAROOT", Value: DataRoot}}
 	dataMount := corev1.VolumeMount{Name: "vtdataroot", MountPath: DataRoot}
 	sharedMount := corev1.VolumeMount{Name: "vt", MountPath: SharedVT}
-
-	vttabletArgs := append(vtflags.Topology(cfg.GetTopology()),
-		vtflags.Flag("tablet-path", names.Alias(s.GetCell(), uid)),
-		vtflags.Flag("tablet-hostname", fmt.Sprintf("%s.%s.%s.svc", name, subdomain, ns)),
-		vtflags.Flag("init-keyspace", s.GetKeyspace()),
-		vtflags.Flag("init-shard", s.GetShard()),
-		vtflags.Flag("init-tablet-type", s.GetType()),
-		vtflags.Flag("port", fmt.Sprint(WebPort)),
-		vtflags.Flag("grpc-port", fmt.Sprint(GRPCPort)),
-		vtflags.Flag("service-map", "grpc-queryservice,grpc-tabletmanager,grpc-updatestream"),
-		vtflags.Flag("mysqlctl-socket", MysqlctlSocket),
-		vtflags.Flag("health-check-interval", "5s"),
-	)
-	vttabletArgs = append(vttabletArgs, vtflags.Backup("vttablet", cfg, true)...)
-	vttabletArgs = append(vttabletArgs, vtflags.Map(pool.GetVttablet().GetExtraFlags())...)
-
-	mysqlctldArgs := []string{
-		vtflags.Flag("tablet-uid", fmt.Sprint(uid)),
-		vtflags.Flag("mysql-port", fmt.Sprint(MySQLPort)),
-		vtflags.Flag("socket-file", MysqlctlSocket),
-		vtflags.Flag("init-db-sql-file", SharedVT+"/config/init_db.sql"),
-	}
-	mysqlctldArgs = append(mysqlctldArgs, vtflags.Map(pool.GetMysql().GetExtraFlags())...)
+	lifecycleMount := corev1.VolumeMount{Name: "lifecycle", MountPath: LifecycleDir}
 
 	// The template's labels win over the pool's: selectors depend on them.
 	labels := spec.Over(pool.GetLabels(), s.GetTemplate().GetMetadata().GetLabels())
@@ -97,10 +74,11 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 			Hostname:                      name,
 			Subdomain:                     subdomain,
 			SecurityContext:               podSec,
-			TerminationGracePeriodSeconds: ptr(int64(60)),
+			TerminationGracePeriodSeconds: ptr(tm.grace),
 			Volumes: []corev1.Volume{
 				{Name: "vtdataroot", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: name}}},
 				{Name: "vt", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+				{Name: "lifecycle", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}}},
 			},
 			InitContainers: []corev1.Container{{
 				// The mysqld image has no Vitess: hand it mysqlctld and the
@@ -113,43 +91,32 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 			}},
 			Containers: []corev1.Container{
 				{
-					Name:    "vttablet",
-					Image:   vtImage,
-					Command: []string{"/vt/bin/vttablet"},
-					Args:    vttabletArgs,
-					Env:     env,
-					Ports: []corev1.ContainerPort{
-						{Name: "web", ContainerPort: WebPort, Protocol: corev1.ProtocolTCP},
-						{Name: "grpc", ContainerPort: GRPCPort, Protocol: corev1.ProtocolTCP},
-					},
-					// Serving health: 200 once the tablet serves queries.
-					ReadinessProbe: &corev1.Probe{
-						ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/debug/health", Port: intstr.FromString("web")}},
-						PeriodSeconds: 10, FailureThreshold: 3,
-					},
-					// Liveness only asks whether the process answers: a
-					// restore from backup may keep a tablet unhealthy for long.
-					LivenessProbe: &corev1.Probe{
-						ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("web")}},
-						InitialDelaySeconds: 60, PeriodSeconds: 20, FailureThreshold: 6,
-					},
+					Name:            "vttablet",
+					Image:           vtImage,
+					Command:         []string{"/vt/bin/vttablet"},
+					Args:            vttabletArgs(t, fmt.Sprintf("%s.%s.%s.svc", name, subdomain, ns)),
+					Env:             env,
+					Ports:           []corev1.ContainerPort{{Name: "web", ContainerPort: WebPort, Protocol: corev1.ProtocolTCP}, {Name: "grpc", ContainerPort: GRPCPort, Protocol: corev1.ProtocolTCP}},
+					ReadinessProbe:  vttabletReadiness(),
+					LivenessProbe:   vttabletLiveness(),
+					Lifecycle:       preStop(reparentScript(t, tm)),
 					Resources:       vtRes,
-					VolumeMounts:    []corev1.VolumeMount{dataMount},
+					VolumeMounts:    []corev1.VolumeMount{dataMount, lifecycleMount},
 					SecurityContext: containerSec,
 				},
 				{
-					Name:    "mysqld",
-					Image:   mysqldImage,
-					Command: []string{SharedVT + "/bin/mysqlctld"},
-					Args:    mysqlctldArgs,
-					Env:     append(env, corev1.EnvVar{Name: "VTROOT", Value: SharedVT}),
-					Ports:   []corev1.ContainerPort{{Name: "mysql", ContainerPort: MySQLPort, Protocol: corev1.ProtocolTCP}},
-					LivenessProbe: &corev1.Probe{
-						ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("mysql")}},
-						InitialDelaySeconds: 120, PeriodSeconds: 20, FailureThreshold: 6,
-					},
+					// No liveness probe: mysqld is stopped on purpose for a
+					// builtin backup or a restore, and mysqlctld exits, so
+					// the container restarts, when mysqld dies on its own.
+					Name:            "mysqld",
+					Image:           mysqldImage,
+					Command:         []string{SharedVT + "/bin/mysqlctld"},
+					Args:            mysqlctldArgs(t, tm),
+					Env:             append(env, corev1.EnvVar{Name: "VTROOT", Value: SharedVT}),
+					Ports:           []corev1.ContainerPort{{Name: "mysql", ContainerPort: MySQLPort, Protocol: corev1.ProtocolTCP}},
+					Lifecycle:       preStop(waitScript(tm)),
 					Resources:       myRes,
-					VolumeMounts:    []corev1.VolumeMount{dataMount, sharedMount},
+					VolumeMounts:    []corev1.VolumeMount{dataMount, sharedMount, lifecycleMount},
 					SecurityContext: containerSec,
 				},
 			},
@@ -159,6 +126,23 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 		return nil, err
 	}
 	return pod, nil
+}
+
+// vttabletReadiness is 200 once the tablet serves queries.
+func vttabletReadiness() *corev1.Probe {
+	return &corev1.Probe{
+		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/debug/health", Port: intstr.FromString("web")}},
+		PeriodSeconds: 10, FailureThreshold: 3,
+	}
+}
+
+// vttabletLiveness only asks whether the process answers: a restore from
+// backup may keep a tablet unhealthy for long.
+func vttabletLiveness() *corev1.Probe {
+	return &corev1.Probe{
+		ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("web")}},
+		InitialDelaySeconds: 60, PeriodSeconds: 20, FailureThreshold: 6,
+	}
 }
 
 func ptr[T any](v T) *T { return &v }

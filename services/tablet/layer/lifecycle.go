@@ -1,0 +1,87 @@
+package layer
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/vtmeta/vtmeta/internal/names"
+	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
+)
+
+// How a tablet Pod stops. Whatever stops it — the shard's own rollout, an
+// eviction, a node drain, a deletion — the primary moves first: the
+// vttablet container's preStop hook runs a planned reparent that avoids
+// this tablet (a no-op when it is not the primary), and mysqld stays up
+// until that is done, then shuts down cleanly within the grace period.
+const (
+	// DefaultGracePeriod is the tablet Pods' terminationGracePeriodSeconds
+	// when the pool sets none: mysqlctld alone may wait 5 minutes for mysqld
+	// by default, and a large buffer pool takes long to flush.
+	DefaultGracePeriod = 1800
+	// reparentSeconds bounds the planned reparent of the preStop hook.
+	reparentSeconds = 60
+	// LifecycleDir is an emptyDir both containers mount: the vttablet
+	// hook leaves a file there when it is done, which the mysqld hook
+	// waits for (Kubernetes stops the containers of a Pod in parallel).
+	LifecycleDir = "/vt/lifecycle"
+	// reparentDone is the file the vttablet hook leaves.
+	reparentDone = LifecycleDir + "/reparent-done"
+)
+
+// timings are the stop budget of a tablet Pod, in seconds.
+type timings struct {
+	grace, reparent, mysqlWait int64
+}
+
+// stopTimings splits a Pod's grace period: the reparent first (at most a
+// minute, at most a quarter), then mysqld's shutdown, with room to spare
+// for mysqlctld's own exit.
+func stopTimings(pool *v1.TabletPoolSpec) timings {
+	grace := int64(DefaultGracePeriod)
+	if pool.TerminationGracePeriodSeconds != nil {
+		grace = pool.GetTerminationGracePeriodSeconds()
+	}
+	reparent := min(int64(reparentSeconds), grace/4)
+	return timings{grace: grace, reparent: reparent, mysqlWait: grace - reparent - 30}
+}
+
+// reparentScript is the vttablet container's preStop: when the tablet is
+// its shard's primary, move the primary away with a planned reparent that
+// avoids it, bounded by the reparent budget. What it did goes to the
+// container's log (and, when the reparent fails, to the Pod's events, as
+// the hook then exits non-zero). It leaves reparentDone in every case.
+func reparentScript(t *v1.VitessTablet, tm timings) string {
+	s := t.GetSpec()
+	alias := names.Alias(s.GetCell(), uint32(s.GetUid()))
+	target := s.GetKeyspace() + "/" + s.GetShard()
+	client := fmt.Sprintf("vtctldclient --server=%s --action-timeout=%ds", s.GetClusterConfig().GetVtctldAddress(), tm.reparent)
+	return fmt.Sprintf(`log() { echo "preStop %[1]s: $*" >>/proc/1/fd/1 2>/dev/null; echo "preStop %[1]s: $*"; }
+rc=0
+if ! info=$(%[3]s GetTablet %[1]s 2>&1); then
+  rc=1; log "cannot tell whether it is the primary of %[2]s, stopping anyway: $info"
+elif echo "$info" | grep -Eq '"type": *"PRIMARY"'; then
+  log "primary of %[2]s: PlannedReparentShard --avoid-primary=%[1]s"
+  if out=$(%[3]s PlannedReparentShard %[2]s --avoid-primary=%[1]s --wait-replicas-timeout=%[4]ds 2>&1); then
+    log "the primary of %[2]s moved away"
+  else
+    rc=1; log "planned reparent failed, stopping anyway: $out"
+  fi
+else
+  log "not the primary of %[2]s: nothing to move"
+fi
+touch %[5]s
+exit $rc`, alias, target, client, max(tm.reparent/2, 1), reparentDone)
+}
+
+// waitScript is the mysqld container's preStop: keep mysqld up until the
+// vttablet hook is done (a planned reparent needs the primary's mysqld),
+// at most the reparent budget and a little more.
+func waitScript(tm timings) string {
+	return fmt.Sprintf("i=0; while [ ! -e %s ] && [ $i -lt %d ]; do sleep 1; i=$((i+1)); done", reparentDone, tm.reparent+15)
+}
+
+// preStop is an exec preStop hook running a shell script.
+func preStop(script string) *corev1.Lifecycle {
+	return &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"sh", "-c", script}}}}
+}
