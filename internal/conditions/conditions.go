@@ -18,6 +18,12 @@ const (
 	Updated = "Updated"
 	// Progressing is True while children are being rolled to a new spec.
 	Progressing = "Progressing"
+	// Insecure is True on a VitessCluster that runs without credentials:
+	// vtgate takes any user, MySQL's replication user has no password.
+	Insecure = "Insecure"
+	// ImagesSupported is False on a VitessCluster that names Vitess images
+	// older than vtmeta supports, naming each.
+	ImagesSupported = "ImagesSupported"
 )
 
 // Condition statuses.

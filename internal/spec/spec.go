@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -305,6 +306,83 @@ func ServedIn(s *v1.VitessClusterSpec, k *v1.KeyspaceSpec, c *v1.CellSpec) bool 
 	return !anyGate || c.GetVtgate() != nil
 }
 
+// OldestVitess is the oldest Vitess major version vtmeta renders flags
+// for: it writes dashed flag names, which older releases do not take.
+const OldestVitess = 23
+
+// imageMajor is the major version in a Vitess image's tag (vitess/lite:v24.0.4
+// is 24), or -1 when the tag names none (latest, mysql84, a digest).
+func imageMajor(image string) int {
+	image, _, _ = strings.Cut(image, "@")
+	i := strings.LastIndexByte(image, ':')
+	if i < 0 || i < strings.LastIndexByte(image, '/') {
+		return -1
+	}
+	tag := strings.TrimPrefix(image[i+1:], "v")
+	n, rest := 0, tag
+	for rest != "" && rest[0] >= '0' && rest[0] <= '9' {
+		n = n*10 + int(rest[0]-'0')
+		rest = rest[1:]
+	}
+	if len(rest) == len(tag) || !strings.HasPrefix(rest, ".") {
+		return -1
+	}
+	return n
+}
+
+// OldImages lists the Vitess images of a cluster spec whose tag names a
+// version older than OldestVitess, each as "field image": such an image
+// cannot run what vtmeta renders. The original example's images are such.
+func OldImages(s *v1.VitessClusterSpec) []string {
+	var out []string
+	check := func(field, image string) {
+		if m := imageMajor(image); m >= 0 && m < OldestVitess {
+			out = append(out, fmt.Sprintf("%s %s (Vitess %d)", field, image, m))
+		}
+	}
+	img := s.GetImages()
+	for _, x := range []struct{ f, i string }{{"vtctld", img.GetVtctld()}, {"vtgate", img.GetVtgate()}, {"vtorc", img.GetVtorc()}, {"vttablet", img.GetVttablet()}} {
+		check("spec.images."+x.f, x.i)
+	}
+	for i, c := range s.GetCells() {
+		for _, x := range []struct {
+			f string
+			c *v1.ComponentSpec
+		}{{"vtctld", c.GetVtctld()}, {"vtgate", c.GetVtgate()}, {"vtorc", c.GetVtorc()}} {
+			check(fmt.Sprintf("spec.cells[%d].%s.image", i, x.f), x.c.GetImage())
+		}
+	}
+	pools := func(field string, t *v1.TabletsSpec) {
+		for _, p := range []struct {
+			f string
+			p *v1.TabletPoolSpec
+		}{{"defaults", t.GetDefaults()}, {"replica", t.GetReplica()}, {"rdonly", t.GetRdonly()}, {"masterEligible", t.GetMasterEligible()}, {"batch", t.GetBatch()}} {
+			check(field+"."+p.f+".image", p.p.GetImage())
+			check(field+"."+p.f+".vttablet.image", p.p.GetVttablet().GetImage())
+		}
+	}
+	for i, k := range s.GetKeyspaces() {
+		pools(fmt.Sprintf("spec.keyspaces[%d].tablets", i), k.GetTablets())
+		for j, sh := range k.GetShards() {
+			pools(fmt.Sprintf("spec.keyspaces[%d].shards[%d].tablets", i, j), sh.GetTablets())
+		}
+	}
+	return out
+}
+
+// Exposed says whether a cell publishes its vtgates outside the cluster.
+func Exposed(c *v1.ComponentSpec) bool {
+	t := c.GetService().GetType()
+	return t == "LoadBalancer" || t == "NodePort"
+}
+
+// noAuthError refuses a vtgate published outside the cluster without
+// authentication.
+func noAuthError(field string) error {
+	return fieldErr(field, "ExposedWithoutAuthentication",
+		"a vtgate published outside the cluster (service.type LoadBalancer or NodePort) would take any user and password: set spec.credentials.secretName to a Secret with vtgate-users.json, or keep the Service type ClusterIP")
+}
+
 // GlobalCell is the name Vitess keeps for the global topology: a cell of
 // that name is always read as the global topology, whatever root it is
 // registered with.
@@ -356,6 +434,9 @@ func Cluster(s *v1.VitessClusterSpec) error {
 		}
 		for _, comp := range components(f, c.Vtctld, c.Vtgate, c.Vtorc, c.Orchestrator) {
 			errs = append(errs, Component(comp.field, comp.binary, comp.spec))
+		}
+		if Exposed(c.GetVtgate()) && s.GetCredentials() == nil {
+			errs = append(errs, noAuthError(f+".vtgate.service.type"))
 		}
 		if c.GetName() == GlobalCell && (c.GetVtgate() != nil || slices.ContainsFunc(s.GetKeyspaces(), func(k *v1.KeyspaceSpec) bool { return ServedIn(s, k, c) })) {
 			errs = append(errs, globalCellError(f+".name"))
@@ -627,6 +708,9 @@ func CellObject(s *v1.VitessCellSpec) error {
 	}
 	if s.GetName() == GlobalCell && (s.GetVtgate() != nil || len(s.GetKeyspaces()) > 0) {
 		errs = append(errs, globalCellError("spec.name"))
+	}
+	if Exposed(s.GetVtgate()) && s.GetClusterConfig().GetCredentials() == nil {
+		errs = append(errs, noAuthError("spec.vtgate.service.type"))
 	}
 	for _, c := range components("spec", s.GetVtctld(), s.GetVtgate(), s.GetVtorc(), s.GetOrchestrator()) {
 		errs = append(errs, Component(c.field, c.binary, c.spec))

@@ -127,6 +127,9 @@ func TestCluster(t *testing.T) {
 			s.Keyspaces[0].DurabilityPolicy = "cross_cell"
 			s.Keyspaces[0].Tablets.MasterEligible.Replicas = proto.Int32(3)
 		}, "spec.keyspaces[0].durabilityPolicy", "TooFewCellsForCrossCell"},
+		{"a vtgate load balancer without credentials", func(s *v1.VitessClusterSpec) {
+			s.Cells[1].Vtgate = &v1.ComponentSpec{Service: &v1.ServiceSpec{Type: "LoadBalancer"}}
+		}, "spec.cells[1].vtgate.service.type", "ExposedWithoutAuthentication"},
 		{"a cell named global with a vtgate", func(s *v1.VitessClusterSpec) { s.Cells[0].Vtgate = &v1.ComponentSpec{} }, "spec.cells[0].name", "ReservedCellName"},
 		{"a cell named global with tablets", func(s *v1.VitessClusterSpec) { s.Keyspaces[0].Cells = []string{"global"} }, "spec.cells[0].name", "ReservedCellName"},
 	}
@@ -246,5 +249,33 @@ func TestDurability(t *testing.T) {
 		if got := Durability(tt.k); got != tt.want {
 			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestOldImages(t *testing.T) {
+	for _, tt := range []struct {
+		image string
+		major int
+	}{
+		{"vitess/lite:v2.1.1", 2}, {"vitess/lite:v24.0.4", 24}, {"vitess/lite:22.0.1", 22}, {"vitess/lite:v23.0.0-rc1", 23},
+		{"registry.local:5000/vitess/lite:v21.0.0-mysql84", 21}, {"registry.local:5000/vitess/lite", -1},
+		{"vitess/lite:latest", -1}, {"vitess/lite:mysql84", -1}, {"vitess/lite@sha256:abc", -1}, {"vitess/lite:v24", -1}, {"", -1},
+	} {
+		if got := imageMajor(tt.image); got != tt.major {
+			t.Errorf("imageMajor(%q) = %d, want %d", tt.image, got, tt.major)
+		}
+	}
+	s := validCluster()
+	s.Images = &v1.Images{Vttablet: "vitess/lite:v2.1.1", Vtgate: "vitess/lite:v24.0.4"}
+	s.Cells[0].Vtctld = &v1.ComponentSpec{Image: "vitess/lite:v19.0.0"}
+	s.Cells[0].Orchestrator = &v1.ComponentSpec{Image: "vitess/orchestrator:v1.0.0"} // never run: vtorc uses the cluster's image
+	s.Keyspaces[0].Shards[1].Tablets = &v1.TabletsSpec{Rdonly: &v1.TabletPoolSpec{Vttablet: &v1.ContainerSpec{Image: "vitess/lite:v20.0.0"}}}
+	want := []string{
+		"spec.images.vttablet vitess/lite:v2.1.1 (Vitess 2)",
+		"spec.cells[0].vtctld.image vitess/lite:v19.0.0 (Vitess 19)",
+		"spec.keyspaces[0].shards[1].tablets.rdonly.vttablet.image vitess/lite:v20.0.0 (Vitess 20)",
+	}
+	if got := OldImages(s); !slices.Equal(got, want) {
+		t.Errorf("OldImages = %q\nwant %q", got, want)
 	}
 }

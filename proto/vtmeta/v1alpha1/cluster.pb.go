@@ -142,7 +142,17 @@ type VitessClusterSpec struct {
 	// labels are added to every object of the cluster.
 	Labels map[string]string `protobuf:"bytes,10,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// annotations are added to every object of the cluster.
-	Annotations   map[string]string `protobuf:"bytes,11,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Annotations map[string]string `protobuf:"bytes,11,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// credentials names the Secret with the database's credentials. Without
+	// it the cluster runs (for development) but is open: vtgate takes any user
+	// and password, and MySQL's replication user has no password; the
+	// cluster's Insecure condition says so.
+	Credentials *Credentials `protobuf:"bytes,12,opt,name=credentials,proto3" json:"credentials,omitempty"`
+	// init_sql names a ConfigMap whose init SQL replaces Vitess's stock
+	// config/init_db.sql as what a new tablet's MySQL is initialized with
+	// (vtmeta adds the credentials' password statements at its
+	// "# {{custom_sql}}" line).
+	InitSql       *InitSQL `protobuf:"bytes,13,opt,name=init_sql,json=initSql,proto3" json:"init_sql,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -250,6 +260,20 @@ func (x *VitessClusterSpec) GetLabels() map[string]string {
 func (x *VitessClusterSpec) GetAnnotations() map[string]string {
 	if x != nil {
 		return x.Annotations
+	}
+	return nil
+}
+
+func (x *VitessClusterSpec) GetCredentials() *Credentials {
+	if x != nil {
+		return x.Credentials
+	}
+	return nil
+}
+
+func (x *VitessClusterSpec) GetInitSql() *InitSQL {
+	if x != nil {
+		return x.InitSql
 	}
 	return nil
 }
@@ -440,7 +464,7 @@ const file_vtmeta_v1alpha1_cluster_proto_rawDesc = "" +
 	"\x06vtgate\x18\x04 \x01(\v2\x1e.vtmeta.v1alpha1.ComponentSpecR\x06vtgate\x124\n" +
 	"\x05vtorc\x18\x05 \x01(\v2\x1e.vtmeta.v1alpha1.ComponentSpecR\x05vtorc\x12B\n" +
 	"\forchestrator\x18\x06 \x01(\v2\x1e.vtmeta.v1alpha1.ComponentSpecR\forchestrator:n\xca\xda\x18j\x12h\n" +
-	",!(has(self.vtorc) && has(self.orchestrator))\x128set vtorc or its deprecated alias orchestrator, not both\"\xd0\f\n" +
+	",!(has(self.vtorc) && has(self.orchestrator))\x128set vtorc or its deprecated alias orchestrator, not both\"\xf8\x10\n" +
 	"\x11VitessClusterSpec\x12B\n" +
 	"\bselector\x18\x01 \x01(\v2\x1e.vtmeta.v1alpha1.LabelSelectorB\x06\xca\xda\x18\x02\x18\x01R\bselector\x125\n" +
 	"\btemplate\x18\x02 \x01(\v2\x19.vtmeta.v1alpha1.TemplateR\btemplate\x12?\n" +
@@ -455,7 +479,9 @@ const file_vtmeta_v1alpha1_cluster_proto_rawDesc = "" +
 	"\b\"Retain\"B\x06RetainB\x06DeleteR\rreclaimPolicy\x12F\n" +
 	"\x06labels\x18\n" +
 	" \x03(\v2..vtmeta.v1alpha1.VitessClusterSpec.LabelsEntryR\x06labels\x12U\n" +
-	"\vannotations\x18\v \x03(\v23.vtmeta.v1alpha1.VitessClusterSpec.AnnotationsEntryR\vannotations\x1a>\n" +
+	"\vannotations\x18\v \x03(\v23.vtmeta.v1alpha1.VitessClusterSpec.AnnotationsEntryR\vannotations\x12>\n" +
+	"\vcredentials\x18\f \x01(\v2\x1c.vtmeta.v1alpha1.CredentialsR\vcredentials\x123\n" +
+	"\binit_sql\x18\r \x01(\v2\x18.vtmeta.v1alpha1.InitSQLR\ainitSql\x1a>\n" +
 	"\x10BackupFlagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
@@ -464,7 +490,8 @@ const file_vtmeta_v1alpha1_cluster_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xa3\x05\xca\xda\x18\x9e\x05\x12\xb7\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xd6\b\xca\xda\x18\xd1\b\x12\xb0\x03\n" +
+	"\xee\x01(has(self.credentials) && has(self.credentials.secretName)) || !self.cells.exists(c, has(c.vtgate) && has(c.vtgate.service) && has(c.vtgate.service.type) && (c.vtgate.service.type == 'LoadBalancer' || c.vtgate.service.type == 'NodePort'))\x12\xae\x01a vtgate published outside the cluster (vtgate.service.type LoadBalancer or NodePort) needs authentication: set spec.credentials.secretName to a Secret with vtgate-users.json\x1a\f.credentials\x12\xb7\x01\n" +
 	"q!has(self.keyspaces) || self.keyspaces.all(k, !has(k.cells) || k.cells.all(c, self.cells.exists(x, x.name == c)))\x126keyspaces[].cells must name cells listed in spec.cells\x1a\n" +
 	".keyspaces\x12}\n" +
 	"-self.cells.filter(c, has(c.etcd)).size() <= 1\x12Dcells: at most one cell may have an etcd block (the global topology)\x1a\x06.cells\x12\xe2\x02\n" +
@@ -523,8 +550,10 @@ var file_vtmeta_v1alpha1_cluster_proto_goTypes = []any{
 	(*KeyspaceSpec)(nil),        // 11: vtmeta.v1alpha1.KeyspaceSpec
 	(*Images)(nil),              // 12: vtmeta.v1alpha1.Images
 	(*BackupSpec)(nil),          // 13: vtmeta.v1alpha1.BackupSpec
-	(*Condition)(nil),           // 14: vtmeta.v1alpha1.Condition
-	(*ObjectMeta)(nil),          // 15: vtmeta.v1alpha1.ObjectMeta
+	(*Credentials)(nil),         // 14: vtmeta.v1alpha1.Credentials
+	(*InitSQL)(nil),             // 15: vtmeta.v1alpha1.InitSQL
+	(*Condition)(nil),           // 16: vtmeta.v1alpha1.Condition
+	(*ObjectMeta)(nil),          // 17: vtmeta.v1alpha1.ObjectMeta
 }
 var file_vtmeta_v1alpha1_cluster_proto_depIdxs = []int32{
 	7,  // 0: vtmeta.v1alpha1.CellSpec.etcd:type_name -> vtmeta.v1alpha1.EtcdSpec
@@ -541,15 +570,17 @@ var file_vtmeta_v1alpha1_cluster_proto_depIdxs = []int32{
 	4,  // 11: vtmeta.v1alpha1.VitessClusterSpec.backup_flags:type_name -> vtmeta.v1alpha1.VitessClusterSpec.BackupFlagsEntry
 	5,  // 12: vtmeta.v1alpha1.VitessClusterSpec.labels:type_name -> vtmeta.v1alpha1.VitessClusterSpec.LabelsEntry
 	6,  // 13: vtmeta.v1alpha1.VitessClusterSpec.annotations:type_name -> vtmeta.v1alpha1.VitessClusterSpec.AnnotationsEntry
-	14, // 14: vtmeta.v1alpha1.VitessClusterStatus.conditions:type_name -> vtmeta.v1alpha1.Condition
-	15, // 15: vtmeta.v1alpha1.VitessCluster.metadata:type_name -> vtmeta.v1alpha1.ObjectMeta
-	1,  // 16: vtmeta.v1alpha1.VitessCluster.spec:type_name -> vtmeta.v1alpha1.VitessClusterSpec
-	2,  // 17: vtmeta.v1alpha1.VitessCluster.status:type_name -> vtmeta.v1alpha1.VitessClusterStatus
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	14, // 14: vtmeta.v1alpha1.VitessClusterSpec.credentials:type_name -> vtmeta.v1alpha1.Credentials
+	15, // 15: vtmeta.v1alpha1.VitessClusterSpec.init_sql:type_name -> vtmeta.v1alpha1.InitSQL
+	16, // 16: vtmeta.v1alpha1.VitessClusterStatus.conditions:type_name -> vtmeta.v1alpha1.Condition
+	17, // 17: vtmeta.v1alpha1.VitessCluster.metadata:type_name -> vtmeta.v1alpha1.ObjectMeta
+	1,  // 18: vtmeta.v1alpha1.VitessCluster.spec:type_name -> vtmeta.v1alpha1.VitessClusterSpec
+	2,  // 19: vtmeta.v1alpha1.VitessCluster.status:type_name -> vtmeta.v1alpha1.VitessClusterStatus
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_vtmeta_v1alpha1_cluster_proto_init() }

@@ -1347,6 +1347,114 @@ func (x *TopologySpec) GetCellRoot() string {
 	return ""
 }
 
+// Credentials names the Secret, in the cluster's namespace, that holds the
+// database's credentials. Its keys: vtgate-users.json, vtgate's static
+// authentication file (Vitess's format: each user name maps to a list of
+// {"Password": "...", "UserData": "..."}); and one key per MySQL user whose
+// password to set, named as the user: vt_repl (replicas connect as it over
+// the network; set it), and optionally vt_dba, vt_app, vt_appdebug,
+// vt_allprivs, vt_filtered, vt_monitoring (these are reachable only over
+// the tablet's own socket). A password is the key's value, one line.
+type Credentials struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// secret_name is the Secret's name.
+	SecretName    string `protobuf:"bytes,1,opt,name=secret_name,json=secretName,proto3" json:"secret_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Credentials) Reset() {
+	*x = Credentials{}
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Credentials) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Credentials) ProtoMessage() {}
+
+func (x *Credentials) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Credentials.ProtoReflect.Descriptor instead.
+func (*Credentials) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_common_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Credentials) GetSecretName() string {
+	if x != nil {
+		return x.SecretName
+	}
+	return ""
+}
+
+// InitSQL names the init SQL a new tablet's MySQL starts from.
+type InitSQL struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// config_map_name is a ConfigMap in the cluster's namespace.
+	ConfigMapName string `protobuf:"bytes,1,opt,name=config_map_name,json=configMapName,proto3" json:"config_map_name,omitempty"`
+	// key is the ConfigMap's key that holds the SQL.
+	Key           string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InitSQL) Reset() {
+	*x = InitSQL{}
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InitSQL) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InitSQL) ProtoMessage() {}
+
+func (x *InitSQL) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InitSQL.ProtoReflect.Descriptor instead.
+func (*InitSQL) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_common_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *InitSQL) GetConfigMapName() string {
+	if x != nil {
+		return x.ConfigMapName
+	}
+	return ""
+}
+
+func (x *InitSQL) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
 // ClusterConfig is what every layer below the cluster knows about its
 // cluster, filled in by the cluster layer.
 type ClusterConfig struct {
@@ -1368,13 +1476,17 @@ type ClusterConfig struct {
 	// vtctld_address is the gRPC address of the cluster's vtctld, which the
 	// registration Jobs talk to.
 	VtctldAddress string `protobuf:"bytes,9,opt,name=vtctld_address,json=vtctldAddress,proto3" json:"vtctld_address,omitempty"`
+	// credentials names the Secret with the database's credentials.
+	Credentials *Credentials `protobuf:"bytes,10,opt,name=credentials,proto3" json:"credentials,omitempty"`
+	// init_sql names the init SQL new tablets start from.
+	InitSql       *InitSQL `protobuf:"bytes,11,opt,name=init_sql,json=initSql,proto3" json:"init_sql,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ClusterConfig) Reset() {
 	*x = ClusterConfig{}
-	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[17]
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1386,7 +1498,7 @@ func (x *ClusterConfig) String() string {
 func (*ClusterConfig) ProtoMessage() {}
 
 func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[17]
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1399,7 +1511,7 @@ func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterConfig.ProtoReflect.Descriptor instead.
 func (*ClusterConfig) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_common_proto_rawDescGZIP(), []int{17}
+	return file_vtmeta_v1alpha1_common_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ClusterConfig) GetImages() *Images {
@@ -1456,6 +1568,20 @@ func (x *ClusterConfig) GetVtctldAddress() string {
 		return x.VtctldAddress
 	}
 	return ""
+}
+
+func (x *ClusterConfig) GetCredentials() *Credentials {
+	if x != nil {
+		return x.Credentials
+	}
+	return nil
+}
+
+func (x *ClusterConfig) GetInitSql() *InitSQL {
+	if x != nil {
+		return x.InitSql
+	}
+	return nil
 }
 
 var File_vtmeta_v1alpha1_common_proto protoreflect.FileDescriptor
@@ -1634,7 +1760,14 @@ const file_vtmeta_v1alpha1_common_proto_rawDesc = "" +
 	"\x15global_server_address\x18\x02 \x01(\tR\x13globalServerAddress\x12\x1f\n" +
 	"\vglobal_root\x18\x03 \x01(\tR\n" +
 	"globalRoot\x12\x1b\n" +
-	"\tcell_root\x18\x04 \x01(\tR\bcellRoot\"\xaa\x05\n" +
+	"\tcell_root\x18\x04 \x01(\tR\bcellRoot\"[\n" +
+	"\vCredentials\x12L\n" +
+	"\vsecret_name\x18\x01 \x01(\tB+\xca\xda\x18'\x18\x012 ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$8\xfd\x01R\n" +
+	"secretName\"\x85\x01\n" +
+	"\aInitSQL\x12S\n" +
+	"\x0fconfig_map_name\x18\x01 \x01(\tB+\xca\xda\x18'\x18\x012 ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$8\xfd\x01R\rconfigMapName\x12%\n" +
+	"\x03key\x18\x02 \x01(\tB\x13\xca\xda\x18\x0f\n" +
+	"\r\"init_db.sql\"R\x03key\"\x9f\x06\n" +
 	"\rClusterConfig\x12/\n" +
 	"\x06images\x18\x02 \x01(\v2\x17.vtmeta.v1alpha1.ImagesR\x06images\x123\n" +
 	"\x06backup\x18\x03 \x01(\v2\x1b.vtmeta.v1alpha1.BackupSpecR\x06backup\x12R\n" +
@@ -1643,7 +1776,10 @@ const file_vtmeta_v1alpha1_common_proto_rawDesc = "" +
 	"\x0ereclaim_policy\x18\x06 \x01(\tR\rreclaimPolicy\x12B\n" +
 	"\x06labels\x18\a \x03(\v2*.vtmeta.v1alpha1.ClusterConfig.LabelsEntryR\x06labels\x12Q\n" +
 	"\vannotations\x18\b \x03(\v2/.vtmeta.v1alpha1.ClusterConfig.AnnotationsEntryR\vannotations\x12%\n" +
-	"\x0evtctld_address\x18\t \x01(\tR\rvtctldAddress\x1a>\n" +
+	"\x0evtctld_address\x18\t \x01(\tR\rvtctldAddress\x12>\n" +
+	"\vcredentials\x18\n" +
+	" \x01(\v2\x1c.vtmeta.v1alpha1.CredentialsR\vcredentials\x123\n" +
+	"\binit_sql\x18\v \x01(\v2\x18.vtmeta.v1alpha1.InitSQLR\ainitSql\x1a>\n" +
 	"\x10BackupFlagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
@@ -1666,7 +1802,7 @@ func file_vtmeta_v1alpha1_common_proto_rawDescGZIP() []byte {
 	return file_vtmeta_v1alpha1_common_proto_rawDescData
 }
 
-var file_vtmeta_v1alpha1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
+var file_vtmeta_v1alpha1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_vtmeta_v1alpha1_common_proto_goTypes = []any{
 	(*Raw)(nil),                       // 0: vtmeta.v1alpha1.Raw
 	(*ObjectMeta)(nil),                // 1: vtmeta.v1alpha1.ObjectMeta
@@ -1685,75 +1821,79 @@ var file_vtmeta_v1alpha1_common_proto_goTypes = []any{
 	(*Images)(nil),                    // 14: vtmeta.v1alpha1.Images
 	(*BackupSpec)(nil),                // 15: vtmeta.v1alpha1.BackupSpec
 	(*TopologySpec)(nil),              // 16: vtmeta.v1alpha1.TopologySpec
-	(*ClusterConfig)(nil),             // 17: vtmeta.v1alpha1.ClusterConfig
-	nil,                               // 18: vtmeta.v1alpha1.ObjectMeta.LabelsEntry
-	nil,                               // 19: vtmeta.v1alpha1.ObjectMeta.AnnotationsEntry
-	nil,                               // 20: vtmeta.v1alpha1.LabelSelector.MatchLabelsEntry
-	nil,                               // 21: vtmeta.v1alpha1.TemplateMetadata.LabelsEntry
-	nil,                               // 22: vtmeta.v1alpha1.TemplateMetadata.AnnotationsEntry
-	nil,                               // 23: vtmeta.v1alpha1.ResourceRequirements.LimitsEntry
-	nil,                               // 24: vtmeta.v1alpha1.ResourceRequirements.RequestsEntry
-	nil,                               // 25: vtmeta.v1alpha1.VolumeResources.RequestsEntry
-	nil,                               // 26: vtmeta.v1alpha1.VolumeResources.LimitsEntry
-	nil,                               // 27: vtmeta.v1alpha1.ServiceSpec.AnnotationsEntry
-	nil,                               // 28: vtmeta.v1alpha1.ServiceSpec.LabelsEntry
-	nil,                               // 29: vtmeta.v1alpha1.Scheduling.NodeSelectorEntry
-	nil,                               // 30: vtmeta.v1alpha1.ComponentSpec.ExtraFlagsEntry
-	nil,                               // 31: vtmeta.v1alpha1.ComponentSpec.LabelsEntry
-	nil,                               // 32: vtmeta.v1alpha1.ComponentSpec.AnnotationsEntry
-	nil,                               // 33: vtmeta.v1alpha1.EtcdSpec.ExtraFlagsEntry
-	nil,                               // 34: vtmeta.v1alpha1.EtcdSpec.LabelsEntry
-	nil,                               // 35: vtmeta.v1alpha1.EtcdSpec.AnnotationsEntry
-	nil,                               // 36: vtmeta.v1alpha1.BackupSpec.FlagsEntry
-	nil,                               // 37: vtmeta.v1alpha1.ClusterConfig.BackupFlagsEntry
-	nil,                               // 38: vtmeta.v1alpha1.ClusterConfig.LabelsEntry
-	nil,                               // 39: vtmeta.v1alpha1.ClusterConfig.AnnotationsEntry
+	(*Credentials)(nil),               // 17: vtmeta.v1alpha1.Credentials
+	(*InitSQL)(nil),                   // 18: vtmeta.v1alpha1.InitSQL
+	(*ClusterConfig)(nil),             // 19: vtmeta.v1alpha1.ClusterConfig
+	nil,                               // 20: vtmeta.v1alpha1.ObjectMeta.LabelsEntry
+	nil,                               // 21: vtmeta.v1alpha1.ObjectMeta.AnnotationsEntry
+	nil,                               // 22: vtmeta.v1alpha1.LabelSelector.MatchLabelsEntry
+	nil,                               // 23: vtmeta.v1alpha1.TemplateMetadata.LabelsEntry
+	nil,                               // 24: vtmeta.v1alpha1.TemplateMetadata.AnnotationsEntry
+	nil,                               // 25: vtmeta.v1alpha1.ResourceRequirements.LimitsEntry
+	nil,                               // 26: vtmeta.v1alpha1.ResourceRequirements.RequestsEntry
+	nil,                               // 27: vtmeta.v1alpha1.VolumeResources.RequestsEntry
+	nil,                               // 28: vtmeta.v1alpha1.VolumeResources.LimitsEntry
+	nil,                               // 29: vtmeta.v1alpha1.ServiceSpec.AnnotationsEntry
+	nil,                               // 30: vtmeta.v1alpha1.ServiceSpec.LabelsEntry
+	nil,                               // 31: vtmeta.v1alpha1.Scheduling.NodeSelectorEntry
+	nil,                               // 32: vtmeta.v1alpha1.ComponentSpec.ExtraFlagsEntry
+	nil,                               // 33: vtmeta.v1alpha1.ComponentSpec.LabelsEntry
+	nil,                               // 34: vtmeta.v1alpha1.ComponentSpec.AnnotationsEntry
+	nil,                               // 35: vtmeta.v1alpha1.EtcdSpec.ExtraFlagsEntry
+	nil,                               // 36: vtmeta.v1alpha1.EtcdSpec.LabelsEntry
+	nil,                               // 37: vtmeta.v1alpha1.EtcdSpec.AnnotationsEntry
+	nil,                               // 38: vtmeta.v1alpha1.BackupSpec.FlagsEntry
+	nil,                               // 39: vtmeta.v1alpha1.ClusterConfig.BackupFlagsEntry
+	nil,                               // 40: vtmeta.v1alpha1.ClusterConfig.LabelsEntry
+	nil,                               // 41: vtmeta.v1alpha1.ClusterConfig.AnnotationsEntry
 }
 var file_vtmeta_v1alpha1_common_proto_depIdxs = []int32{
-	18, // 0: vtmeta.v1alpha1.ObjectMeta.labels:type_name -> vtmeta.v1alpha1.ObjectMeta.LabelsEntry
-	19, // 1: vtmeta.v1alpha1.ObjectMeta.annotations:type_name -> vtmeta.v1alpha1.ObjectMeta.AnnotationsEntry
-	20, // 2: vtmeta.v1alpha1.LabelSelector.match_labels:type_name -> vtmeta.v1alpha1.LabelSelector.MatchLabelsEntry
+	20, // 0: vtmeta.v1alpha1.ObjectMeta.labels:type_name -> vtmeta.v1alpha1.ObjectMeta.LabelsEntry
+	21, // 1: vtmeta.v1alpha1.ObjectMeta.annotations:type_name -> vtmeta.v1alpha1.ObjectMeta.AnnotationsEntry
+	22, // 2: vtmeta.v1alpha1.LabelSelector.match_labels:type_name -> vtmeta.v1alpha1.LabelSelector.MatchLabelsEntry
 	2,  // 3: vtmeta.v1alpha1.LabelSelector.match_expressions:type_name -> vtmeta.v1alpha1.LabelSelectorRequirement
-	21, // 4: vtmeta.v1alpha1.TemplateMetadata.labels:type_name -> vtmeta.v1alpha1.TemplateMetadata.LabelsEntry
-	22, // 5: vtmeta.v1alpha1.TemplateMetadata.annotations:type_name -> vtmeta.v1alpha1.TemplateMetadata.AnnotationsEntry
+	23, // 4: vtmeta.v1alpha1.TemplateMetadata.labels:type_name -> vtmeta.v1alpha1.TemplateMetadata.LabelsEntry
+	24, // 5: vtmeta.v1alpha1.TemplateMetadata.annotations:type_name -> vtmeta.v1alpha1.TemplateMetadata.AnnotationsEntry
 	4,  // 6: vtmeta.v1alpha1.Template.metadata:type_name -> vtmeta.v1alpha1.TemplateMetadata
-	23, // 7: vtmeta.v1alpha1.ResourceRequirements.limits:type_name -> vtmeta.v1alpha1.ResourceRequirements.LimitsEntry
-	24, // 8: vtmeta.v1alpha1.ResourceRequirements.requests:type_name -> vtmeta.v1alpha1.ResourceRequirements.RequestsEntry
-	25, // 9: vtmeta.v1alpha1.VolumeResources.requests:type_name -> vtmeta.v1alpha1.VolumeResources.RequestsEntry
-	26, // 10: vtmeta.v1alpha1.VolumeResources.limits:type_name -> vtmeta.v1alpha1.VolumeResources.LimitsEntry
+	25, // 7: vtmeta.v1alpha1.ResourceRequirements.limits:type_name -> vtmeta.v1alpha1.ResourceRequirements.LimitsEntry
+	26, // 8: vtmeta.v1alpha1.ResourceRequirements.requests:type_name -> vtmeta.v1alpha1.ResourceRequirements.RequestsEntry
+	27, // 9: vtmeta.v1alpha1.VolumeResources.requests:type_name -> vtmeta.v1alpha1.VolumeResources.RequestsEntry
+	28, // 10: vtmeta.v1alpha1.VolumeResources.limits:type_name -> vtmeta.v1alpha1.VolumeResources.LimitsEntry
 	8,  // 11: vtmeta.v1alpha1.PersistentVolumeClaimSpec.resources:type_name -> vtmeta.v1alpha1.VolumeResources
 	3,  // 12: vtmeta.v1alpha1.PersistentVolumeClaimSpec.selector:type_name -> vtmeta.v1alpha1.LabelSelector
-	27, // 13: vtmeta.v1alpha1.ServiceSpec.annotations:type_name -> vtmeta.v1alpha1.ServiceSpec.AnnotationsEntry
-	28, // 14: vtmeta.v1alpha1.ServiceSpec.labels:type_name -> vtmeta.v1alpha1.ServiceSpec.LabelsEntry
+	29, // 13: vtmeta.v1alpha1.ServiceSpec.annotations:type_name -> vtmeta.v1alpha1.ServiceSpec.AnnotationsEntry
+	30, // 14: vtmeta.v1alpha1.ServiceSpec.labels:type_name -> vtmeta.v1alpha1.ServiceSpec.LabelsEntry
 	0,  // 15: vtmeta.v1alpha1.Scheduling.affinity:type_name -> vtmeta.v1alpha1.Raw
 	0,  // 16: vtmeta.v1alpha1.Scheduling.tolerations:type_name -> vtmeta.v1alpha1.Raw
-	29, // 17: vtmeta.v1alpha1.Scheduling.node_selector:type_name -> vtmeta.v1alpha1.Scheduling.NodeSelectorEntry
+	31, // 17: vtmeta.v1alpha1.Scheduling.node_selector:type_name -> vtmeta.v1alpha1.Scheduling.NodeSelectorEntry
 	0,  // 18: vtmeta.v1alpha1.Scheduling.topology_spread_constraints:type_name -> vtmeta.v1alpha1.Raw
 	7,  // 19: vtmeta.v1alpha1.ComponentSpec.resources:type_name -> vtmeta.v1alpha1.ResourceRequirements
-	30, // 20: vtmeta.v1alpha1.ComponentSpec.extra_flags:type_name -> vtmeta.v1alpha1.ComponentSpec.ExtraFlagsEntry
-	31, // 21: vtmeta.v1alpha1.ComponentSpec.labels:type_name -> vtmeta.v1alpha1.ComponentSpec.LabelsEntry
-	32, // 22: vtmeta.v1alpha1.ComponentSpec.annotations:type_name -> vtmeta.v1alpha1.ComponentSpec.AnnotationsEntry
+	32, // 20: vtmeta.v1alpha1.ComponentSpec.extra_flags:type_name -> vtmeta.v1alpha1.ComponentSpec.ExtraFlagsEntry
+	33, // 21: vtmeta.v1alpha1.ComponentSpec.labels:type_name -> vtmeta.v1alpha1.ComponentSpec.LabelsEntry
+	34, // 22: vtmeta.v1alpha1.ComponentSpec.annotations:type_name -> vtmeta.v1alpha1.ComponentSpec.AnnotationsEntry
 	11, // 23: vtmeta.v1alpha1.ComponentSpec.scheduling:type_name -> vtmeta.v1alpha1.Scheduling
 	10, // 24: vtmeta.v1alpha1.ComponentSpec.service:type_name -> vtmeta.v1alpha1.ServiceSpec
 	0,  // 25: vtmeta.v1alpha1.ComponentSpec.security_context:type_name -> vtmeta.v1alpha1.Raw
 	7,  // 26: vtmeta.v1alpha1.EtcdSpec.resources:type_name -> vtmeta.v1alpha1.ResourceRequirements
 	9,  // 27: vtmeta.v1alpha1.EtcdSpec.volume_claim:type_name -> vtmeta.v1alpha1.PersistentVolumeClaimSpec
-	33, // 28: vtmeta.v1alpha1.EtcdSpec.extra_flags:type_name -> vtmeta.v1alpha1.EtcdSpec.ExtraFlagsEntry
+	35, // 28: vtmeta.v1alpha1.EtcdSpec.extra_flags:type_name -> vtmeta.v1alpha1.EtcdSpec.ExtraFlagsEntry
 	11, // 29: vtmeta.v1alpha1.EtcdSpec.scheduling:type_name -> vtmeta.v1alpha1.Scheduling
-	34, // 30: vtmeta.v1alpha1.EtcdSpec.labels:type_name -> vtmeta.v1alpha1.EtcdSpec.LabelsEntry
-	35, // 31: vtmeta.v1alpha1.EtcdSpec.annotations:type_name -> vtmeta.v1alpha1.EtcdSpec.AnnotationsEntry
-	36, // 32: vtmeta.v1alpha1.BackupSpec.flags:type_name -> vtmeta.v1alpha1.BackupSpec.FlagsEntry
+	36, // 30: vtmeta.v1alpha1.EtcdSpec.labels:type_name -> vtmeta.v1alpha1.EtcdSpec.LabelsEntry
+	37, // 31: vtmeta.v1alpha1.EtcdSpec.annotations:type_name -> vtmeta.v1alpha1.EtcdSpec.AnnotationsEntry
+	38, // 32: vtmeta.v1alpha1.BackupSpec.flags:type_name -> vtmeta.v1alpha1.BackupSpec.FlagsEntry
 	14, // 33: vtmeta.v1alpha1.ClusterConfig.images:type_name -> vtmeta.v1alpha1.Images
 	15, // 34: vtmeta.v1alpha1.ClusterConfig.backup:type_name -> vtmeta.v1alpha1.BackupSpec
-	37, // 35: vtmeta.v1alpha1.ClusterConfig.backup_flags:type_name -> vtmeta.v1alpha1.ClusterConfig.BackupFlagsEntry
+	39, // 35: vtmeta.v1alpha1.ClusterConfig.backup_flags:type_name -> vtmeta.v1alpha1.ClusterConfig.BackupFlagsEntry
 	16, // 36: vtmeta.v1alpha1.ClusterConfig.topology:type_name -> vtmeta.v1alpha1.TopologySpec
-	38, // 37: vtmeta.v1alpha1.ClusterConfig.labels:type_name -> vtmeta.v1alpha1.ClusterConfig.LabelsEntry
-	39, // 38: vtmeta.v1alpha1.ClusterConfig.annotations:type_name -> vtmeta.v1alpha1.ClusterConfig.AnnotationsEntry
-	39, // [39:39] is the sub-list for method output_type
-	39, // [39:39] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	40, // 37: vtmeta.v1alpha1.ClusterConfig.labels:type_name -> vtmeta.v1alpha1.ClusterConfig.LabelsEntry
+	41, // 38: vtmeta.v1alpha1.ClusterConfig.annotations:type_name -> vtmeta.v1alpha1.ClusterConfig.AnnotationsEntry
+	17, // 39: vtmeta.v1alpha1.ClusterConfig.credentials:type_name -> vtmeta.v1alpha1.Credentials
+	18, // 40: vtmeta.v1alpha1.ClusterConfig.init_sql:type_name -> vtmeta.v1alpha1.InitSQL
+	41, // [41:41] is the sub-list for method output_type
+	41, // [41:41] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_vtmeta_v1alpha1_common_proto_init() }
@@ -1771,7 +1911,7 @@ func file_vtmeta_v1alpha1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vtmeta_v1alpha1_common_proto_rawDesc), len(file_vtmeta_v1alpha1_common_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   40,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

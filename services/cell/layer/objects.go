@@ -249,6 +249,12 @@ type component struct {
 	args                       []string
 	ports                      []corev1.ContainerPort
 	servicePorts               []corev1.ServicePort
+	// volumes and mounts are the Pod's volumes and the container's mounts.
+	volumes []corev1.Volume
+	mounts  []corev1.VolumeMount
+	// public names the only ports a Service published outside the cluster
+	// (LoadBalancer, NodePort) carries; empty keeps them all.
+	public []string
 }
 
 // Deployment returns a component's Deployment and Service (and a budget
@@ -293,8 +299,10 @@ func (b builder) Deployment(c component) ([]kube.Object, error) {
 						LivenessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
 							TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("web")}}, InitialDelaySeconds: 30, PeriodSeconds: 20, FailureThreshold: 6},
 						Resources:       res,
+						VolumeMounts:    c.mounts,
 						SecurityContext: kube.ContainerSecurity(),
 					}},
+					Volumes: c.volumes,
 				},
 			},
 		},
@@ -316,6 +324,9 @@ func (b builder) Deployment(c component) ([]kube.Object, error) {
 		svc.Labels = spec.Over(ss.GetLabels(), svc.Labels)
 		svc.Spec.LoadBalancerSourceRanges = ss.GetLoadBalancerSourceRanges()
 		svc.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicy(ss.GetExternalTrafficPolicy())
+		if external(ss) && len(c.public) > 0 {
+			svc.Spec.Ports = slices.DeleteFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return !slices.Contains(c.public, p.Name) })
+		}
 	}
 	out := []kube.Object{d, svc}
 	if replicas > 1 {
@@ -386,24 +397,60 @@ func (b builder) watched() string {
 	return strings.Join(cells, ",")
 }
 
+// external says whether a Service is published outside the cluster.
+func external(ss *v1.ServiceSpec) bool {
+	return ss.GetType() == string(corev1.ServiceTypeLoadBalancer) || ss.GetType() == string(corev1.ServiceTypeNodePort)
+}
+
+// vtgateAuthDir is where vtgate reads its users from the credentials Secret.
+const vtgateAuthDir = "/vt/vtgate-auth"
+
+// VtgateUsersKey is the credentials Secret's key of vtgate's static
+// authentication file.
+const VtgateUsersKey = "vtgate-users.json"
+
+// vtgateAuth is how vtgate authenticates MySQL clients: with the cluster's
+// credentials, the users of the Secret's vtgate-users.json (reloaded every
+// 30 seconds, so a changed password needs no restart); without, anyone.
+func (b builder) vtgateAuth() (args []string, vols []corev1.Volume, mounts []corev1.VolumeMount) {
+	c := b.cfg.GetCredentials()
+	if c == nil {
+		return []string{vtflags.Flag("mysql-auth-server-impl", "none")}, nil, nil
+	}
+	args = []string{
+		vtflags.Flag("mysql-auth-server-impl", "static"),
+		vtflags.Flag("mysql-auth-server-static-file", vtgateAuthDir+"/users.json"),
+		vtflags.Flag("mysql-auth-static-reload-interval", "30s"),
+	}
+	vols = []corev1.Volume{{Name: "auth", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+		SecretName: c.GetSecretName(), Items: []corev1.KeyToPath{{Key: VtgateUsersKey, Path: "users.json"}}}}}}
+	mounts = []corev1.VolumeMount{{Name: "auth", MountPath: vtgateAuthDir, ReadOnly: true}}
+	return args, vols, mounts
+}
+
 // Vtgate is the cell's query gateway. It watches the tablets of every cell
-// that has some, so it can route to a primary wherever it runs.
+// that has some, so it can route to a primary wherever it runs. Published
+// outside the cluster, its Service carries the MySQL port alone: the web
+// and gRPC ports take no authentication.
 func (b builder) Vtgate() component {
+	auth, vols, mounts := b.vtgateAuth()
 	return component{
 		name: names.Vtgate(b.cluster(), b.s.GetName()), label: "vtgate", binary: "vtgate", field: "spec.vtgate",
 		spec: orEmpty(b.s.GetVtgate()), image: cmp.Or(b.cfg.GetImages().GetVtgate(), spec.DefaultVitessImage), replicas: defaultVtgates,
-		args: append(vtflags.Topology(b.cfg.GetTopology()),
+		args: append(append(vtflags.Topology(b.cfg.GetTopology()),
 			vtflags.Flag("cell", b.s.GetName()),
 			vtflags.Flag("cells-to-watch", b.watched()),
 			vtflags.Flag("tablet-types-to-wait", "PRIMARY,REPLICA"),
 			vtflags.Flag("port", fmt.Sprint(spec.WebPort)),
 			vtflags.Flag("grpc-port", fmt.Sprint(spec.GRPCPort)),
 			vtflags.Flag("mysql-server-port", fmt.Sprint(spec.MySQLPort)),
-			vtflags.Flag("mysql-auth-server-impl", "none"),
 			vtflags.Flag("service-map", "grpc-vtgateservice"),
-		),
+		), auth...),
 		ports:        []corev1.ContainerPort{containerPort("web", spec.WebPort), containerPort("grpc", spec.GRPCPort), containerPort("mysql", spec.MySQLPort)},
 		servicePorts: []corev1.ServicePort{port("web", spec.WebPort), port("grpc", spec.GRPCPort), port("mysql", spec.MySQLPort)},
+		volumes:      vols,
+		mounts:       mounts,
+		public:       []string{"mysql"},
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -38,6 +39,7 @@ func Sync(ctx context.Context, req *v1.ClusterSyncRequest) (*v1.ClusterSyncRespo
 		return nil, fmt.Errorf("VitessCluster %s/%s: %w", p.GetMetadata().GetNamespace(), p.GetMetadata().GetName(), err)
 	}
 	gen := p.GetMetadata().GetGeneration()
+	conds = append(conds, Security(s), Images(s))
 	return &v1.ClusterSyncResponse{
 		Status: &v1.VitessClusterStatus{
 			ObservedGeneration: gen,
@@ -49,6 +51,28 @@ func Sync(ctx context.Context, req *v1.ClusterSyncRequest) (*v1.ClusterSyncRespo
 		},
 		Children: res.Children,
 	}, nil
+}
+
+// Security is the Insecure condition: True while the cluster has no
+// credentials, saying what is open.
+func Security(s *v1.VitessClusterSpec) *v1.Condition {
+	if c := s.GetCredentials(); c != nil {
+		return conditions.New(conditions.Insecure, false, "Credentials",
+			"vtgate authenticates users from Secret "+c.GetSecretName()+" (vtgate-users.json), and MySQL users have the passwords it holds")
+	}
+	return conditions.New(conditions.Insecure, true, "NoCredentials",
+		"spec.credentials is not set: vtgate accepts any user and password, and MySQL's replication user vt_repl@'%' has no password; fine for development, never for a database others can reach")
+}
+
+// Images is the ImagesSupported condition: False while the spec names
+// Vitess images older than vtmeta supports, naming each field.
+func Images(s *v1.VitessClusterSpec) *v1.Condition {
+	old := spec.OldImages(s)
+	if len(old) == 0 {
+		return conditions.New(conditions.ImagesSupported, true, "Supported", fmt.Sprintf("no Vitess image older than v%d", spec.OldestVitess))
+	}
+	return conditions.New(conditions.ImagesSupported, false, "OlderThanSupported",
+		fmt.Sprintf("Vitess images older than v%d cannot run the flags vtmeta renders (their Pods will not start): %s", spec.OldestVitess, strings.Join(old, "; ")))
 }
 
 // Cells returns the desired VitessCells of a valid VitessCluster, in rollout
@@ -111,6 +135,8 @@ func Config(p *v1.VitessCluster) *v1.ClusterConfig {
 		Annotations:   s.GetAnnotations(),
 		VtctldAddress: fmt.Sprintf("%s.%s.svc:%d", names.Vtctld(p.GetMetadata().GetName(), vtctldCell(s)),
 			p.GetMetadata().GetNamespace(), spec.VtctldGRPCPort),
+		Credentials: s.GetCredentials(),
+		InitSql:     s.GetInitSql(),
 	}
 }
 

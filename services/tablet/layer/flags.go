@@ -25,6 +25,7 @@ func vttabletArgs(t *v1.VitessTablet, hostname string) []string {
 		vtflags.Flag("health-check-interval", "5s"),
 	)
 	args = append(args, vtflags.Backup("vttablet", s.GetClusterConfig(), true)...)
+	args = append(args, credentialsFlags(s.GetClusterConfig())...)
 	return append(args, vtflags.Map(s.GetPool().GetVttablet().GetExtraFlags())...)
 }
 
@@ -37,9 +38,10 @@ func mysqlctldArgs(t *v1.VitessTablet, tm timings) []string {
 		vtflags.Flag("tablet-uid", fmt.Sprint(uint32(s.GetUid()))),
 		vtflags.Flag("mysql-port", fmt.Sprint(MySQLPort)),
 		vtflags.Flag("socket-file", MysqlctlSocket),
-		vtflags.Flag("init-db-sql-file", SharedVT+"/config/init_db.sql"),
+		vtflags.Flag("init-db-sql-file", InitSQLFile),
 		vtflags.Flag("shutdown-wait-time", fmt.Sprintf("%ds", tm.mysqlWait)),
 		vtflags.Flag("onterm-timeout", fmt.Sprintf("%ds", tm.mysqlWait+10)),
 	}
+	args = append(args, credentialsFlags(s.GetClusterConfig())...)
 	return append(args, vtflags.Map(s.GetPool().GetMysql().GetExtraFlags())...)
 }

@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -52,7 +54,7 @@ func Sync(ctx context.Context, req *v1.TabletSyncRequest) (*v1.TabletSyncRespons
 	fail := func(err error) (*v1.TabletSyncResponse, error) {
 		return nil, fmt.Errorf("VitessTablet %s/%s: %w", t.GetMetadata().GetNamespace(), name, err)
 	}
-	claimJSON, podChild, invalid := build(t, claim)
+	claimJSON, drift, podChild, invalid := build(t, claim)
 	var children []*v1.Raw
 	var conds []*v1.Condition
 	switch {
@@ -108,6 +110,7 @@ func Sync(ctx context.Context, req *v1.TabletSyncRequest) (*v1.TabletSyncRespons
 			return fail(err)
 		}
 		children = append(children, stray...)
+		conds = append(conds, volumeCondition(drift))
 	}
 	st.Conditions = conditions.Merge(t.GetStatus().GetConditions(), hookctx.Now(ctx), gen, conds...)
 	return &v1.TabletSyncResponse{Status: st, Children: children}, nil
@@ -144,23 +147,35 @@ func phaseConditions(ready bool, reason, msg string) []*v1.Condition {
 
 // build returns the tablet's desired claim and Pod, or the spec problem
 // that freezes them.
-func build(t *v1.VitessTablet, observedClaim *v1.Object) ([]byte, rollout.Child, error) {
+func build(t *v1.VitessTablet, observedClaim *v1.Object) ([]byte, []string, rollout.Child, error) {
 	if err := check(t); err != nil {
-		return nil, rollout.Child{}, err
+		return nil, nil, rollout.Child{}, err
 	}
-	claim, err := Claim(t, observedClaim)
+	claim, drift, err := Claim(t, observedClaim)
 	if err != nil {
-		return nil, rollout.Child{}, err
+		return nil, nil, rollout.Child{}, err
 	}
 	pod, err := Pod(t)
 	if err != nil {
-		return nil, rollout.Child{}, err
+		return nil, nil, rollout.Child{}, err
 	}
 	c, err := kube.Child(podType.Kind, podType.APIVersion, pod)
 	if err != nil {
-		return nil, rollout.Child{}, err
+		return nil, nil, rollout.Child{}, err
 	}
-	return claim, c, nil
+	return claim, drift, c, nil
+}
+
+// VolumeMatchesSpec is the tablet condition that says whether its claim
+// is what the spec asks; False names each field the claim keeps.
+const VolumeMatchesSpec = "VolumeMatchesSpec"
+
+// volumeCondition is the VolumeMatchesSpec condition of a claim's drift.
+func volumeCondition(drift []string) *v1.Condition {
+	if len(drift) == 0 {
+		return conditions.New(VolumeMatchesSpec, true, "AsSpecified", "the claim is as the spec asks")
+	}
+	return conditions.New(VolumeMatchesSpec, false, "CannotChange", "the claim is kept as it is: "+strings.Join(drift, "; "))
 }
 
 // check refuses a tablet spec the layer cannot run.
@@ -199,21 +214,54 @@ func check(t *v1.VitessTablet) error {
 // Claim returns the tablet's PersistentVolumeClaim. A new claim follows the
 // pool's template. An existing one is sent back exactly as last applied,
 // except that a larger requested size replaces its size (expansion in
-// place); a smaller one is ignored, as a claim cannot shrink.
-func Claim(t *v1.VitessTablet, observedClaim *v1.Object) ([]byte, error) {
+// place, which the claim's storage class must allow). Nothing else of a
+// claim can change once it is bound, so what the spec asks beyond that is
+// returned as drift, one message per field, for a condition to say.
+func Claim(t *v1.VitessTablet, observedClaim *v1.Object) ([]byte, []string, error) {
+	want, err := newClaim(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	if observedClaim == nil {
+		b, err := kube.Marshal(want)
+		return b, nil, err
+	}
+	last, err := observed.LastApplied(observedClaim)
+	if err != nil {
+		return nil, nil, err
+	}
+	var pvc map[string]any
+	var held corev1.PersistentVolumeClaim
+	if err := json.Unmarshal(last, &pvc); err != nil {
+		return nil, nil, fmt.Errorf("read the claim's last-applied state: %w", err)
+	}
+	if err := json.Unmarshal(last, &held); err != nil {
+		return nil, nil, fmt.Errorf("read the claim's last-applied state: %w", err)
+	}
+	drift := claimDrift(t.GetSpec().GetPool().GetVolumeClaim(), want, &held)
+	size, cur := want.Spec.Resources.Requests[corev1.ResourceStorage], held.Spec.Resources.Requests[corev1.ResourceStorage]
+	if size.Cmp(cur) <= 0 {
+		return last, drift, nil
+	}
+	sp, _ := pvc["spec"].(map[string]any)
+	res, _ := sp["resources"].(map[string]any)
+	req, _ := res["requests"].(map[string]any)
+	if req == nil {
+		return last, drift, nil
+	}
+	req["storage"] = size.String()
+	b, err := kube.Marshal(pvc)
+	return b, drift, err
+}
+
+// newClaim is the claim the pool's template asks for.
+func newClaim(t *v1.VitessTablet) (*corev1.PersistentVolumeClaim, error) {
 	s := t.GetSpec()
 	tmpl := s.GetPool().GetVolumeClaim()
 	want, err := resource.ParseQuantity(tmpl.GetResources().GetRequests()["storage"])
 	if err != nil {
 		return nil, &spec.FieldError{Field: "spec.pool.volumeClaim.resources.requests.storage", Reason: "InvalidQuantity",
 			Message: fmt.Sprintf("%q is not a size: write it like 10Gi", tmpl.GetResources().GetRequests()["storage"])}
-	}
-	if observedClaim != nil {
-		last, err := observed.LastApplied(observedClaim)
-		if err != nil {
-			return nil, err
-		}
-		return grow(last, want)
 	}
 	var pvc corev1.PersistentVolumeClaim
 	pvc.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"}
@@ -238,23 +286,36 @@ func Claim(t *v1.VitessTablet, observedClaim *v1.Object) ([]byte, error) {
 	if sel := tmpl.GetSelector(); len(sel.GetMatchLabels()) > 0 {
 		pvc.Spec.Selector = &metav1.LabelSelector{MatchLabels: sel.GetMatchLabels()}
 	}
-	return kube.Marshal(&pvc)
+	return &pvc, nil
 }
 
-// grow returns the last-applied claim with its requested size raised to
-// want when want is larger; otherwise the claim unchanged, byte for byte.
-func grow(last []byte, want resource.Quantity) ([]byte, error) {
-	var pvc map[string]any
-	if err := json.Unmarshal(last, &pvc); err != nil {
-		return nil, fmt.Errorf("read the claim's last-applied state: %w", err)
+// claimDrift says, per field, what the template asks of an existing claim
+// that the claim keeps as it is: every field but a larger size.
+func claimDrift(tmpl *v1.PersistentVolumeClaimSpec, want, held *corev1.PersistentVolumeClaim) []string {
+	const f = "spec.pool.volumeClaim."
+	var out []string
+	size, cur := want.Spec.Resources.Requests[corev1.ResourceStorage], held.Spec.Resources.Requests[corev1.ResourceStorage]
+	if size.Cmp(cur) < 0 {
+		out = append(out, fmt.Sprintf("%sresources.requests.storage: %s is smaller than the claim's %s, and a volume cannot shrink", f, size.String(), cur.String()))
 	}
-	sp, _ := pvc["spec"].(map[string]any)
-	res, _ := sp["resources"].(map[string]any)
-	req, _ := res["requests"].(map[string]any)
-	cur, err := resource.ParseQuantity(fmt.Sprint(req["storage"]))
-	if err != nil || want.Cmp(cur) <= 0 {
-		return last, nil
+	if tmpl.StorageClassName != nil && tmpl.GetStorageClassName() != ptrOr(held.Spec.StorageClassName, "") {
+		out = append(out, fmt.Sprintf("%sstorageClassName: the claim keeps %q; a claim's storage class cannot change (to move the data, restore the tablet from a backup onto a new claim)", f, ptrOr(held.Spec.StorageClassName, "")))
 	}
-	req["storage"] = want.String()
-	return kube.Marshal(pvc)
+	if !slices.Equal(want.Spec.AccessModes, held.Spec.AccessModes) {
+		out = append(out, fmt.Sprintf("%saccessModes: the claim keeps %v; a claim's access modes cannot change", f, held.Spec.AccessModes))
+	}
+	if tmpl.GetVolumeMode() != "" && tmpl.GetVolumeMode() != string(ptrOr(held.Spec.VolumeMode, corev1.PersistentVolumeFilesystem)) {
+		out = append(out, fmt.Sprintf("%svolumeMode: the claim keeps %s; a claim's volume mode cannot change", f, ptrOr(held.Spec.VolumeMode, corev1.PersistentVolumeFilesystem)))
+	}
+	if len(tmpl.GetSelector().GetMatchLabels()) > 0 && (held.Spec.Selector == nil || !maps.Equal(held.Spec.Selector.MatchLabels, tmpl.GetSelector().GetMatchLabels())) {
+		out = append(out, f+"selector: the claim keeps its selector; a bound claim's selector cannot change")
+	}
+	return out
+}
+
+func ptrOr[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
 }

@@ -143,10 +143,23 @@ func TestResizeExpandsTheClaimOnly(t *testing.T) {
 		strings.Contains(claim, "ReadWriteMany") {
 		t.Errorf("changed %v; claim %s", changed, claim)
 	}
-	golden.Compare(t, "testdata/resize.response.json", mustMarshal(t, s.Sync()))
+	resp := s.Sync()
+	golden.Compare(t, "testdata/resize.response.json", mustMarshal(t, resp))
+	if c := conditions.Find(resp.GetStatus().GetConditions(), VolumeMatchesSpec); c.GetStatus() != conditions.False || !strings.Contains(c.GetMessage(), "spec.pool.volumeClaim.accessModes") {
+		t.Errorf("%s = %v: the access modes the claim keeps must be named", VolumeMatchesSpec, c)
+	}
 	s.Req.Parent.Spec.Pool.VolumeClaim.Resources.Requests["storage"] = "2Gi"
+	s.Req.Parent.Spec.Pool.VolumeClaim.AccessModes = nil
+	class := "fast"
+	s.Req.Parent.Spec.Pool.VolumeClaim.StorageClassName = &class
 	if changed := s.Apply(); len(changed) != 0 {
-		t.Errorf("a smaller size changed %v: claims cannot shrink", changed)
+		t.Errorf("a smaller size and a storage class changed %v: claims cannot shrink, nor change class", changed)
+	}
+	c := conditions.Find(s.Sync().GetStatus().GetConditions(), VolumeMatchesSpec)
+	for _, want := range []string{"resources.requests.storage: 2Gi is smaller than the claim's 8Gi", "storageClassName: the claim keeps \"\""} {
+		if !strings.Contains(c.GetMessage(), want) {
+			t.Errorf("%s = %v, want it to say %q", VolumeMatchesSpec, c, want)
+		}
 	}
 }
 

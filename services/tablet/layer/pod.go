@@ -57,6 +57,7 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 	dataMount := corev1.VolumeMount{Name: "vtdataroot", MountPath: DataRoot}
 	sharedMount := corev1.VolumeMount{Name: "vt", MountPath: SharedVT}
 	lifecycleMount := corev1.VolumeMount{Name: "lifecycle", MountPath: LifecycleDir}
+	credentialsMount := corev1.VolumeMount{Name: "credentials", MountPath: CredentialsDir, ReadOnly: true}
 
 	// The template's labels win over the pool's: selectors depend on them.
 	labels := spec.Over(pool.GetLabels(), s.GetTemplate().GetMetadata().GetLabels())
@@ -75,18 +76,19 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 			Subdomain:                     subdomain,
 			SecurityContext:               podSec,
 			TerminationGracePeriodSeconds: ptr(tm.grace),
-			Volumes: []corev1.Volume{
+			Volumes: append([]corev1.Volume{
 				{Name: "vtdataroot", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: name}}},
 				{Name: "vt", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 				{Name: "lifecycle", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}}},
-			},
+			}, credentialsVolumes(cfg)...),
 			InitContainers: []corev1.Container{{
 				// The mysqld image has no Vitess: hand it mysqlctld and the
-				// config files (my.cnf templates, init_db.sql).
+				// config files (my.cnf templates), and write the init SQL
+				// and the passwords (credentials.go).
 				Name:            "init-vt",
 				Image:           vtImage,
-				Command:         []string{"sh", "-c", "mkdir -p " + SharedVT + "/bin && cp /vt/bin/mysqlctld " + SharedVT + "/bin/ && cp -R /vt/config " + SharedVT + "/"},
-				VolumeMounts:    []corev1.VolumeMount{sharedMount},
+				Command:         []string{"sh", "-c", initScript(cfg)},
+				VolumeMounts:    append([]corev1.VolumeMount{sharedMount}, initMounts(cfg)...),
 				SecurityContext: containerSec,
 			}},
 			Containers: []corev1.Container{
@@ -101,7 +103,7 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 					LivenessProbe:   vttabletLiveness(),
 					Lifecycle:       preStop(reparentScript(t, tm)),
 					Resources:       vtRes,
-					VolumeMounts:    []corev1.VolumeMount{dataMount, lifecycleMount},
+					VolumeMounts:    []corev1.VolumeMount{dataMount, lifecycleMount, credentialsMount},
 					SecurityContext: containerSec,
 				},
 				{
@@ -116,7 +118,7 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 					Ports:           []corev1.ContainerPort{{Name: "mysql", ContainerPort: MySQLPort, Protocol: corev1.ProtocolTCP}},
 					Lifecycle:       preStop(waitScript(tm)),
 					Resources:       myRes,
-					VolumeMounts:    []corev1.VolumeMount{dataMount, sharedMount, lifecycleMount},
+					VolumeMounts:    []corev1.VolumeMount{dataMount, sharedMount, lifecycleMount, credentialsMount},
 					SecurityContext: containerSec,
 				},
 			},

@@ -189,14 +189,14 @@ func TestOverlays(t *testing.T) {
 			}
 			for _, ch := range cc.Spec.ChildResources {
 				m := ch.UpdateStrategy.Method
-				if !slices.Contains([]string{"InPlace", "Recreate", "OnDelete"}, m) {
-					t.Errorf("child %s uses %s: vtmeta orders rollouts itself (InPlace, Recreate for Pods, OnDelete for claims)", ch.Resource, m)
+				if !slices.Contains([]string{"InPlace", "Recreate"}, m) {
+					t.Errorf("child %s uses %s: vtmeta orders rollouts itself (InPlace, Recreate for Pods and Jobs)", ch.Resource, m)
 				}
 				if (ch.Resource == "pods") != (m == "Recreate" && ch.Resource != "jobs") && ch.Resource != "jobs" {
-					t.Errorf("child %s: Pods are Recreated, everything else (but Jobs) InPlace or OnDelete", ch.Resource)
+					t.Errorf("child %s: Pods are Recreated, everything else (but Jobs) InPlace", ch.Resource)
 				}
-				if ch.Resource == "persistentvolumeclaims" && m != "OnDelete" {
-					t.Error("claims must be OnDelete: never replaced")
+				if ch.Resource == "persistentvolumeclaims" && m != "InPlace" {
+					t.Error("claims must be InPlace: never replaced, and the tablet layer's larger size must reach them")
 				}
 			}
 		})
@@ -223,20 +223,41 @@ func TestSelectorsAreDisjoint(t *testing.T) {
 func TestAll(t *testing.T) {
 	objs := typed(t, build(t, overlay("all")))
 	for kind, n := range map[string]int{"CustomResourceDefinition": 5, "Deployment": 5, "Service": 5, "CompositeController": 5,
-		"ValidatingAdmissionPolicy": 1, "ValidatingAdmissionPolicyBinding": 1, "Namespace": 1} {
+		"ValidatingAdmissionPolicy": 2, "ValidatingAdmissionPolicyBinding": 2, "Namespace": 1} {
 		if len(objs[kind]) != n {
 			t.Errorf("%d %s, want %d", len(objs[kind]), kind, n)
 		}
 	}
-	vap := objs["ValidatingAdmissionPolicy"][0].(*admissionv1.ValidatingAdmissionPolicy)
-	rule := vap.Spec.MatchConstraints.ResourceRules[0]
-	if !slices.Contains(rule.Operations, admissionv1.Delete) || !slices.Contains(rule.Resources, "vitessclusters") ||
-		!strings.Contains(vap.Spec.Validations[0].Expression, "deletionProtection") {
-		t.Errorf("deletion protection policy %+v", vap.Spec)
+	policies := map[string]*admissionv1.ValidatingAdmissionPolicy{}
+	for _, o := range objs["ValidatingAdmissionPolicy"] {
+		vap := o.(*admissionv1.ValidatingAdmissionPolicy)
+		policies[vap.Name] = vap
 	}
-	if b := objs["ValidatingAdmissionPolicyBinding"][0].(*admissionv1.ValidatingAdmissionPolicyBinding); b.Spec.PolicyName != vap.Name ||
-		!slices.Contains(b.Spec.ValidationActions, admissionv1.Deny) {
-		t.Errorf("binding %+v does not deny through %s", b.Spec, vap.Name)
+	bindings := map[string]*admissionv1.ValidatingAdmissionPolicyBinding{}
+	for _, o := range objs["ValidatingAdmissionPolicyBinding"] {
+		b := o.(*admissionv1.ValidatingAdmissionPolicyBinding)
+		bindings[b.Spec.PolicyName] = b
+	}
+	for _, p := range []struct {
+		name, op, expr string
+		action         admissionv1.ValidationAction
+	}{
+		{"vtmeta-deletion-protection", "DELETE", "deletionProtection", admissionv1.Deny},
+		{"vtmeta-supported-images", "CREATE", "variables.old.size() == 0", admissionv1.Warn},
+	} {
+		vap := policies[p.name]
+		if vap == nil {
+			t.Errorf("no policy %s", p.name)
+			continue
+		}
+		rule := vap.Spec.MatchConstraints.ResourceRules[0]
+		if !slices.Contains(rule.Operations, admissionv1.OperationType(p.op)) || !slices.Contains(rule.Resources, "vitessclusters") ||
+			!strings.Contains(vap.Spec.Validations[0].Expression, p.expr) {
+			t.Errorf("policy %s: %+v", p.name, vap.Spec)
+		}
+		if b := bindings[p.name]; b == nil || !slices.Equal(b.Spec.ValidationActions, []admissionv1.ValidationAction{p.action}) {
+			t.Errorf("policy %s is not bound to %s: %+v", p.name, p.action, b)
+		}
 	}
 }
 

@@ -109,7 +109,9 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 
 	t.Run("image edit rolls through every layer", func(t *testing.T) { rollout(t, ctx, c, vcs) })
 	t.Run("scale down and up keeps the volume", func(t *testing.T) { scale(t, ctx, c, vcs) })
+	t.Run("a volume grows in place and keeps its class", func(t *testing.T) { grow(t, ctx, c, vcs) })
 	t.Run("invalid edits are refused", func(t *testing.T) { invalid(t, ctx, vcs) })
+	t.Run("old Vitess images are warned about", func(t *testing.T) { oldImages(t, ctx, e, vc) })
 	t.Run("a hook restarted mid-rollout", func(t *testing.T) { restart(t, ctx, c, vcs, e.Services["shard"]) })
 
 	// Deletion protection.
@@ -494,6 +496,63 @@ func scale(t *testing.T, ctx context.Context, c dynamic.Interface, vcs dynamic.R
 	}
 }
 
+// grow edits the tablets' volume size: every claim grows in place (the
+// same claim, no Pod restarted); then it edits their storage class, which
+// no claim can change: the claims stay, and each tablet says so.
+func grow(t *testing.T, ctx context.Context, c dynamic.Interface, vcs dynamic.ResourceInterface) {
+	claims := claimUIDs(t, ctx, c)
+	pods := map[string]types.UID{}
+	for _, p := range tabletPods(t, ctx, c) {
+		pods[p.GetName()] = p.GetUID()
+	}
+	claim := func(spec map[string]any) map[string]any {
+		ks := spec["keyspaces"].([]any)[0].(map[string]any)
+		return ks["tablets"].(map[string]any)["defaults"].(map[string]any)["volumeClaim"].(map[string]any)
+	}
+	edit(t, ctx, vcs, func(spec map[string]any) {
+		claim(spec)["resources"] = map[string]any{"requests": map[string]any{"storage": "8Gi"}}
+	}, nil)
+	l, err := c.Resource(claimsGVR).Namespace("default").List(ctx, metav1.ListOptions{LabelSelector: "vitess.io/component=vttablet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grown := 0
+	for _, cl := range l.Items {
+		if size, _, _ := unstructured.NestedString(cl.Object, "spec", "resources", "requests", "storage"); size == "8Gi" {
+			grown++
+		}
+		if claims[cl.GetName()] != cl.GetUID() {
+			t.Errorf("claim %s was replaced", cl.GetName())
+		}
+	}
+	if grown != 6 {
+		t.Errorf("%d of 6 tablet claims ask for 8Gi", grown)
+	}
+	for _, p := range tabletPods(t, ctx, c) {
+		if pods[p.GetName()] != p.GetUID() {
+			t.Errorf("Pod %s was replaced for a volume size", p.GetName())
+		}
+	}
+	edit(t, ctx, vcs, func(spec map[string]any) { claim(spec)["storageClassName"] = "elsewhere" }, nil)
+	l, _ = c.Resource(claimsGVR).Namespace("default").List(ctx, metav1.ListOptions{LabelSelector: "vitess.io/component=vttablet"})
+	for _, cl := range l.Items {
+		if class, _, _ := unstructured.NestedString(cl.Object, "spec", "storageClassName"); class != StorageClass || claims[cl.GetName()] != cl.GetUID() {
+			t.Errorf("claim %s: class %q, uid kept %v", cl.GetName(), class, claims[cl.GetName()] == cl.GetUID())
+		}
+	}
+	tablets, err := c.Resource(schema.GroupVersionResource{Group: "vitess.io", Version: "v1alpha1", Resource: "vitesstablets"}).Namespace("default").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range tablets.Items {
+		if st, msg := Condition(&tb, "VolumeMatchesSpec"); st != "False" || !strings.Contains(msg, "storageClassName") {
+			t.Errorf("VitessTablet %s: VolumeMatchesSpec %s %q, want False naming storageClassName", tb.GetName(), st, msg)
+		}
+	}
+	// Back to the spec the claims have.
+	edit(t, ctx, vcs, func(spec map[string]any) { delete(claim(spec), "storageClassName") }, nil)
+}
+
 // invalid is scenario 4 for what admission refuses: nothing changes.
 func invalid(t *testing.T, ctx context.Context, vcs dynamic.ResourceInterface) {
 	edits := map[string]func(spec map[string]any){
@@ -506,6 +565,12 @@ func invalid(t *testing.T, ctx context.Context, vcs dynamic.ResourceInterface) {
 		},
 		"a negative replica count": func(spec map[string]any) {
 			spec["cells"].([]any)[1].(map[string]any)["vtgate"].(map[string]any)["replicas"] = -1
+		},
+		"a vtgate load balancer without credentials": func(spec map[string]any) {
+			spec["cells"].([]any)[1].(map[string]any)["vtgate"].(map[string]any)["service"] = map[string]any{"type": "LoadBalancer"}
+		},
+		"semi_sync with two primary-eligible tablets": func(spec map[string]any) {
+			spec["keyspaces"].([]any)[0].(map[string]any)["durabilityPolicy"] = "semi_sync"
 		},
 	}
 	for name, change := range edits {
@@ -523,6 +588,58 @@ func invalid(t *testing.T, ctx context.Context, vcs dynamic.ResourceInterface) {
 		}
 	}
 }
+
+// oldImages applies (dry run) the original example, whose vitess/lite:v2.1.1
+// cannot run current flags, and a copy on v24: the first is accepted with
+// a warning naming each old image, the second without one.
+func oldImages(t *testing.T, ctx context.Context, e *Env, vc *unstructured.Unstructured) {
+	warnings := &collect{}
+	cfg := rest.CopyConfig(e.Config)
+	cfg.WarningHandler = warnings
+	c, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vcsGVR, _ := Resource("VitessCluster")
+	vcs := c.Resource(vcsGVR).Namespace("default")
+	try := func(edit func(spec map[string]any)) []string {
+		obj := vc.DeepCopy()
+		obj.SetName("images-check")
+		if edit != nil {
+			edit(obj.Object["spec"].(map[string]any))
+		}
+		warnings.got = nil
+		if _, err := vcs.Create(ctx, obj, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
+			t.Fatalf("dry-run create: %v", err)
+		}
+		return warnings.got
+	}
+	got := strings.Join(try(nil), "\n")
+	for _, want := range []string{"Vitess images older than v23", "vitess/lite:v2.1.1"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("applying the original example warned %q, want it to mention %q", got, want)
+		}
+	}
+	current := try(func(spec map[string]any) {
+		for _, c := range spec["cells"].([]any) {
+			for _, comp := range []string{"vtctld", "vtgate"} {
+				if m, ok := c.(map[string]any)[comp].(map[string]any); ok {
+					m["image"] = "vitess/lite:v24.0.4"
+				}
+			}
+		}
+		spec["keyspaces"].([]any)[0].(map[string]any)["tablets"].(map[string]any)["defaults"].(map[string]any)["image"] = "vitess/lite:v24.0.4"
+	})
+	if len(current) != 0 {
+		t.Errorf("a cluster on v24 warned %q", current)
+	}
+}
+
+// collect keeps the warnings the apiserver answers with.
+type collect struct{ got []string }
+
+// HandleWarningHeader records one warning.
+func (c *collect) HandleWarningHeader(_ int, _ string, text string) { c.got = append(c.got, text) }
 
 // restart is scenario 6: the shard service dies in the middle of a
 // rollout; nothing is lost while it is down, and once it is back the

@@ -28,6 +28,10 @@ const (
 	Volumes = 24
 )
 
+// StorageClass is the plane's default storage class, which allows volume
+// expansion, and the class of its PersistentVolumes.
+const StorageClass = "vtmeta-local"
+
 // Options configure Up.
 type Options struct {
 	// Dir holds the plane's data, the services' binaries and every log.
@@ -195,6 +199,7 @@ func Resource(kind string) (schema.GroupVersionResource, bool) {
 		"CompositeController":              {Group: "metacontroller.k8s.io", Version: "v1alpha1", Resource: "compositecontrollers"},
 		"Node":                             {Version: "v1", Resource: "nodes"},
 		"PersistentVolume":                 {Version: "v1", Resource: "persistentvolumes"},
+		"StorageClass":                     {Group: "storage.k8s.io", Version: "v1", Resource: "storageclasses"},
 		"VitessCluster":                    {Group: "vitess.io", Version: "v1alpha1", Resource: "vitessclusters"},
 	}[kind]
 	return r, ok
@@ -239,9 +244,17 @@ func (e *Env) fakeCluster(ctx context.Context) error {
 		}
 		objs = append(objs, n)
 	}
+	// The default storage class lets claims grow (the apiserver refuses a
+	// larger size otherwise); its volumes are the pre-created pool.
+	sc, err := Decode(`{"apiVersion":"storage.k8s.io/v1","kind":"StorageClass","metadata":{"name":"` + StorageClass + `",
+"annotations":{"storageclass.kubernetes.io/is-default-class":"true"}},"provisioner":"kubernetes.io/no-provisioner","allowVolumeExpansion":true,"volumeBindingMode":"Immediate"}`)
+	if err != nil {
+		return err
+	}
+	objs = append(objs, sc)
 	for i := range Volumes {
 		v, err := Decode(fmt.Sprintf(`{"apiVersion":"v1","kind":"PersistentVolume","metadata":{"name":"pv-%02d"},
-"spec":{"capacity":{"storage":"1Ti"},"accessModes":["ReadWriteOnce"],"persistentVolumeReclaimPolicy":"Retain","hostPath":{"path":"/tmp/pv-%02d"}}}`, i, i))
+"spec":{"capacity":{"storage":"1Ti"},"accessModes":["ReadWriteOnce"],"persistentVolumeReclaimPolicy":"Retain","storageClassName":%q,"hostPath":{"path":"/tmp/pv-%02d"}}}`, i, StorageClass, i))
 		if err != nil {
 			return err
 		}

@@ -19,7 +19,7 @@ func TestLoad(t *testing.T) {
 			t.Errorf("%s: kind %v, %d children", c.Layer, c.Raw["kind"], len(c.Children))
 		}
 	}
-	want := map[string]string{"Pod.v1": Recreate, "PersistentVolumeClaim.v1": OnDelete}
+	want := map[string]string{"Pod.v1": Recreate, "PersistentVolumeClaim.v1": InPlace}
 	for _, ch := range ctrls[4].Children {
 		if m, ok := want[ch.Type()]; ok && ch.Method != m {
 			t.Errorf("tablet %s: %s, want %s", ch.Type(), ch.Method, m)
