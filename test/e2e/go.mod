@@ -14,11 +14,13 @@ replace (
 
 require (
 	github.com/vtmeta/vtmeta v0.0.0
+	github.com/vtmeta/vtmeta/proto v0.0.0
 	github.com/vtmeta/vtmeta/services/cell v0.0.0-00010101000000-000000000000
 	github.com/vtmeta/vtmeta/services/cluster v0.0.0-00010101000000-000000000000
 	github.com/vtmeta/vtmeta/services/keyspace v0.0.0-00010101000000-000000000000
 	github.com/vtmeta/vtmeta/services/shard v0.0.0-00010101000000-000000000000
 	github.com/vtmeta/vtmeta/services/tablet v0.0.0-00010101000000-000000000000
+	google.golang.org/protobuf v1.36.12
 	k8s.io/api v0.37.2
 	k8s.io/apiextensions-apiserver v0.37.2
 	k8s.io/apimachinery v0.37.2
@@ -62,7 +64,6 @@ require (
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
-	github.com/vtmeta/vtmeta/proto v0.0.0 // indirect
 	github.com/x448/float16 v0.8.4 // indirect
 	github.com/xlab/treeprint v1.2.0 // indirect
 	go.yaml.in/yaml/v2 v2.4.4 // indirect
@@ -76,7 +77,6 @@ require (
 	google.golang.org/genproto/googleapis/api v0.0.0-20261026165753-2ffab32bce7e // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261019180522-ce908d29299b // indirect
 	google.golang.org/grpc v1.85.0 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
 	gopkg.in/evanphx/json-patch.v4 v4.13.0 // indirect
 	gopkg.in/inf.v0 v0.9.1 // indirect
 	k8s.io/klog/v2 v2.140.0 // indirect
