@@ -8,77 +8,52 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	crdvalidation "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/validation"
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel"
-	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/listtype"
-	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
-	apiservervalidation "k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
-	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/runtime"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	celconfig "k8s.io/apiserver/pkg/apis/cel"
 	"sigs.k8s.io/yaml"
+
+	"github.com/vtmeta/vtmeta/internal/admission"
 )
 
 const crdDir = "../../deploy/crds"
 
-// kind is one loaded CRD, ready to validate objects as the apiserver does.
-type kind struct {
-	crd        *apiextv1.CustomResourceDefinition
-	internal   *apiextensions.CustomResourceDefinition
-	structural *structuralschema.Structural
-}
-
-func load(t *testing.T, file string) kind {
+// crds loads deploy/crds with the validators the CLI uses, by file name.
+func crds(t *testing.T) map[string]*admission.Kind {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(crdDir, file))
+	all, err := admission.LoadCRDs(os.DirFS(crdDir), ".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var crd apiextv1.CustomResourceDefinition
-	if err := yaml.UnmarshalStrict(data, &crd); err != nil {
-		t.Fatalf("%s: %v", file, err)
+	out := map[string]*admission.Kind{}
+	for _, k := range all {
+		out[k.File] = k
 	}
-	apiextv1.SetObjectDefaults_CustomResourceDefinition(&crd)
-	var in apiextensions.CustomResourceDefinition
-	if err := apiextv1.Convert_v1_CustomResourceDefinition_To_apiextensions_CustomResourceDefinition(&crd, &in, nil); err != nil {
-		t.Fatalf("%s: convert: %v", file, err)
-	}
-	s, err := structuralschema.NewStructural(schemaOf(&in))
-	if err != nil {
-		t.Fatalf("%s: not structural: %v", file, err)
-	}
-	return kind{crd: &crd, internal: &in, structural: s}
+	return out
 }
 
-// validate defaults obj and validates it as the apiserver does at admission:
-// OpenAPI schema, list types, then CEL rules.
-func (k kind) validate(t *testing.T, obj map[string]any) field.ErrorList {
+func load(t *testing.T, file string) *admission.Kind {
 	t.Helper()
-	structuraldefaulting.Default(obj, k.structural)
-	v, _, err := apiservervalidation.NewSchemaValidator(schemaOf(k.internal))
-	if err != nil {
-		t.Fatal(err)
+	k, ok := crds(t)[file]
+	if !ok {
+		t.Fatalf("no CRD in %s", file)
 	}
-	errs := apiservervalidation.ValidateCustomResource(nil, obj, v)
-	errs = append(errs, listtype.ValidateListSetsAndMaps(nil, k.structural, obj)...)
-	celErrs, _ := cel.NewValidator(k.structural, true, celconfig.PerCallLimit).
-		Validate(context.Background(), nil, k.structural, obj, nil, celconfig.RuntimeCELCostBudget)
-	return append(errs, celErrs...)
+	return k
 }
 
-// schemaOf returns the schema of the CRD's only version; conversion to the
-// internal API hoists a schema shared by every version to spec.validation.
-func schemaOf(crd *apiextensions.CustomResourceDefinition) *apiextensions.JSONSchemaProps {
-	if crd.Spec.Validation != nil {
-		return crd.Spec.Validation.OpenAPIV3Schema
+// validate stores obj as the apiserver does (defaults) and validates it.
+func validate(t *testing.T, k *admission.Kind, obj map[string]any) field.ErrorList {
+	t.Helper()
+	stored, errs := k.Admit(context.Background(), obj, nil)
+	for key := range obj {
+		delete(obj, key)
 	}
-	return crd.Spec.Versions[0].Schema.OpenAPIV3Schema
+	for key, v := range stored {
+		obj[key] = v
+	}
+	return errs
 }
 
 var files = map[string]struct{ kind, short string }{
@@ -93,18 +68,18 @@ func TestCRDsAreValid(t *testing.T) {
 	for file, want := range files {
 		t.Run(file, func(t *testing.T) {
 			k := load(t, file)
-			if errs := crdvalidation.ValidateCustomResourceDefinition(context.Background(), k.internal); len(errs) > 0 {
+			if errs := crdvalidation.ValidateCustomResourceDefinition(context.Background(), k.Internal); len(errs) > 0 {
 				t.Fatalf("invalid CRD: %v", errs.ToAggregate())
 			}
-			if errs := structuralschema.ValidateStructural(nil, k.structural); len(errs) > 0 {
+			if errs := structuralschema.ValidateStructural(nil, k.Structural); len(errs) > 0 {
 				t.Fatalf("not structural: %v", errs.ToAggregate())
 			}
-			names := k.crd.Spec.Names
+			names := k.CRD.Spec.Names
 			if names.Kind != want.kind || len(names.ShortNames) != 1 || names.ShortNames[0] != want.short ||
-				len(names.Categories) != 1 || names.Categories[0] != "vitess" || k.crd.Spec.Scope != apiextv1.NamespaceScoped {
-				t.Errorf("names %+v scope %s", names, k.crd.Spec.Scope)
+				len(names.Categories) != 1 || names.Categories[0] != "vitess" || k.CRD.Spec.Scope != apiextv1.NamespaceScoped {
+				t.Errorf("names %+v scope %s", names, k.CRD.Spec.Scope)
 			}
-			v := k.crd.Spec.Versions[0]
+			v := k.CRD.Spec.Versions[0]
 			if v.Subresources == nil || v.Subresources.Status == nil || len(v.AdditionalPrinterColumns) < 3 {
 				t.Errorf("status subresource %v, %d printer columns", v.Subresources, len(v.AdditionalPrinterColumns))
 			}
@@ -118,7 +93,7 @@ func TestCRDsAreValid(t *testing.T) {
 
 func TestDescriptionsComeFromProtoComments(t *testing.T) {
 	k := load(t, "vitess.io_vitessclusters.yaml")
-	spec := k.crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"]
+	spec := k.CRD.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"]
 	cells := spec.Properties["cells"]
 	if !strings.Contains(cells.Description, "cells are the cluster's cells") {
 		t.Errorf("cells description %q", cells.Description)
@@ -151,7 +126,7 @@ func TestOriginalExampleIsAccepted(t *testing.T) {
 	k := load(t, "vitess.io_vitessclusters.yaml")
 	for _, path := range []string{"../../deploy/examples/original/my-vitess.yaml"} {
 		obj := readExample(t, path)
-		if errs := k.validate(t, obj); len(errs) > 0 {
+		if errs := validate(t, k, obj); len(errs) > 0 {
 			t.Errorf("%s refused: %v", path, errs.ToAggregate())
 		}
 		spec := obj["spec"].(map[string]any)
@@ -226,7 +201,7 @@ func TestBrokenExamplesAreRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			obj := readExample(t, "../../deploy/examples/original/my-vitess.yaml")
 			tt.edit(obj["spec"].(map[string]any))
-			errs := k.validate(t, obj)
+			errs := validate(t, k, obj)
 			if len(errs) == 0 {
 				t.Fatal("accepted")
 			}
@@ -257,9 +232,9 @@ func kr(start, end string) map[string]any {
 // differently from what its hook wrote looks out of date to Metacontroller
 // on every sync, which then updates it forever; a pruned field is lost.
 func TestHookOutputIsStoredAsWritten(t *testing.T) {
-	kinds := map[string]kind{}
-	for file, k := range files {
-		kinds[k.kind] = load(t, file)
+	kinds := map[string]*admission.Kind{}
+	for file, k := range crds(t) {
+		kinds[files[file].kind] = k
 	}
 	goldens, err := filepath.Glob("../../services/*/layer/testdata/*.response.json")
 	if err != nil || len(goldens) == 0 {
@@ -289,12 +264,11 @@ func TestHookOutputIsStoredAsWritten(t *testing.T) {
 				// version): storing it again changes nothing.
 				continue
 			}
-			stored := runtime.DeepCopyJSON(child)
-			pruning.Prune(stored, k.structural, true)
-			structuraldefaulting.Default(stored, k.structural)
-			if !equality.Semantic.DeepEqual(stored, child) {
-				a, _ := json.Marshal(child)
-				b, _ := json.Marshal(stored)
+			stored, _ := k.Store(child)
+			// Compared as JSON: the store decodes integers as int64.
+			a, _ := json.Marshal(child)
+			b, _ := json.Marshal(stored)
+			if string(a) != string(b) {
 				t.Errorf("%s: the apiserver stores this %s differently from how the hook wrote it:\nwrote  %s\nstored %s", filepath.Base(g), kindName, a, b)
 			}
 			checked[kindName]++
@@ -358,7 +332,7 @@ func TestNamesMustBeDNSLabels(t *testing.T) {
 	} {
 		obj := readExample(t, "../../deploy/examples/original/my-vitess.yaml")
 		obj["metadata"].(map[string]any)["name"] = tt.name
-		errs := k.validate(t, obj)
+		errs := validate(t, k, obj)
 		if tt.ok && len(errs) > 0 {
 			t.Errorf("%q refused: %v", tt.name, errs.ToAggregate())
 		}

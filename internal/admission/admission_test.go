@@ -1,0 +1,199 @@
+package admission
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apiserver/pkg/admission"
+	"sigs.k8s.io/yaml"
+
+	"github.com/vtmeta/vtmeta/deploy"
+)
+
+func cluster(t *testing.T, doc string) map[string]any {
+	t.Helper()
+	var obj map[string]any
+	if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+		t.Fatal(err)
+	}
+	return obj
+}
+
+const minimal = `apiVersion: vitess.io/v1alpha1
+kind: VitessCluster
+metadata: {name: mini, namespace: default, labels: {tier: db}}
+spec:
+  selector: {matchLabels: {app: mini}}
+  cells: [{name: zone1}]
+`
+
+func TestAdmitCreate(t *testing.T) {
+	crds, err := LoadCRDs(deploy.FS, "crds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := crds["VitessCluster"]
+	if k == nil || k.Resource().Resource != "vitessclusters" {
+		t.Fatalf("no VitessCluster CRD in deploy/crds: %v", crds)
+	}
+	tests := []struct {
+		name  string
+		edit  func(obj map[string]any)
+		field string // "" for accepted
+		msg   string
+	}{
+		{"accepted, defaulted", func(map[string]any) {}, "", ""},
+		{"unknown field", func(o map[string]any) { o["spec"].(map[string]any)["replicas"] = 3 }, "spec.replicas", "unknown field"},
+		{"name not a DNS subdomain", func(o map[string]any) { o["metadata"].(map[string]any)["name"] = "Mini_1" }, "metadata.name", "RFC 1123"},
+		{"no name", func(o map[string]any) { delete(o["metadata"].(map[string]any), "name") }, "metadata.name", "Required"},
+		{"schema: wrong type", func(o map[string]any) { o["spec"].(map[string]any)["cells"] = "zone1" }, "spec.cells", "must be of type array"},
+		{"CEL rule", func(o map[string]any) {
+			o["spec"].(map[string]any)["keyspaces"] = []any{map[string]any{"name": "k", "cells": []any{"mars"}}}
+		}, "spec.keyspaces", "must name cells listed in spec.cells"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			obj := cluster(t, minimal)
+			tt.edit(obj)
+			stored, errs := k.Admit(context.Background(), obj, nil)
+			if tt.field == "" {
+				if len(errs) > 0 {
+					t.Fatalf("refused: %v", errs.ToAggregate())
+				}
+				if p := stored["spec"].(map[string]any)["reclaimPolicy"]; p != "Retain" {
+					t.Errorf("stored without the default reclaimPolicy: %v", p)
+				}
+				return
+			}
+			for _, e := range errs {
+				if e.Field == tt.field && strings.Contains(e.Error(), tt.msg) {
+					return
+				}
+			}
+			t.Errorf("no error on %s mentioning %q: %v", tt.field, tt.msg, errs.ToAggregate())
+		})
+	}
+}
+
+func TestDocuments(t *testing.T) {
+	docs := Documents([]byte("# head\n---\na: 1\n---\n# only a comment\n---\nb: 2\nc: 3\n"))
+	if len(docs) != 2 || docs[0].Line != 3 || docs[1].Line != 7 || string(docs[1].Data) != "b: 2\nc: 3\n" {
+		t.Errorf("documents %+v", docs)
+	}
+}
+
+func unstr(t *testing.T, doc string) *unstructured.Unstructured {
+	t.Helper()
+	return &unstructured.Unstructured{Object: cluster(t, doc)}
+}
+
+func TestDeletionProtectionPolicy(t *testing.T) {
+	policies, err := LoadPolicies(deploy.FS, "policy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(policies) != 1 || len(policies[0].Actions) != 1 {
+		t.Fatalf("want the deletion-protection policy with its binding, got %+v", policies)
+	}
+	crds, err := LoadCRDs(deploy.FS, "crds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := crds["VitessCluster"].Resource()
+	protected := unstr(t, minimal+"  deletionProtection: true\n")
+	open := unstr(t, minimal+"  deletionProtection: false\n")
+	tests := []struct {
+		name    string
+		req     Request
+		refused bool
+	}{
+		{"delete a protected cluster", Request{Operation: admission.Delete, Resource: res, OldObject: protected}, true},
+		{"delete an unprotected cluster", Request{Operation: admission.Delete, Resource: res, OldObject: open}, false},
+		{"delete a cluster that never set it", Request{Operation: admission.Delete, Resource: res, OldObject: unstr(t, minimal)}, false},
+		{"update a protected cluster", Request{Operation: admission.Update, Resource: res, Object: protected, OldObject: protected}, false},
+		{"create a protected cluster", Request{Operation: admission.Create, Resource: res, Object: protected}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ds, err := Evaluate(context.Background(), policies, tt.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if refused := len(ds) > 0 && ds[0].Denies(); refused != tt.refused {
+				t.Fatalf("refused %v, want %v: %+v", refused, tt.refused, ds)
+			}
+			if tt.refused && (ds[0].Reason != "Forbidden" || !strings.Contains(ds[0].Message, "VitessCluster mini has spec.deletionProtection: true")) {
+				t.Errorf("decision %+v: want the policy's messageExpression and reason", ds[0])
+			}
+		})
+	}
+}
+
+// TestPolicyEvaluation checks the parts of a policy the deletion-protection
+// one does not use: CREATE, object selectors, variables, a plain message,
+// Warn-only bindings, and a policy without a binding.
+func TestPolicyEvaluation(t *testing.T) {
+	fsys := fstest.MapFS{"p/policies.yaml": {Data: []byte(`apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: two-cells}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: [vitess.io], apiVersions: ["*"], operations: [CREATE, UPDATE], resources: [vitessclusters]}
+    objectSelector: {matchLabels: {tier: db}}
+  variables:
+  - {name: cells, expression: "object.spec.cells.size()"}
+  validations:
+  - {expression: "variables.cells >= 2", message: "a db-tier cluster needs two cells"}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: two-cells}
+spec: {policyName: two-cells, validationActions: [Warn]}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: unbound}
+spec:
+  matchConstraints:
+    resourceRules:
+    - {apiGroups: ["*"], apiVersions: ["*"], operations: ["*"], resources: ["*"]}
+  validations:
+  - {expression: "false"}
+`)}}
+	policies, err := LoadPolicies(fsys, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	crds, err := LoadCRDs(deploy.FS, "crds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := crds["VitessCluster"].Resource()
+	other := unstr(t, strings.Replace(minimal, "tier: db", "tier: web", 1))
+	for _, tt := range []struct {
+		name string
+		obj  *unstructured.Unstructured
+		want string
+	}{
+		{"selected and failing", unstr(t, minimal), "a db-tier cluster needs two cells"},
+		{"not selected", other, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ds, err := Evaluate(context.Background(), policies, Request{Operation: admission.Create, Resource: res, Object: tt.obj})
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tt.want == "" && len(ds) > 0:
+				t.Errorf("decisions %+v, want none", ds)
+			case tt.want != "" && (len(ds) != 1 || ds[0].Message != tt.want || ds[0].Denies()):
+				t.Errorf("decisions %+v, want one warning %q", ds, tt.want)
+			}
+		})
+	}
+}
