@@ -1,213 +1,162 @@
-// Command vtmeta is the command-line companion of the vtmeta hook services:
-// it checks a VitessCluster manifest offline, the way the cluster layer
-// checks it, and calls a running layer service over gRPC with a hook request.
+// Command vtmeta shows what the vtmeta operator will do before it does it,
+// and what it is doing while it does: render, validate and plan run the
+// five layers' real sync code offline; tree reads a live cluster. Installed
+// as kubectl-vtmeta on the PATH, it is the kubectl plugin "kubectl vtmeta".
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/protobuf/proto"
-	"sigs.k8s.io/yaml"
-
-	"github.com/vtmeta/vtmeta/internal/kjson"
-	"github.com/vtmeta/vtmeta/internal/spec"
-	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/client-go/dynamic"
 )
 
-const usage = `vtmeta: tools for the vtmeta Vitess operator.
-
-Usage:
-  vtmeta validate FILE...            check VitessCluster manifests (YAML or JSON) as the cluster layer does
-  vtmeta sync [flags] LAYER FILE     send a hook request (JSON), or the layer's parent manifest as Metacontroller
-                                     would first send it, to a layer service over gRPC; print the response
-  vtmeta version                     print the version
-
-sync flags:
-  --addr HOST:PORT    the layer service's gRPC address (default localhost:9090)
-  --finalize          call Finalize instead of Sync
-  --timeout DURATION  give up after this long (default 10s)
-
-LAYER is one of cluster, cell, keyspace, shard, tablet.
-`
+// clustersGVR is the VitessCluster resource.
+var clustersGVR = schema.GroupVersionResource{Group: "vitess.io", Version: "v1alpha1", Resource: "vitessclusters"}
 
 // Version is stamped at build time with -ldflags -X.
 var Version = "dev"
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, newApp(filepath.Base(os.Args[0]), os.Stdin, os.Stdout, os.Stderr), os.Args[1:])
+	stop()
+	os.Exit(code)
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
+// errInvalid is returned when what was checked is refused; the command has
+// already said why.
+var errInvalid = errors.New("invalid")
+
+// usageError is a command line that cannot run.
+type usageError struct{ error }
+
+// app is what every command shares.
+type app struct {
+	// self is how the user calls us: "vtmeta" or "kubectl vtmeta".
+	self   string
+	kube   *genericclioptions.ConfigFlags
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	// isTerminal says whether stdout is a terminal (colours, redraws).
+	isTerminal bool
+	// dynamic, when set, is the cluster client (tests); else the
+	// kubeconfig's.
+	dynamic dynamic.Interface
+	// now is the clock.
+	now func() time.Time
+}
+
+// newApp returns the app as called by argv0 ("kubectl-vtmeta" makes it
+// the kubectl plugin).
+func newApp(argv0 string, stdin io.Reader, stdout, stderr io.Writer) *app {
+	a := &app{self: "vtmeta", kube: genericclioptions.NewConfigFlags(true), stdin: stdin, stdout: stdout, stderr: stderr,
+		isTerminal: isTerminal(stdout), now: time.Now}
+	if strings.HasPrefix(argv0, "kubectl-") {
+		a.self = "kubectl " + strings.TrimPrefix(argv0, "kubectl-")
 	}
-	var err error
-	switch args[0] {
-	case "validate":
-		err = validate(args[1:], stdout)
-	case "sync":
-		err = syncCmd(args[1:], stdout)
-	case "version":
-		fmt.Fprintln(stdout, Version)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	return a
+}
+
+// run runs the command line and returns the exit status: 0 done, 1 invalid
+// or failed, 2 a command line that cannot run.
+func run(ctx context.Context, a *app, args []string) int {
+	root := a.root()
+	root.SetArgs(args)
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	stderr := a.stderr
+	cmd, err := root.ExecuteContextC(ctx)
+	var usage usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errInvalid):
+		return 1
+	case errors.As(err, &usage):
+		fmt.Fprintf(stderr, "%s: %v\nRun '%s --help' for usage.\n", a.self, err, cmd.CommandPath())
+		return 2
 	default:
-		fmt.Fprintf(stderr, "vtmeta: unknown command %q\n\n%s", args[0], usage)
-		return 2
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "vtmeta:", err)
+		fmt.Fprintf(stderr, "%s: %v\n", a.self, err)
 		return 1
 	}
-	return 0
 }
 
-// validate checks each manifest's VitessCluster documents.
-func validate(files []string, out io.Writer) error {
-	if len(files) == 0 {
-		return errors.New("validate: name at least one file")
+func (a *app) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "vtmeta",
+		Short: "See what the vtmeta Vitess operator will do before it does it, and why something is stuck while it does",
+		Long: `vtmeta is the command-line companion of the vtmeta Vitess operator.
+
+render, validate and plan run the five layers' real sync code (cluster,
+cell, keyspace, shard, tablet) offline, chained as Metacontroller chains
+them, and judge manifests by deploy/crds and deploy/policy as the apiserver
+would. tree reads a live cluster through your kubeconfig.
+
+Installed as kubectl-vtmeta on your PATH, it runs as "kubectl vtmeta".`,
+		Version:       Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Annotations:   map[string]string{cobra.CommandDisplayNameAnnotation: a.self},
 	}
-	bad := 0
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return fmt.Errorf("validate: %w", err)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	a.kube.AddFlags(root.PersistentFlags())
+	root.AddCommand(a.renderCmd(), a.validateCmd(), a.planCmd(), a.treeCmd(), a.syncCmd(), a.versionCmd())
+	return root
+}
+
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintln(cmd.OutOrStdout(), Version)
+			return err
+		},
+	}
+}
+
+// example formats a command's examples with how the user calls us.
+func (a *app) example(lines ...string) string {
+	for i, l := range lines {
+		lines[i] = "  " + strings.ReplaceAll(l, "vtmeta ", a.self+" ")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// namespace is the namespace of --namespace or the kubeconfig's context,
+// "default" when there is none.
+func (a *app) namespace() string {
+	if a.kube.Namespace != nil && *a.kube.Namespace != "" {
+		return *a.kube.Namespace
+	}
+	ns, _, err := a.kube.ToRawKubeConfigLoader().Namespace()
+	if err != nil || ns == "" {
+		return "default"
+	}
+	return ns
+}
+
+// exactArgs is cobra.ExactArgs as a usage error.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
+			return usageError{err}
 		}
-		for i, doc := range strings.Split(string(data), "\n---") {
-			if strings.TrimSpace(doc) == "" {
-				continue
-			}
-			js, err := yaml.YAMLToJSON([]byte(doc))
-			if err != nil {
-				return fmt.Errorf("validate %s (document %d): %w", f, i+1, err)
-			}
-			var vc v1.VitessCluster
-			if err := kjson.Unmarshal(js, &vc); err != nil {
-				fmt.Fprintf(out, "%s: %v\n", f, err)
-				bad++
-				continue
-			}
-			if vc.GetKind() != "VitessCluster" {
-				continue
-			}
-			if err := spec.Cluster(vc.GetSpec()); err != nil {
-				for _, line := range strings.Split(err.Error(), "\n") {
-					fmt.Fprintf(out, "%s: VitessCluster %s: %s\n", f, vc.GetMetadata().GetName(), line)
-				}
-				bad++
-				continue
-			}
-			fmt.Fprintf(out, "%s: VitessCluster %s is valid (%d cells, %d keyspaces)\n",
-				f, vc.GetMetadata().GetName(), len(vc.GetSpec().GetCells()), len(vc.GetSpec().GetKeyspaces()))
-		}
+		return nil
 	}
-	if bad > 0 {
-		return fmt.Errorf("%d invalid document(s)", bad)
-	}
-	return nil
-}
-
-// layers maps a layer name to its gRPC service and message types.
-var layers = map[string]struct {
-	service, kind string
-	req, resp     func() proto.Message
-}{
-	"cluster":  {"ClusterService", "VitessCluster", func() proto.Message { return &v1.ClusterSyncRequest{} }, func() proto.Message { return &v1.ClusterSyncResponse{} }},
-	"cell":     {"CellService", "VitessCell", func() proto.Message { return &v1.CellSyncRequest{} }, func() proto.Message { return &v1.CellSyncResponse{} }},
-	"keyspace": {"KeyspaceService", "VitessKeyspace", func() proto.Message { return &v1.KeyspaceSyncRequest{} }, func() proto.Message { return &v1.KeyspaceSyncResponse{} }},
-	"shard":    {"ShardService", "VitessShard", func() proto.Message { return &v1.ShardSyncRequest{} }, func() proto.Message { return &v1.ShardSyncResponse{} }},
-	"tablet":   {"TabletService", "VitessTablet", func() proto.Message { return &v1.TabletSyncRequest{} }, func() proto.Message { return &v1.TabletSyncResponse{} }},
-}
-
-// asRequest turns a manifest of the layer's parent kind (YAML or JSON) into
-// the hook request Metacontroller would send for it before any child
-// exists; a hook request is returned as it is.
-func asRequest(data []byte, kind string) ([]byte, error) {
-	js, err := yaml.YAMLToJSON(data)
-	if err != nil {
-		return nil, err
-	}
-	var head struct {
-		Kind     string `json:"kind"`
-		Metadata struct {
-			Namespace string `json:"namespace"`
-		} `json:"metadata"`
-	}
-	if err := json.Unmarshal(js, &head); err != nil || head.Kind != kind {
-		return js, nil
-	}
-	var parent map[string]any
-	if err := json.Unmarshal(js, &parent); err != nil {
-		return nil, err
-	}
-	if md, ok := parent["metadata"].(map[string]any); ok && head.Metadata.Namespace == "" {
-		md["namespace"] = "default"
-	}
-	return json.Marshal(map[string]any{"parent": parent, "children": map[string]any{}, "related": map[string]any{}})
-}
-
-// syncCmd sends one hook request to a layer service over gRPC.
-func syncCmd(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
-	addr := fs.String("addr", "localhost:9090", "the layer service's gRPC address")
-	finalize := fs.Bool("finalize", false, "call Finalize instead of Sync")
-	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 2 {
-		return errors.New("sync: want LAYER FILE")
-	}
-	l, ok := layers[fs.Arg(0)]
-	if !ok {
-		return fmt.Errorf("sync: unknown layer %q: use cluster, cell, keyspace, shard or tablet", fs.Arg(0))
-	}
-	data, err := os.ReadFile(fs.Arg(1))
-	if err != nil {
-		return fmt.Errorf("sync: %w", err)
-	}
-	req, resp := l.req(), l.resp()
-	if data, err = asRequest(data, l.kind); err != nil {
-		return fmt.Errorf("sync: read %s: %w", fs.Arg(1), err)
-	}
-	if err := kjson.Unmarshal(data, req); err != nil {
-		return fmt.Errorf("sync: read %s: %w", fs.Arg(1), err)
-	}
-	conn, err := grpc.NewClient(*addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return fmt.Errorf("sync: dial %s: %w", *addr, err)
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
-	defer cancel()
-	method := "Sync"
-	if *finalize {
-		method = "Finalize"
-	}
-	// WaitForReady lets a just-started service come up within the timeout.
-	if err := conn.Invoke(ctx, "/vtmeta.v1alpha1."+l.service+"/"+method, req, resp, grpc.WaitForReady(true)); err != nil {
-		return fmt.Errorf("sync: %s.%s: %w", l.service, method, err)
-	}
-	b, err := kjson.Marshal(resp)
-	if err != nil {
-		return fmt.Errorf("sync: encode response: %w", err)
-	}
-	var pretty bytes.Buffer
-	if err := json.Indent(&pretty, b, "", "  "); err != nil {
-		return fmt.Errorf("sync: indent response: %w", err)
-	}
-	_, err = fmt.Fprintln(out, pretty.String())
-	return err
 }

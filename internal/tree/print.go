@@ -1,0 +1,141 @@
+package tree
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"k8s.io/apimachinery/pkg/util/duration"
+)
+
+// PrintOptions steer Print.
+type PrintOptions struct {
+	// Now is the time ages are counted to.
+	Now time.Time
+	// Color marks ready green, not ready red and rolling yellow, for a
+	// terminal.
+	Color bool
+}
+
+// ANSI colours.
+const (
+	red    = "\x1b[31m"
+	green  = "\x1b[32m"
+	yellow = "\x1b[33m"
+	bold   = "\x1b[1m"
+	reset  = "\x1b[0m"
+)
+
+// row is one printed line before alignment.
+type row struct {
+	name, ready, updated, age, status string
+	h                                 Health
+}
+
+// Print writes the trees as a table: the tree of names, READY, UPDATED,
+// AGE and STATUS (why something is not ready, since when; where a rollout
+// stands), then the objects that hold the rest up: those not ready whose
+// own children are all ready.
+func Print(w io.Writer, roots []*Node, opts PrintOptions) error {
+	rows := []row{{name: "NAME", ready: "READY", updated: "UPDATED", age: "AGE", status: "STATUS"}}
+	var stuck []*Node
+	var walk func(n *Node, indent, branch string) bool
+	walk = func(n *Node, indent, branch string) bool {
+		o, h := n.Object, Assess(n.Object)
+		r := row{name: indent + branch + o.GetKind() + "/" + o.GetName(), ready: h.Ready, updated: h.Updated,
+			age: age(o.GetCreationTimestamp().Time, opts.Now), status: status(h, opts.Now), h: h}
+		rows = append(rows, r)
+		next := indent
+		switch branch {
+		case "├─ ":
+			next += "│  "
+		case "└─ ":
+			next += "   "
+		}
+		childStuck := false
+		for i, c := range n.Children {
+			b := "├─ "
+			if i == len(n.Children)-1 {
+				b = "└─ "
+			}
+			if walk(c, next, b) {
+				childStuck = true
+			}
+		}
+		if !h.OK && !childStuck {
+			stuck = append(stuck, n)
+		}
+		return !h.OK || childStuck
+	}
+	for _, r := range roots {
+		walk(r, "", "")
+	}
+	width := func(col func(row) string) int {
+		m := 0
+		for _, r := range rows {
+			m = max(m, utf8.RuneCountInString(col(r)))
+		}
+		return m
+	}
+	wn, wr, wu, wa := width(func(r row) string { return r.name }), width(func(r row) string { return r.ready }),
+		width(func(r row) string { return r.updated }), width(func(r row) string { return r.age })
+	var b strings.Builder
+	for i, r := range rows {
+		paint := func(s string) string { return s }
+		switch {
+		case !opts.Color:
+		case i == 0:
+			paint = func(s string) string { return bold + s + reset }
+		case !r.h.OK:
+			paint = func(s string) string { return red + s + reset }
+		case r.h.Rolling:
+			paint = func(s string) string { return yellow + s + reset }
+		case r.h.Ready != "":
+			paint = func(s string) string { return green + s + reset }
+		}
+		line := pad(r.name, wn) + "  " + paint(pad(r.ready, wr)) + "  " + pad(r.updated, wu) + "  " + pad(r.age, wa)
+		if r.status != "" {
+			status := r.status
+			if opts.Color && i > 0 {
+				status = paint(status)
+			}
+			line += "  " + status
+		}
+		b.WriteString(strings.TrimRight(line, " ") + "\n")
+	}
+	if len(stuck) > 0 {
+		fmt.Fprintf(&b, "\nNot ready, holding up the rest:\n")
+		for _, n := range stuck {
+			h := Assess(n.Object)
+			fmt.Fprintf(&b, "  %s/%s: %s\n", n.Object.GetKind(), n.Object.GetName(), status(h, opts.Now))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// status is the STATUS column: why it is not ready (since when), or where
+// its rollout stands.
+func status(h Health, now time.Time) string {
+	if h.Why == "" {
+		return ""
+	}
+	if !h.Since.IsZero() {
+		return fmt.Sprintf("%s (since %s, %s ago)", h.Why, h.Since.UTC().Format(time.RFC3339), age(h.Since, now))
+	}
+	return h.Why
+}
+
+// age is a duration as kubectl prints ages: 5m, 3h12m, 2d.
+func age(t, now time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return duration.HumanDuration(now.Sub(t))
+}
+
+func pad(s string, n int) string {
+	return s + strings.Repeat(" ", max(0, n-utf8.RuneCountInString(s)))
+}
