@@ -12,12 +12,12 @@ import (
 
 	"github.com/vtmeta/vtmeta/internal/kjson"
 
+	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 	cell "github.com/vtmeta/vtmeta/services/cell/layer"
 	cluster "github.com/vtmeta/vtmeta/services/cluster/layer"
 	keyspace "github.com/vtmeta/vtmeta/services/keyspace/layer"
 	shard "github.com/vtmeta/vtmeta/services/shard/layer"
 	tablet "github.com/vtmeta/vtmeta/services/tablet/layer"
-	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
 // Names are the layers, top down.
