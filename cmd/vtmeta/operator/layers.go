@@ -11,7 +11,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/vtmeta/vtmeta/internal/kjson"
-
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 	cell "github.com/vtmeta/vtmeta/services/cell/layer"
 	cluster "github.com/vtmeta/vtmeta/services/cluster/layer"
