@@ -11,7 +11,7 @@ BIN    := $(ROOT)/bin
 MODULE := github.com/vtmeta/vtmeta
 LAYERS := cluster cell keyspace shard tablet
 # Every Go module of the workspace; each must also build on its own.
-MODULES := . proto $(addprefix services/,$(LAYERS)) test/e2e
+MODULES := . proto $(addprefix services/,$(LAYERS)) cmd/vtmeta test/e2e
 # The layers that have a service yet (a main.go).
 SERVICES := $(patsubst services/%/main.go,%,$(wildcard services/*/main.go))
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -145,12 +145,13 @@ bench: ## Benchmarks of the hook paths (ratios to encoding/json.Valid; see BENCH
 ##@ Build
 
 .PHONY: build
-build: ## Build the hook services and the CLI into ./bin.
+build: ## Build the hook services and the CLI into ./bin (the CLI also as kubectl-vtmeta: put ./bin on PATH for `kubectl vtmeta`).
 	@for l in $(SERVICES); do \
 		echo "go build services/$$l"; \
 		(cd services/$$l && go build -ldflags "-X $(MODULE)/internal/hook.Version=$(VERSION)" -o $(BIN)/vtmeta-$$l .); \
 	done
-	go build -ldflags "-X main.Version=$(VERSION)" -o $(BIN)/vtmeta ./cmd/vtmeta
+	cd cmd/vtmeta && go build -ldflags "-X main.Version=$(VERSION)" -o $(BIN)/vtmeta .
+	cp $(BIN)/vtmeta $(BIN)/kubectl-vtmeta
 
 .PHONY: images
 images: ## Build one container image per layer service (needs a container engine; none runs on the CI machines).
