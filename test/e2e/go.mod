@@ -20,6 +20,7 @@ require (
 	github.com/vtmeta/vtmeta/services/keyspace v0.0.0-00010101000000-000000000000
 	github.com/vtmeta/vtmeta/services/shard v0.0.0-00010101000000-000000000000
 	github.com/vtmeta/vtmeta/services/tablet v0.0.0-00010101000000-000000000000
+	golang.org/x/term v0.47.0
 	google.golang.org/protobuf v1.36.12
 	k8s.io/api v0.37.2
 	k8s.io/apiextensions-apiserver v0.37.2
@@ -71,7 +72,6 @@ require (
 	golang.org/x/net v0.61.0 // indirect
 	golang.org/x/oauth2 v0.37.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
-	golang.org/x/term v0.47.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261026165753-2ffab32bce7e // indirect

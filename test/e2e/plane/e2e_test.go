@@ -26,8 +26,9 @@ import (
 // TestOriginalExampleOnARealControlPlane applies the original example to a
 // real kube-apiserver with kwok nodes, the five services and the
 // Metacontroller stand-in, and checks that it comes up Ready with every
-// expected object, that deletion protection holds, and that kubectl's
-// printer columns and explain text are there.
+// expected object, that deletion protection holds, that kubectl's printer
+// columns and explain text are there, and that kubectl vtmeta tree shows
+// a stuck Pod.
 func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 	if os.Getenv("VTMETA_E2E") == "" {
 		t.Skip("set VTMETA_E2E=1 (make test-e2e) to run against a real control plane")
@@ -107,6 +108,7 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 		t.Errorf("kubectl explain vitesscluster.spec: %v\n%s", err, out)
 	}
 
+	t.Run("kubectl vtmeta tree shows a stuck Pod", func(t *testing.T) { stuckPod(t, ctx, e, vcs) })
 	t.Run("image edit rolls through every layer", func(t *testing.T) { rollout(t, ctx, c, vcs) })
 	t.Run("scale down and up keeps the volume", func(t *testing.T) { scale(t, ctx, c, vcs) })
 	t.Run("a volume grows in place and keeps its class", func(t *testing.T) { grow(t, ctx, c, vcs) })

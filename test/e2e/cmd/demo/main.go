@@ -16,18 +16,17 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
+	"golang.org/x/term"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
 
+	"github.com/vtmeta/vtmeta/internal/tree"
 	"github.com/vtmeta/vtmeta/test/e2e/manifests"
 	"github.com/vtmeta/vtmeta/test/e2e/plane"
 )
@@ -84,11 +83,11 @@ func run(ctx context.Context, file, image string, exit bool) error {
 	if err := e.CreateAll(ctx, []*unstructured.Unstructured{vc}); err != nil {
 		return err
 	}
-	w := watcher{c: e.Client, ns: vc.GetNamespace(), name: vc.GetName(), say: say}
+	w := watcher{c: e.Client, ns: vc.GetNamespace(), name: vc.GetName(), say: say, color: terminal(os.Stdout)}
 	if err := w.converge(ctx, 1); err != nil {
 		return fmt.Errorf("%w\n%s", err, e.Failures())
 	}
-	fmt.Println("\n== the tree, by owner")
+	fmt.Println("\n== kubectl vtmeta tree " + vc.GetName())
 	if err := w.tree(ctx); err != nil {
 		return err
 	}
@@ -102,7 +101,7 @@ func run(ctx context.Context, file, image string, exit bool) error {
 		if err := w.converge(ctx, gen); err != nil {
 			return fmt.Errorf("%w\n%s", err, e.Failures())
 		}
-		fmt.Println("\n== the tree, by owner")
+		fmt.Println("\n== kubectl vtmeta tree " + vc.GetName())
 		if err := w.tree(ctx); err != nil {
 			return err
 		}
@@ -129,26 +128,21 @@ func vitess(r string) schema.GroupVersionResource {
 	return schema.GroupVersionResource{Group: "vitess.io", Version: "v1alpha1", Resource: r}
 }
 
+// terminal says whether f is a terminal.
+func terminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
 // core is a core Kubernetes resource.
 func core(r string) schema.GroupVersionResource {
 	return schema.GroupVersionResource{Version: "v1", Resource: r}
 }
-
-var (
-	// treeRes are the resources the tree shows.
-	treeRes = []schema.GroupVersionResource{
-		vitess("vitessclusters"), vitess("vitesscells"), vitess("vitesskeyspaces"), vitess("vitessshards"), vitess("vitesstablets"),
-		{Group: "apps", Version: "v1", Resource: "statefulsets"}, {Group: "apps", Version: "v1", Resource: "deployments"},
-		{Group: "batch", Version: "v1", Resource: "jobs"}, {Group: "policy", Version: "v1", Resource: "poddisruptionbudgets"},
-		core("services"), core("configmaps"), core("pods"), core("persistentvolumeclaims"),
-	}
-)
 
 // watcher follows one VitessCluster and its tree.
 type watcher struct {
 	c        dynamic.Interface
 	ns, name string
 	say      func(format string, args ...any)
+	// color colours the tree, on a terminal.
+	color bool
 }
 
 func (w watcher) list(ctx context.Context, r schema.GroupVersionResource) ([]unstructured.Unstructured, error) {
@@ -247,81 +241,13 @@ func (w watcher) summary(ctx context.Context, gen int64) (string, bool, error) {
 	return strings.Join(parts, "  "), done, nil
 }
 
-// tree prints the cluster's objects under their controllers.
+// tree prints the cluster's tree as kubectl vtmeta tree does.
 func (w watcher) tree(ctx context.Context) error {
-	byUID := map[types.UID]*unstructured.Unstructured{}
-	children := map[types.UID][]*unstructured.Unstructured{}
-	var roots []*unstructured.Unstructured
-	for _, r := range treeRes {
-		items, err := w.list(ctx, r)
-		if err != nil {
-			return err
-		}
-		for i := range items {
-			o := &items[i]
-			byUID[o.GetUID()] = o
-			if ref := metav1.GetControllerOf(o); ref != nil {
-				children[ref.UID] = append(children[ref.UID], o)
-			} else if o.GetKind() == "VitessCluster" && o.GetName() == w.name {
-				roots = append(roots, o)
-			}
-		}
+	roots, err := tree.Build(ctx, w.c, tree.Options{Namespace: w.ns, Name: w.name})
+	if err != nil {
+		return err
 	}
-	var print func(o *unstructured.Unstructured, indent, branch string)
-	print = func(o *unstructured.Unstructured, indent, branch string) {
-		name := o.GetKind() + "/" + o.GetName()
-		pad := max(1, 64-utf8.RuneCountInString(indent+branch+name))
-		fmt.Printf("%s%s%s%s%s\n", indent, branch, name, strings.Repeat(" ", pad), state(o))
-		kids := children[o.GetUID()]
-		slices.SortFunc(kids, func(a, b *unstructured.Unstructured) int {
-			return strings.Compare(a.GetKind()+"/"+a.GetName(), b.GetKind()+"/"+b.GetName())
-		})
-		next := indent
-		switch branch {
-		case "├─ ":
-			next += "│  "
-		case "└─ ":
-			next += "   "
-		}
-		for i, k := range kids {
-			b := "├─ "
-			if i == len(kids)-1 {
-				b = "└─ "
-			}
-			print(k, next, b)
-		}
-	}
-	for _, r := range roots {
-		print(r, "", "")
-	}
-	return nil
-}
-
-// state is a short account of an object's health, by kind.
-func state(o *unstructured.Unstructured) string {
-	st := func(path ...string) int64 {
-		v, _, _ := unstructured.NestedInt64(o.Object, append([]string{"status"}, path...)...)
-		return v
-	}
-	switch o.GetKind() {
-	case "Deployment", "StatefulSet":
-		want, _, _ := unstructured.NestedInt64(o.Object, "spec", "replicas")
-		return fmt.Sprintf("ready %d/%d", st("readyReplicas"), want)
-	case "Pod":
-		phase, _, _ := unstructured.NestedString(o.Object, "status", "phase")
-		return fmt.Sprintf("%s ready=%s", phase, cond(o, "Ready"))
-	case "PersistentVolumeClaim":
-		phase, _, _ := unstructured.NestedString(o.Object, "status", "phase")
-		return phase
-	case "Job":
-		if cond(o, "Complete") == "True" {
-			return "Complete"
-		}
-		return "running"
-	case "Service", "ConfigMap", "PodDisruptionBudget":
-		return ""
-	}
-	return conditions(o)
+	return tree.Print(os.Stdout, roots, tree.PrintOptions{Now: time.Now(), Color: w.color})
 }
 
 // conditions shows a vtmeta object's Ready and Updated conditions.
