@@ -2,7 +2,10 @@ package operator
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
@@ -61,13 +64,45 @@ func TestOriginalExampleComesUp(t *testing.T) {
 	if err := w.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d syncs, %d events, %v", w.Syncs, len(w.Events), count(w))
+	// What the end-to-end suite finds on a real control plane.
+	want := map[string]int{"VitessCluster": 1, "VitessCell": 2, "VitessKeyspace": 1, "VitessShard": 2, "VitessTablet": 6,
+		"Pod": 6, "PersistentVolumeClaim": 6, "StatefulSet": 1, "Deployment": 3, "Job": 3}
+	got := count(w)
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("%d %s, want %d", got[k], k, n)
+		}
+	}
+	if !ready(w.Get("VitessCluster", "vitess")) {
+		t.Errorf("the cluster is not Ready: %v", w.Get("VitessCluster", "vitess").Status)
+	}
+	// Settled: syncing every parent again writes nothing.
+	n := len(w.Events)
 	for _, o := range w.Objects() {
-		t.Logf("%s owner %s", o.Key(), o.Owner)
+		w.enqueue(o.Key())
+	}
+	if err := w.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.Events) != n {
+		t.Errorf("%d writes after everything settled: %+v", len(w.Events)-n, w.Events[n:])
 	}
 }
 
-func TestScratchEdit(t *testing.T) {
+func ready(o *Object) bool {
+	conds, _ := o.Status["conditions"].([]any)
+	for _, c := range conds {
+		if m := c.(map[string]any); m["type"] == "Ready" {
+			return m["status"] == "True"
+		}
+	}
+	return false
+}
+
+// TestRolloutOrder applies the demo's edit (new tablet and vtgate images)
+// and checks the order the layers roll it in: within each shard the rdonly
+// tablet first, one Pod at a time, and the vtgates after every tablet.
+func TestRolloutOrder(t *testing.T) {
 	w := world(t)
 	obj := example(t, "../../../deploy/examples/original/my-vitess.yaml")
 	if _, err := w.Apply(obj); err != nil {
@@ -76,20 +111,115 @@ func TestScratchEdit(t *testing.T) {
 	if err := w.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("cluster status %v", w.Get("VitessCluster", "vitess").Status["conditions"])
-	n := len(w.Events)
+	mark := len(w.Events)
 	obj = example(t, "../../../deploy/examples/original/my-vitess.yaml")
-	ks := obj["spec"].(map[string]any)["keyspaces"].([]any)[0].(map[string]any)
-	ks["tablets"].(map[string]any)["defaults"].(map[string]any)["image"] = "vitess/lite:v24.0.3"
-	ks["tablets"].(map[string]any)["batch"].(map[string]any)["replicas"] = 0
+	s := obj["spec"].(map[string]any)
+	s["images"] = map[string]any{"vttablet": "vitess/lite:v24.0.4", "vtgate": "vitess/lite:v24.0.4"}
+	delete(s["keyspaces"].([]any)[0].(map[string]any)["tablets"].(map[string]any)["defaults"].(map[string]any), "image")
+	delete(s["cells"].([]any)[1].(map[string]any)["vtgate"].(map[string]any), "image")
 	if _, err := w.Apply(obj); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range w.Events[n:] {
-		t.Logf("%s %s %s (%s by %s) %s", e.Op, e.Kind, e.Name, e.Owner, e.Layer, e.Cascade)
+	var order []string
+	for _, e := range w.Events[mark:] {
+		switch {
+		case e.Kind == "Pod" && e.Op == Replace:
+			order = append(order, e.Name)
+		case e.Kind == "Deployment" && e.Name == "vitess-zone1-vtgate":
+			order = append(order, "vtgate")
+		}
 	}
-	t.Logf("%d syncs", w.Syncs)
+	want := []string{
+		"vitess-vttablet-zone1-1327744200", "vitess-vttablet-zone1-0214747900", "vitess-vttablet-zone1-0214747901", // -80: rdonly, replicas
+		"vitess-vttablet-zone1-1007420500", "vitess-vttablet-zone1-1213596500", "vitess-vttablet-zone1-1213596501", // 80-
+		"vtgate",
+	}
+	if strings.Join(order, " ") != strings.Join(want, " ") {
+		t.Errorf("rolled\n  %v\nwant\n  %v", order, want)
+	}
+	if !ready(w.Get("VitessCluster", "vitess")) {
+		t.Error("the cluster is not Ready after the rollout")
+	}
+}
+
+// TestClaimExpansionIsWithheld grows the volumes: the tablet layer asks
+// for the larger claim, which Metacontroller does not apply to an OnDelete
+// child.
+func TestClaimExpansionIsWithheld(t *testing.T) {
+	w := world(t)
+	obj := example(t, "../../../deploy/examples/minimal/vitess.yaml")
+	if _, err := w.Apply(obj); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mark := len(w.Events)
+	obj = example(t, "../../../deploy/examples/minimal/vitess.yaml")
+	d := obj["spec"].(map[string]any)["keyspaces"].([]any)[0].(map[string]any)["tablets"].(map[string]any)["defaults"].(map[string]any)
+	d["volumeClaim"].(map[string]any)["resources"] = map[string]any{"requests": map[string]any{"storage": "20Gi"}}
+	if _, err := w.Apply(obj); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	withheld := 0
+	for _, e := range w.Events[mark:] {
+		if e.Kind == "PersistentVolumeClaim" && e.Op == Withheld {
+			withheld++
+		}
+		if e.Kind == "PersistentVolumeClaim" && e.Op != Withheld || e.Kind == "Pod" {
+			t.Errorf("%s %s %s: a volume size edit must touch no Pod and apply to no claim", e.Op, e.Kind, e.Name)
+		}
+	}
+	if withheld != 2 {
+		t.Errorf("%d claim expansions withheld, want 2", withheld)
+	}
+}
+
+// fake is a cluster layer whose answer the test writes.
+type fake struct {
+	n      int
+	answer func(n int) string
+}
+
+func (f *fake) Name() string       { return "cluster" }
+func (f *fake) ParentKind() string { return "VitessCluster" }
+func (f *fake) Where() string      { return "test" }
+func (f *fake) Sync(context.Context, []byte) (Answer, error) {
+	f.n++
+	return Answer{Status: json.RawMessage(`{}`), Children: []json.RawMessage{json.RawMessage(f.answer(f.n))}}, nil
+}
+
+func clusterNamed(name string) map[string]any {
+	return map[string]any{"apiVersion": "vitess.io/v1alpha1", "kind": "VitessCluster", "metadata": map[string]any{"name": name}}
+}
+
+func TestRunErrors(t *testing.T) {
+	// A layer whose every answer differs never settles.
+	w := New(&fake{answer: func(n int) string {
+		return fmt.Sprintf(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"},"data":{"n":"%d"}}`, n)
+	}})
+	w.MaxSyncs = 50
+	if _, err := w.Apply(clusterNamed("c")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "did not settle after 50 syncs") {
+		t.Errorf("err = %v, want the layers did not settle", err)
+	}
+	// Two parents asking for one child: the second is refused, as
+	// Metacontroller refuses to adopt a child another controller owns.
+	w = New(&fake{answer: func(int) string { return `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"shared"}}` }})
+	for _, n := range []string{"a", "b"} {
+		if _, err := w.Apply(clusterNamed(n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "asks for ConfigMap shared, which VitessCluster/a controls") {
+		t.Errorf("err = %v, want the child's controller named", err)
+	}
 }
