@@ -228,7 +228,7 @@ var edits = []struct {
 		if !regexp.MustCompile(`(?m)^! +\d+\. VitessTablet \S+ \(replica\) retired: spec.retired: \(none\) → true; Pod removed$`).MatchString(out) {
 			t.Error("no retired primary-eligible tablet flagged")
 		}
-		if !strings.Contains(out, "Retired, kept with their volumes") || strings.Contains(out, "PersistentVolumeClaim") {
+		if !strings.Contains(out, "Left the spec, kept (reclaimPolicy Retain)") || strings.Contains(out, "PersistentVolumeClaim") {
 			t.Error("a retired tablet's claim is not kept")
 		}
 	}},
@@ -250,7 +250,7 @@ var edits = []struct {
 		if !regexp.MustCompile(`(?m)^  \+ VitessShard \S+-e0-x$|^  \+ VitessShard \S+-80-x$`).MatchString(out) {
 			t.Error("no new shard created")
 		}
-		if !strings.Contains(out, "Retired, kept with their volumes") {
+		if !strings.Contains(out, "Left the spec, kept (reclaimPolicy Retain)") {
 			t.Error("the shard that left the spec is not kept")
 		}
 	}},

@@ -165,9 +165,13 @@ func retired(before map[string]*operator.Object, w *operator.World) []Ref {
 			now = slices.Contains(retiredNames(owner), o.Name)
 		}
 		if now && !was(o.Kind, o.Name) {
-			spec, _ := o.Body["spec"].(map[string]any)
-			typ, _ := spec["type"].(string)
-			out = append(out, Ref{Kind: o.Kind, Name: o.Name, Detail: typ})
+			detail := "held as it was: what it runs keeps running, until reclaimPolicy Delete"
+			if o.Kind == "VitessTablet" {
+				spec, _ := o.Body["spec"].(map[string]any)
+				typ, _ := spec["type"].(string)
+				detail = typ + ", retired: no Pod, its volume kept"
+			}
+			out = append(out, Ref{Kind: o.Kind, Name: o.Name, Detail: detail})
 		}
 	}
 	return out
@@ -369,7 +373,7 @@ func (p *Plan) Write(w io.Writer) error {
 			}
 		}
 	}
-	section("Retired, kept with their volumes", "-", p.Retired)
+	section("Left the spec, kept (reclaimPolicy Retain)", "-", p.Retired)
 	section("Deleted", "x", p.Deleted)
 	f("\nUnchanged: %d objects\n", p.Unchanged)
 	if len(p.Steps) == 0 {

@@ -43,8 +43,8 @@ func kubectlVtmeta(ctx context.Context, e *Env, pluginDir string, args ...string
 // stuckPod makes a tablet Pod unready on the real plane, as a failing
 // readiness probe would (kwok leaves a Pod that has an IP alone), and
 // checks that kubectl vtmeta tree shows that Pod as what holds the
-// cluster up, with its condition and since when, and its tablet not ready
-// above it; then makes it ready again and waits for the cluster.
+// cluster up, with its condition and since when, and every level above it
+// not ready; then makes it ready again and waits for the cluster.
 func stuckPod(t *testing.T, ctx context.Context, e *Env, vcs dynamic.ResourceInterface) {
 	dir := t.TempDir()
 	buildPlugin(t, dir)
@@ -65,18 +65,18 @@ func stuckPod(t *testing.T, ctx context.Context, e *Env, vcs dynamic.ResourceInt
 		}
 	}
 	setReady("False")
-	want := []string{
-		"Not ready, holding up the rest:\n  Pod/" + pod + ": Ready=False: E2EProbe: set by the end-to-end suite",
-		"VitessTablet/" + pod, // its tablet, above it, not ready either
-	}
+	// The Pod is what holds the rest up; the layers carry its state up to
+	// the cluster, and the tree shows every level not ready.
+	want := "Not ready, holding up the rest:\n  Pod/" + pod + ": Ready=False: E2EProbe: set by the end-to-end suite (phase Running) (since "
 	deadline := time.Now().Add(time.Minute)
 	for {
 		out, err = kubectlVtmeta(ctx, e, dir, "tree", "vitess")
-		if err == nil && strings.Contains(out, want[0]) && tabletNotReady(out, pod) && strings.Contains(out, "ago)") {
+		if err == nil && strings.Contains(out, want) && strings.Contains(out, "ago)") &&
+			notReady(out, "VitessTablet/"+pod) && notReady(out, "VitessShard/vitess-zone1-main-80-x") && notReady(out, "VitessCluster/vitess") {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("kubectl vtmeta tree does not show the stuck Pod %s under a not-ready tablet (%v):\n%s", pod, err, out)
+			t.Fatalf("kubectl vtmeta tree does not show the stuck Pod %s and every level above it not ready (%v):\n%s", pod, err, out)
 		}
 		time.Sleep(time.Second)
 	}
@@ -97,12 +97,12 @@ func stuckPod(t *testing.T, ctx context.Context, e *Env, vcs dynamic.ResourceInt
 	}
 }
 
-// tabletNotReady says whether the tree's line of the tablet shows it not
-// ready.
-func tabletNotReady(tree, name string) bool {
+// notReady says whether the tree's line of an object (Kind/name) shows it
+// not ready.
+func notReady(tree, object string) bool {
 	for _, l := range strings.Split(tree, "\n") {
-		if strings.Contains(l, "VitessTablet/"+name+" ") {
-			f := strings.Fields(l[strings.Index(l, "VitessTablet/"):])
+		if i := strings.Index(l, object+" "); i >= 0 {
+			f := strings.Fields(l[i:])
 			return len(f) > 1 && f[1] == "False"
 		}
 	}
