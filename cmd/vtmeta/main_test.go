@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/vtmeta/vtmeta/internal/admission"
 	"github.com/vtmeta/vtmeta/internal/golden"
+	"github.com/vtmeta/vtmeta/internal/spec"
 )
 
 // examples are deploy/examples, by name.
@@ -191,6 +193,21 @@ func replicaPool(s specMap) map[string]any {
 	return m
 }
 
+// newImage is the image the image edit rolls out: none of the examples
+// runs it, nor is it the default (TestNewImageIsNew).
+const newImage = "vitess/lite:v25.0.0"
+
+func TestNewImageIsNew(t *testing.T) {
+	if spec.DefaultVitessImage == newImage {
+		t.Fatalf("the default image is %s: pick another newImage for the image edit", newImage)
+	}
+	for _, path := range examples {
+		if b, _ := os.ReadFile(path); strings.Contains(string(b), newImage) {
+			t.Fatalf("%s runs %s already: pick another newImage for the image edit", path, newImage)
+		}
+	}
+}
+
 // edits are the edits every example is planned with.
 var edits = []struct {
 	name string
@@ -206,7 +223,7 @@ var edits = []struct {
 			imgs = map[string]any{}
 			s["images"] = imgs
 		}
-		imgs["vttablet"] = "vitess/lite:v24.0.4"
+		imgs["vttablet"] = newImage
 		if d, ok := pools(s)["defaults"].(map[string]any); ok {
 			delete(d, "image")
 		}
@@ -471,5 +488,112 @@ func TestStandardInput(t *testing.T) {
 	a := newApp("vtmeta", bytes.NewReader(data), &out, &errOut)
 	if code := run(context.Background(), a, []string{"validate", "-f", "-"}); code != 0 || !strings.Contains(out.String(), "-:3: VitessCluster mini is valid") {
 		t.Errorf("exit %d: %s%s", code, out.String(), errOut.String())
+	}
+}
+
+// TestValidateRefusesWhatTheClusterLayerRefuses runs validate over the
+// cluster layer's bad-input catalogue (services/cluster/layer/testdata):
+// every spec its hook holds with InvalidSpec must be refused here too,
+// naming the same field or one around it.
+func TestValidateRefusesWhatTheClusterLayerRefuses(t *testing.T) {
+	dir := "../../services/cluster/layer/testdata"
+	var cat struct {
+		Cases []struct {
+			Name   string                     `json:"name"`
+			Set    map[string]json.RawMessage `json:"set"`
+			Delete []string                   `json:"delete"`
+			Status int                        `json:"status"`
+			Want   []string                   `json:"want"`
+		} `json:"cases"`
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "bad-requests.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &cat); err != nil {
+		t.Fatal(err)
+	}
+	var base struct {
+		Parent map[string]any `json:"parent"`
+	}
+	data, err = os.ReadFile(filepath.Join(dir, "create-original.request.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &base); err != nil {
+		t.Fatal(err)
+	}
+	ran := 0
+	for _, c := range cat.Cases {
+		if c.Status != 200 || len(c.Want) < 2 || !strings.Contains(c.Want[0], "InvalidSpec") {
+			continue
+		}
+		ran++
+		t.Run(c.Name, func(t *testing.T) {
+			parent := copyJSON(base.Parent)
+			for ptr, v := range c.Set {
+				var val any
+				if err := json.Unmarshal(v, &val); err != nil {
+					t.Fatal(err)
+				}
+				pointer(t, parent, strings.TrimPrefix(ptr, "/parent"), val, false)
+			}
+			for _, ptr := range c.Delete {
+				pointer(t, parent, strings.TrimPrefix(ptr, "/parent"), nil, true)
+			}
+			b, err := yaml.Marshal(parent)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := cli(t, nil, "validate", "-f", write(t, "case.yaml", string(b)))
+			field := c.Want[1]
+			paths := regexp.MustCompile(`(?m)^\S+:\d+: VitessCluster \S+: (\S+): `).FindAllStringSubmatch(r.stdout, -1)
+			related := false
+			for _, p := range paths {
+				related = related || within(p[1], field) || within(field, p[1])
+			}
+			if r.code != 1 || !related {
+				t.Errorf("exit %d, no error on %s or around it:\n%s", r.code, field, r.stdout)
+			}
+		})
+	}
+	if ran == 0 {
+		t.Fatal("no InvalidSpec case in the cluster layer's catalogue")
+	}
+}
+
+// pointer sets (or deletes) the value at a JSON pointer into obj.
+func pointer(t *testing.T, obj map[string]any, ptr string, val any, del bool) {
+	t.Helper()
+	segs := strings.Split(strings.TrimPrefix(ptr, "/"), "/")
+	var cur any = obj
+	for i, s := range segs {
+		last := i == len(segs)-1
+		switch c := cur.(type) {
+		case map[string]any:
+			switch {
+			case last && del:
+				delete(c, s)
+			case last:
+				c[s] = val
+			default:
+				if c[s] == nil {
+					c[s] = map[string]any{}
+				}
+				cur = c[s]
+			}
+		case []any:
+			n, err := strconv.Atoi(s)
+			if err != nil || n >= len(c) {
+				t.Fatalf("pointer %s: no item %s", ptr, s)
+			}
+			if last {
+				c[n] = val
+			} else {
+				cur = c[n]
+			}
+		default:
+			t.Fatalf("pointer %s: %s is not in an object or a list", ptr, s)
+		}
 	}
 }

@@ -34,7 +34,7 @@ type offline struct {
 	crds     admission.CRDs
 	policies []*admission.Policy
 	layers   []operator.Layer
-	closers  []func() error
+	closers  []func()
 }
 
 // judges are deploy/'s CRDs and policies as built into this binary,
@@ -58,7 +58,11 @@ func newOffline(f layerFlags) (*offline, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := &offline{crds: j.crds, policies: j.policies, layers: operator.Local()}
+	layers, stop, err := operator.Local()
+	if err != nil {
+		return nil, err
+	}
+	o := &offline{crds: j.crds, policies: j.policies, layers: layers, closers: []func(){stop}}
 	for _, r := range f.remote {
 		name, addr, ok := strings.Cut(r, "=")
 		if !ok || addr == "" || !slices.Contains(operator.Names, name) {
@@ -78,7 +82,7 @@ func newOffline(f layerFlags) (*offline, error) {
 
 func (o *offline) close() {
 	for _, c := range o.closers {
-		_ = c()
+		c()
 	}
 }
 

@@ -22,18 +22,41 @@ import (
 // Names are the layers, top down.
 var Names = []string{"cluster", "cell", "keyspace", "shard", "tablet"}
 
-// Local returns the five layers, each running in this process the sync
-// function its service serves.
-func Local() []Layer {
-	return []Layer{
-		InProcess(cluster.Service), InProcess(cell.Service), InProcess(keyspace.Service),
-		InProcess(shard.Service), InProcess(tablet.Service),
+// Local returns the five layers, each running in this process as its
+// service runs it, and what stops them.
+func Local() ([]Layer, func(), error) {
+	var out []Layer
+	var stops []func()
+	stop := func() {
+		for _, s := range stops {
+			s()
+		}
 	}
+	add := func(l Layer, s func(), err error) error {
+		if err != nil {
+			return err
+		}
+		out, stops = append(out, l), append(stops, s)
+		return nil
+	}
+	for _, err := range []func() error{
+		func() error { return add(InProcess(cluster.Service, v1.ClusterService_ServiceDesc.ServiceName)) },
+		func() error { return add(InProcess(cell.Service, v1.CellService_ServiceDesc.ServiceName)) },
+		func() error { return add(InProcess(keyspace.Service, v1.KeyspaceService_ServiceDesc.ServiceName)) },
+		func() error { return add(InProcess(shard.Service, v1.ShardService_ServiceDesc.ServiceName)) },
+		func() error { return add(InProcess(tablet.Service, v1.TabletService_ServiceDesc.ServiceName)) },
+	} {
+		if e := err(); e != nil {
+			stop()
+			return nil, nil, e
+		}
+	}
+	return out, stop, nil
 }
 
 // Dial returns the layer of the name served by a running service at addr
 // (its gRPC address), and what closes the connection.
-func Dial(name, addr string, timeout time.Duration) (Layer, func() error, error) {
+func Dial(name, addr string, timeout time.Duration) (Layer, func(), error) {
 	switch name {
 	case "cluster":
 		return Remote(cluster.Service, v1.ClusterService_ServiceDesc.ServiceName, addr, timeout)

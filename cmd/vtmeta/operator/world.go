@@ -347,7 +347,12 @@ func (w *World) store(obj map[string]any) map[string]any {
 
 // request is the hook request Metacontroller sends for a parent.
 func (w *World) request(l Layer, p *Object) map[string]any {
+	// A map for every child type, even an empty one, as Metacontroller
+	// sends them.
 	children := map[string]any{}
+	for _, t := range l.ChildTypes() {
+		children[t] = map[string]any{}
+	}
 	for _, o := range w.Objects() {
 		if o.Owner != p.Key() {
 			continue

@@ -22,7 +22,12 @@ func world(t *testing.T) *World {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := New(Local()...)
+	layers, stop, err := Local()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	w := New(layers...)
 	w.Store = func(obj map[string]any) map[string]any {
 		kind, _, _, _ := identity(obj)
 		if k := crds[kind]; k != nil {
@@ -66,7 +71,7 @@ func TestOriginalExampleComesUp(t *testing.T) {
 	}
 	// What the end-to-end suite finds on a real control plane.
 	want := map[string]int{"VitessCluster": 1, "VitessCell": 2, "VitessKeyspace": 1, "VitessShard": 2, "VitessTablet": 6,
-		"Pod": 6, "PersistentVolumeClaim": 6, "StatefulSet": 1, "Deployment": 3, "Job": 3}
+		"Pod": 6, "PersistentVolumeClaim": 6, "StatefulSet": 1, "Deployment": 3, "Job": 2}
 	got := count(w)
 	for k, n := range want {
 		if got[k] != n {
@@ -114,7 +119,7 @@ func TestRolloutOrder(t *testing.T) {
 	mark := len(w.Events)
 	obj = example(t, "../../../deploy/examples/original/my-vitess.yaml")
 	s := obj["spec"].(map[string]any)
-	s["images"] = map[string]any{"vttablet": "vitess/lite:v24.0.4", "vtgate": "vitess/lite:v24.0.4"}
+	s["images"] = map[string]any{"vttablet": "vitess/lite:v25.0.0", "vtgate": "vitess/lite:v25.0.0"}
 	delete(s["keyspaces"].([]any)[0].(map[string]any)["tablets"].(map[string]any)["defaults"].(map[string]any), "image")
 	delete(s["cells"].([]any)[1].(map[string]any)["vtgate"].(map[string]any), "image")
 	if _, err := w.Apply(obj); err != nil {
@@ -187,9 +192,10 @@ type fake struct {
 	answer func(n int) string
 }
 
-func (f *fake) Name() string       { return "cluster" }
-func (f *fake) ParentKind() string { return "VitessCluster" }
-func (f *fake) Where() string      { return "test" }
+func (f *fake) Name() string         { return "cluster" }
+func (f *fake) ChildTypes() []string { return []string{"ConfigMap.v1"} }
+func (f *fake) ParentKind() string   { return "VitessCluster" }
+func (f *fake) Where() string        { return "test" }
 func (f *fake) Sync(context.Context, []byte) (Answer, error) {
 	f.n++
 	return Answer{Status: json.RawMessage(`{}`), Children: []json.RawMessage{json.RawMessage(f.answer(f.n))}}, nil
