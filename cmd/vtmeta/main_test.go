@@ -179,18 +179,18 @@ func pools(s specMap) map[string]any {
 	return k["tablets"].(map[string]any)
 }
 
-// replicaPool is the keyspace's primary-eligible pool, under whichever
-// name the example uses.
-func replicaPool(s specMap) map[string]any {
+// smallerPool is the pool a pool-size edit shrinks: the rdonly one where
+// there is one (a durability policy may need every primary-eligible
+// tablet), else the primary-eligible one, under whichever name the
+// example uses.
+func smallerPool(s specMap) map[string]any {
 	p := pools(s)
-	for _, n := range []string{"replica", "masterEligible"} {
-		if m, ok := p[n].(map[string]any); ok {
+	for _, n := range []string{"rdonly", "batch", "replica", "masterEligible"} {
+		if m, ok := p[n].(map[string]any); ok && m["replicas"].(float64) > 0 {
 			return m
 		}
 	}
-	m := map[string]any{}
-	p["replica"] = m
-	return m
+	panic("the example has no pool to shrink")
 }
 
 // newImage is the image the image edit rolls out: none of the examples
@@ -238,12 +238,12 @@ var edits = []struct {
 		}
 	}},
 	{"pool-size", func(s specMap) {
-		// One primary-eligible tablet fewer per shard and cell.
-		p := replicaPool(s)
+		// One tablet fewer per shard and cell.
+		p := smallerPool(s)
 		p["replicas"] = p["replicas"].(float64) - 1
 	}, func(t *testing.T, out string) {
-		if !regexp.MustCompile(`(?m)^! +\d+\. VitessTablet \S+ \(replica\) retired: spec.retired: \(none\) → true; Pod removed$`).MatchString(out) {
-			t.Error("no retired primary-eligible tablet flagged")
+		if !regexp.MustCompile(`(?m)^! +\d+\. VitessTablet \S+ \((replica|rdonly)\) retired: spec.retired: \(none\) → true; Pod removed$`).MatchString(out) {
+			t.Error("no retired tablet flagged")
 		}
 		if !strings.Contains(out, "Left the spec, kept (reclaimPolicy Retain)") || strings.Contains(out, "PersistentVolumeClaim") {
 			t.Error("a retired tablet's claim is not kept")
@@ -274,7 +274,7 @@ var edits = []struct {
 	{"scale-down-reclaim-delete", func(s specMap) {
 		// reclaimPolicy Delete and one tablet fewer: its claim goes.
 		s["reclaimPolicy"] = "Delete"
-		p := replicaPool(s)
+		p := smallerPool(s)
 		p["replicas"] = p["replicas"].(float64) - 1
 	}, func(t *testing.T, out string) {
 		if !regexp.MustCompile(`(?m)^      ! deletes claim \S+ and the tablet's data with it`).MatchString(out) {
@@ -355,6 +355,12 @@ func TestPlanRefusesAnInvalidEdit(t *testing.T) {
 	bad := edited(t, path, func(s specMap) { keyspace0(s)["cells"] = []any{"mars"} })
 	r := cli(t, nil, "plan", "-f", bad, "--from", path)
 	if r.code != 1 || !strings.Contains(r.stderr, "the apiserver refuses the edit") || !strings.Contains(r.stderr, "spec.keyspaces") {
+		t.Errorf("exit %d:\n%s", r.code, r.stderr)
+	}
+	// production's semi_sync needs its three primary-eligible tablets.
+	prod := examples["production"]
+	r = cli(t, nil, "plan", "-f", edited(t, prod, func(s specMap) { pools(s)["replica"].(map[string]any)["replicas"] = 2 }), "--from", prod)
+	if r.code != 1 || !strings.Contains(r.stderr, "spec.keyspaces[0].durabilityPolicy") {
 		t.Errorf("exit %d:\n%s", r.code, r.stderr)
 	}
 	noVolume := edited(t, path, func(s specMap) { delete(pools(s), "defaults") })
