@@ -28,7 +28,7 @@ const (
 
 // Strategies are the update strategies of deploy/overlays'
 // CompositeControllers by child kind; every other kind is InPlace.
-var Strategies = map[string]Strategy{"Pod": Recreate, "Job": Recreate, "PersistentVolumeClaim": OnDelete}
+var Strategies = map[string]Strategy{"Pod": Recreate, "Job": Recreate}
 
 // Object is one stored object.
 type Object struct {

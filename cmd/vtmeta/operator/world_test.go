@@ -150,39 +150,49 @@ func TestRolloutOrder(t *testing.T) {
 	}
 }
 
-// TestClaimExpansionIsWithheld grows the volumes: the tablet layer asks
-// for the larger claim, which Metacontroller does not apply to an OnDelete
-// child.
-func TestClaimExpansionIsWithheld(t *testing.T) {
-	w := world(t)
-	obj := example(t, "../../../deploy/examples/minimal/vitess.yaml")
-	if _, err := w.Apply(obj); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	mark := len(w.Events)
-	obj = example(t, "../../../deploy/examples/minimal/vitess.yaml")
-	d := obj["spec"].(map[string]any)["keyspaces"].([]any)[0].(map[string]any)["tablets"].(map[string]any)["defaults"].(map[string]any)
-	d["volumeClaim"].(map[string]any)["resources"] = map[string]any{"requests": map[string]any{"storage": "20Gi"}}
-	if _, err := w.Apply(obj); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	withheld := 0
-	for _, e := range w.Events[mark:] {
-		if e.Kind == "PersistentVolumeClaim" && e.Op == Withheld {
-			withheld++
-		}
-		if e.Kind == "PersistentVolumeClaim" && e.Op != Withheld || e.Kind == "Pod" {
-			t.Errorf("%s %s %s: a volume size edit must touch no Pod and apply to no claim", e.Op, e.Kind, e.Name)
-		}
-	}
-	if withheld != 2 {
-		t.Errorf("%d claim expansions withheld, want 2", withheld)
+// TestClaimExpansion grows the volumes: the tablet layer asks for the
+// larger claims, which grow in place (claims are InPlace), no Pod touched;
+// under OnDelete, Metacontroller would not apply them.
+func TestClaimExpansion(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		strategy Strategy
+		op       Op
+	}{{"in place", InPlace, Update}, {"on delete", OnDelete, Withheld}} {
+		t.Run(tt.name, func(t *testing.T) {
+			saved := Strategies["PersistentVolumeClaim"]
+			Strategies["PersistentVolumeClaim"] = tt.strategy
+			defer func() { Strategies["PersistentVolumeClaim"] = saved }()
+			w := world(t)
+			if _, err := w.Apply(example(t, "../../../deploy/examples/minimal/vitess.yaml")); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			mark := len(w.Events)
+			obj := example(t, "../../../deploy/examples/minimal/vitess.yaml")
+			d := obj["spec"].(map[string]any)["keyspaces"].([]any)[0].(map[string]any)["tablets"].(map[string]any)["defaults"].(map[string]any)
+			d["volumeClaim"].(map[string]any)["resources"] = map[string]any{"requests": map[string]any{"storage": "20Gi"}}
+			if _, err := w.Apply(obj); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			claims := 0
+			for _, e := range w.Events[mark:] {
+				switch {
+				case e.Kind == "PersistentVolumeClaim" && e.Op == tt.op:
+					claims++
+				case e.Kind == "PersistentVolumeClaim" || e.Kind == "Pod":
+					t.Errorf("%s %s %s: a volume size edit must touch no Pod and only %s claims", e.Op, e.Kind, e.Name, tt.op)
+				}
+			}
+			if claims != 2 {
+				t.Errorf("%d claims %s, want 2", claims, tt.op)
+			}
+		})
 	}
 }
 
