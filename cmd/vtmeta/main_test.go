@@ -120,6 +120,10 @@ func TestRender(t *testing.T) {
 			if r.code != 0 {
 				t.Fatalf("exit %d: %s", r.code, r.stderr)
 			}
+			// The admission policies' warnings go to stderr, as kubectl's.
+			if warned := strings.Contains(r.stderr, "warning from ValidatingAdmissionPolicy vtmeta-supported-images"); warned != (name == "original") {
+				t.Errorf("old-images warning %v: %s", warned, r.stderr)
+			}
 			compareYAML(t, filepath.Join("testdata", "render", name+".yaml"), []byte(r.stdout))
 			// Twice the same: the output diffs cleanly.
 			if again := cli(t, nil, "render", "-f", path); again.stdout != r.stdout {
@@ -414,6 +418,11 @@ func TestValidateExamples(t *testing.T) {
 			protected := strings.Contains(r.stdout, "note: deleting it will be refused (ValidatingAdmissionPolicy vtmeta-deletion-protection)")
 			if protected != (name == "production") { // only production sets deletionProtection
 				t.Errorf("deletion-protection note %v:\n%s", protected, r.stdout)
+			}
+			// Only the original example runs Vitess older than v23.
+			old := strings.Contains(r.stdout, "warning from ValidatingAdmissionPolicy vtmeta-supported-images (kubectl prints it, the apiserver accepts the object): Vitess images older than v23")
+			if old != (name == "original") {
+				t.Errorf("old-images warning %v:\n%s", old, r.stdout)
 			}
 		})
 	}

@@ -126,6 +126,7 @@ func (a *app) plan(ctx context.Context, o *offline, m manifest, oldObj, newObj m
 			fmt.Fprintf(a.stderr, "%s: ValidatingAdmissionPolicy %s refuses the edit: %s\n", m, d.Policy, d.Message)
 			return nil, errInvalid
 		}
+		fmt.Fprintf(a.stderr, "%s: warning from ValidatingAdmissionPolicy %s: %s\n", m, d.Policy, d.Message)
 	}
 	if err := converge(ctx, w, newStored); err != nil {
 		return nil, fmt.Errorf("roll out the new spec: %w", err)

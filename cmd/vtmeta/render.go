@@ -9,10 +9,13 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/admission"
 	"sigs.k8s.io/yaml"
 
 	"github.com/vtmeta/vtmeta/cmd/vtmeta/operator"
+	admit "github.com/vtmeta/vtmeta/internal/admission"
 )
 
 func (a *app) renderCmd() *cobra.Command {
@@ -79,6 +82,19 @@ func (a *app) render(cmd *cobra.Command, o *offline, m manifest) (*operator.Worl
 	if len(errs) > 0 {
 		a.refused(m, "the apiserver refuses it", errs)
 		return nil, errInvalid
+	}
+	k := o.crds["VitessCluster"]
+	ds, err := admit.Evaluate(cmd.Context(), o.policies, admit.Request{Operation: admission.Create, Resource: k.Resource(),
+		Object: &unstructured.Unstructured{Object: stored}})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range ds {
+		if d.Denies() {
+			fmt.Fprintf(a.stderr, "%s: ValidatingAdmissionPolicy %s refuses it: %s\n", m, d.Policy, d.Message)
+			return nil, errInvalid
+		}
+		fmt.Fprintf(a.stderr, "%s: warning from ValidatingAdmissionPolicy %s: %s\n", m, d.Policy, d.Message)
 	}
 	w := o.world()
 	if err := converge(cmd.Context(), w, stored); err != nil {

@@ -127,7 +127,7 @@ func (a *app) validate(ctx context.Context, out io.Writer, o *offline, m manifes
 		fmt.Fprintf(out, "%s: %s %s is valid%s\n", m.where(""), m.Kind(), m.Name(), summary(stored))
 	}
 	for _, n := range notes {
-		fmt.Fprintf(out, "%s: %s %s: note: %s\n", m.where(""), m.Kind(), m.Name(), n)
+		fmt.Fprintf(out, "%s: %s %s: %s\n", m.where(""), m.Kind(), m.Name(), n)
 	}
 	return len(problems) == 0
 }
@@ -158,14 +158,14 @@ func (o *offline) policyProblems(ctx context.Context, k *admit.Kind, obj map[str
 			problems = append(problems, problem{Field: "spec", Message: d.Message, By: "ValidatingAdmissionPolicy " + d.Policy,
 				Fix: "change the object so that the policy's rule holds (deploy/policy)"})
 		} else {
-			notes = append(notes, fmt.Sprintf("ValidatingAdmissionPolicy %s warns: %s", d.Policy, d.Message))
+			notes = append(notes, fmt.Sprintf("warning from ValidatingAdmissionPolicy %s (kubectl prints it, the apiserver accepts the object): %s", d.Policy, d.Message))
 		}
 	}
 	ds, err = admit.Evaluate(ctx, o.policies, admit.Request{Operation: admission.Delete, Resource: k.Resource(), OldObject: u})
 	if err == nil {
 		for _, d := range ds {
 			if d.Denies() {
-				notes = append(notes, fmt.Sprintf("deleting it will be refused (ValidatingAdmissionPolicy %s): %s", d.Policy, d.Message))
+				notes = append(notes, fmt.Sprintf("note: deleting it will be refused (ValidatingAdmissionPolicy %s): %s", d.Policy, d.Message))
 			}
 		}
 	}

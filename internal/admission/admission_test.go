@@ -95,9 +95,7 @@ func TestDeletionProtectionPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(policies) != 1 || len(policies[0].Actions) != 1 {
-		t.Fatalf("want the deletion-protection policy with its binding, got %+v", policies)
-	}
+	policies = byName(t, policies, "vtmeta-deletion-protection")
 	crds, err := LoadCRDs(deploy.FS, "crds")
 	if err != nil {
 		t.Fatal(err)
@@ -127,6 +125,54 @@ func TestDeletionProtectionPolicy(t *testing.T) {
 			}
 			if tt.refused && (ds[0].Reason != "Forbidden" || !strings.Contains(ds[0].Message, "VitessCluster mini has spec.deletionProtection: true")) {
 				t.Errorf("decision %+v: want the policy's messageExpression and reason", ds[0])
+			}
+		})
+	}
+}
+
+// byName keeps the policy of the name, which must have a binding.
+func byName(t *testing.T, policies []*Policy, name string) []*Policy {
+	t.Helper()
+	for _, p := range policies {
+		if p.Spec.Name == name && len(p.Actions) > 0 {
+			return []*Policy{p}
+		}
+	}
+	t.Fatalf("no policy %s with a binding in deploy/policy", name)
+	return nil
+}
+
+// TestSupportedImagesPolicy evaluates deploy/policy's warning about Vitess
+// images too old for the flags vtmeta renders: variables, list macros and
+// a messageExpression, as the apiserver evaluates them.
+func TestSupportedImagesPolicy(t *testing.T) {
+	policies, err := LoadPolicies(deploy.FS, "policy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	policies = byName(t, policies, "vtmeta-supported-images")
+	crds, err := LoadCRDs(deploy.FS, "crds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := crds["VitessCluster"].Resource()
+	for _, tt := range []struct {
+		name, images, want string
+	}{
+		{"current images", "  images: {vttablet: vitess/lite:v24.0.4, vtgate: 'vitess/lite:v23.0.1'}\n", ""},
+		{"old images", "  images: {vttablet: vitess/lite:v2.1.1, vtgate: 'vitess/lite:v22.0.0'}\n", "vitess/lite:v22.0.0, vitess/lite:v2.1.1"},
+		{"tags without a version", "  images: {vttablet: vitess/lite:latest}\n", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ds, err := Evaluate(context.Background(), policies, Request{Operation: admission.Create, Resource: res, Object: unstr(t, minimal+tt.images)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tt.want == "" && len(ds) > 0:
+				t.Errorf("decisions %+v, want none", ds)
+			case tt.want != "" && (len(ds) != 1 || ds[0].Denies() || !strings.Contains(ds[0].Message, tt.want)):
+				t.Errorf("decisions %+v, want one warning naming %s", ds, tt.want)
 			}
 		})
 	}
