@@ -227,7 +227,7 @@ current-context: e2e
 	// kwok plays the kubelet of the fake nodes only (their annotation), so
 	// that a real node beside them keeps its own.
 	if err := p.run("kwok", filepath.Join(bin, "kwok"),
-		"--kubeconfig="+p.Kubeconfig, "--manage-all-nodes=false", "--manage-nodes-with-annotation-selector="+FakeNodeAnnotation+"=fake",
+		"--kubeconfig="+p.Kubeconfig, "--manage-nodes-with-annotation-selector="+FakeNodeAnnotation+"=fake",
 		"--cidr=10.0.0.0/16", "--node-ip=10.0.0.1", "--server-address=127.0.0.1:0"); err != nil {
 		return nil, err
 	}

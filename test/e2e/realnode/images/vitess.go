@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -40,9 +41,8 @@ const MariaDBInitSQL = "/vt/config/init_db_mariadb.sql"
 func vitessBin() string { return filepath.Join(filepath.Dir(Dir()), "vitess-"+VitessModuleVersion) }
 
 // BuildVitessBinaries builds (or finds, cached) the Vitess commands from
-// the vitess.io/vitess module with CGO_ENABLED=0, each a static binary.
-// `go install pkg@version` builds in the module's own module mode, with
-// its own pins, outside go.work.
+// the vitess.io/vitess module with CGO_ENABLED=0, each a static binary, in
+// the module ./vitess, outside go.work.
 func BuildVitessBinaries() (string, error) {
 	bin := vitessBin()
 	stamp := filepath.Join(bin, "built")
@@ -50,16 +50,23 @@ func BuildVitessBinaries() (string, error) {
 	if got, err := os.ReadFile(stamp); err == nil && string(got) == want {
 		return bin, nil
 	}
-	args := []string{"install", "-trimpath"}
+	args := []string{"build", "-trimpath", "-o", bin + "/"}
 	for _, b := range VitessBinaries {
-		args = append(args, "vitess.io/vitess/go/cmd/"+b+"@"+VitessModuleVersion)
+		args = append(args, "vitess.io/vitess/go/cmd/"+b)
 	}
 	cmd := exec.Command("go", args...)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-buildvcs=false", "GOBIN="+bin)
+	cmd.Dir = filepath.Join(here(), "vitess")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-buildvcs=false")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
 	return bin, os.WriteFile(stamp, []byte(want), 0o644)
+}
+
+// here is this package's directory.
+func here() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(file)
 }
 
 // vitessModuleDir is the vitess.io/vitess module in the module cache, for
