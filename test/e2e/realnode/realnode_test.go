@@ -88,7 +88,7 @@ func TestRealNodeRunsVitessAndMariaDB(t *testing.T) {
 
 	// Vitess's binaries run from the image, as uid 999, and report 24.0.4.
 	phase("a Pod runs vttablet --version and vtctldclient --help to completion", func() error {
-		pod := realPod("vitess-version", images.Vitess)
+		pod := realPod("vitess-version")
 		pod.Spec.RestartPolicy = corev1.RestartPolicyNever
 		pod.Spec.Containers = []corev1.Container{
 			{Name: "vttablet", Image: images.Vitess, ImagePullPolicy: corev1.PullIfNotPresent, Command: []string{"/vt/bin/vttablet", "--version"}},
@@ -166,10 +166,11 @@ func TestRealNodeRunsVitessAndMariaDB(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		pod := realPod("dns", images.Vitess)
+		pod := realPod("dns")
 		pod.Spec.RestartPolicy = corev1.RestartPolicyNever
 		// Retried: kube-proxy programs the Service within a second or so.
-		script := `for i in $(seq 30); do nslookup mysql.default.svc.cluster.local && nc -z -w 2 mysql 3306 && echo connected && exit 0; sleep 1; done; exit 1`
+		// MariaDB greets a new connection with its version.
+		script := `for i in $(seq 30); do nslookup mysql.default.svc.cluster.local && timeout 3 nc mysql 3306 </dev/null >/tmp/greeting; grep -q MariaDB /tmp/greeting && echo connected && exit 0; sleep 1; done; exit 1`
 		pod.Spec.Containers = []corev1.Container{{Name: "probe", Image: images.Vitess, ImagePullPolicy: corev1.PullIfNotPresent, Command: []string{"sh", "-c", script}}}
 		if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 			return err
@@ -197,7 +198,7 @@ func TestRealNodeRunsVitessAndMariaDB(t *testing.T) {
 }
 
 // realPod is a Pod for the real node.
-func realPod(name, image string) *corev1.Pod {
+func realPod(name string) *corev1.Pod {
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"}}
 	realnode.Spec(&p.Spec)
 	return p
@@ -208,7 +209,7 @@ func realPod(name, image string) *corev1.Pod {
 // /vt/config from the Vitess image into a shared volume; the MariaDB image
 // runs them. The init SQL is the MariaDB variant (no super_read_only).
 func mysqlPod() *corev1.Pod {
-	p := realPod("mysqld", images.MariaDB)
+	p := realPod("mysqld")
 	p.Labels = map[string]string{"app": "mysqld"}
 	uid := int64(999)
 	p.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: &uid, RunAsGroup: &uid, FSGroup: &uid, RunAsNonRoot: ptr(true)}
