@@ -185,7 +185,13 @@ func (n *Node) Join(ctx context.Context, kubeconfig string, cfg *rest.Config, im
 	if err != nil {
 		return err
 	}
-	if err := n.step(fmt.Sprintf("import %d images", len(imgs)+1), func() error { return n.Import(ctx, append([]images.Image{pause}, imgs...)...) }); err != nil {
+	all := []images.Image{pause}
+	for _, img := range imgs {
+		if img.Ref != pause.Ref {
+			all = append(all, img)
+		}
+	}
+	if err := n.step(fmt.Sprintf("import %d images", len(all)), func() error { return n.Import(ctx, all...) }); err != nil {
 		return err
 	}
 	bin := plane.BinDir()
@@ -250,9 +256,11 @@ func (n *Node) Import(ctx context.Context, imgs ...images.Image) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if _, err := n.ctr("images", "import", "--no-unpack=false", img.Tarball); err != nil {
+		start := time.Now()
+		if _, err := n.ctr("images", "import", img.Tarball); err != nil {
 			return fmt.Errorf("import %s: %w", img.Ref, err)
 		}
+		n.Timings = append(n.Timings, Timing{Step: "import " + img.Ref, Took: time.Since(start)})
 		if out, err := n.ctr("images", "ls", "-q", "name=="+img.Ref); err != nil || strings.TrimSpace(out) != img.Ref {
 			return fmt.Errorf("import %s: containerd does not list it after the import (%q, %v)", img.Ref, out, err)
 		}

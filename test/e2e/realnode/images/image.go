@@ -98,6 +98,13 @@ func build(s spec) (Image, error) {
 	if err := os.Rename(tmp, out); err != nil {
 		return Image{}, err
 	}
+	// Older builds of the same image are of no more use.
+	old, _ := filepath.Glob(filepath.Join(dir, filepath.Base(ref.RepositoryStr())+"-*.tar"))
+	for _, o := range old {
+		if o != out {
+			_ = os.Remove(o)
+		}
+	}
 	return img, nil
 }
 
