@@ -13,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
@@ -85,6 +86,20 @@ func TestRealNodeRunsVitessAndMariaDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	pods := c.CoreV1().Pods("default")
+	phase("create the node's volumes and a claim", func() error {
+		if err := realnode.Volumes(ctx, c, 2, "1Gi"); err != nil {
+			return err
+		}
+		_, err := c.CoreV1().PersistentVolumeClaims("default").Create(ctx, &corev1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Name: "mysqld-data"},
+			Spec: corev1.PersistentVolumeClaimSpec{
+				StorageClassName: ptr(realnode.StorageClass),
+				AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+			},
+		}, metav1.CreateOptions{})
+		return err
+	})
 
 	// Vitess's binaries run from the image, as uid 999, and report 24.0.4.
 	phase("a Pod runs vttablet --version and vtctldclient --help to completion", func() error {
@@ -207,14 +222,15 @@ func realPod(name string) *corev1.Pod {
 // mysqlPod is MariaDB run by mysqlctld the way vtmeta's tablet Pods run it
 // (services/tablet/layer/pod.go): an init container copies mysqlctld and
 // /vt/config from the Vitess image into a shared volume; the MariaDB image
-// runs them. The init SQL is the MariaDB variant (no super_read_only).
+// runs them, its data on a claim bound to one of the node's volumes. The
+// init SQL is the MariaDB variant (no super_read_only).
 func mysqlPod() *corev1.Pod {
 	p := realPod("mysqld")
 	p.Labels = map[string]string{"app": "mysqld"}
 	uid := int64(999)
 	p.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: &uid, RunAsGroup: &uid, FSGroup: &uid, RunAsNonRoot: ptr(true)}
 	p.Spec.Volumes = []corev1.Volume{
-		{Name: "vtdataroot", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		{Name: "vtdataroot", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "mysqld-data"}}},
 		{Name: "vt", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 	}
 	p.Spec.InitContainers = []corev1.Container{{
