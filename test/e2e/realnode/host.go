@@ -172,7 +172,7 @@ func unmountUnder(dirs ...string) error {
 			}
 			p := unescapeMount(fields[4])
 			for _, d := range dirs {
-				if p == d || strings.HasPrefix(p, d+"/") {
+				if under(p, d) {
 					points = append(points, p)
 				}
 			}
@@ -399,3 +399,52 @@ func waitDNS(ctx context.Context) error {
 		}
 	}
 }
+
+// Leftovers lists what of a node is still on the host: processes, mount
+// points, directories, links, iptables chains and Pod cgroups. After Stop
+// it is empty.
+func Leftovers() []string {
+	var out []string
+	for _, pid := range nodePIDs() {
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		out = append(out, fmt.Sprintf("process %d (%s)", pid, strings.TrimSpace(string(comm))))
+	}
+	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) > 4 {
+				if p := unescapeMount(f[4]); under(p, StateDir) || under(p, RootDir) {
+					out = append(out, "mount "+p)
+				}
+			}
+		}
+	}
+	for _, d := range []string{StateDir, RootDir} {
+		if _, err := os.Lstat(d); err == nil {
+			out = append(out, "directory "+d)
+		}
+	}
+	for _, l := range []string{bridgeLink, nodeLink} {
+		if linkExists(l) {
+			out = append(out, "link "+l)
+		}
+	}
+	for _, bin := range []string{"iptables", "ip6tables"} {
+		for _, table := range []string{"filter", "nat", "mangle", "raw"} {
+			b, err := exec.Command(bin, "-w", "-t", table, "-S").Output()
+			if err != nil {
+				continue
+			}
+			for _, l := range strings.Split(string(b), "\n") {
+				if f := strings.Fields(l); len(f) == 2 && f[0] == "-N" && isOurs(f[1]) {
+					out = append(out, fmt.Sprintf("%s %s chain %s", bin, table, f[1]))
+				}
+			}
+		}
+	}
+	for _, d := range podCgroupDirs() {
+		out = append(out, "cgroup "+d)
+	}
+	return out
+}
+
+func under(p, dir string) bool { return p == dir || strings.HasPrefix(p, dir+"/") }

@@ -349,6 +349,7 @@ func (n *Node) Stop() {
 	}
 	if n.saved != nil {
 		restoreSysctls(n.saved)
+		n.saved = nil
 	}
 	if n.lock != nil {
 		_ = syscall.Flock(int(n.lock.Fd()), syscall.LOCK_UN)

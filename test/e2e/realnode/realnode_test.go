@@ -210,6 +210,14 @@ func TestRealNodeRunsVitessAndMariaDB(t *testing.T) {
 	slices.Sort(lines)
 	t.Logf("the node's processes and its Pods' containers, resident memory (%d MiB in all):\n%s", total>>20, strings.Join(lines, "\n"))
 	t.Logf("the control plane's processes, resident memory: %d MiB", planeRSS()>>20)
+
+	// The node removes all it created; Stop may run again (deferred).
+	start := time.Now()
+	node.Stop()
+	t.Logf("node stopped and cleaned up in %s", time.Since(start).Round(10*time.Millisecond))
+	if left := realnode.Leftovers(); len(left) > 0 {
+		t.Errorf("the stopped node left on the host:\n%s", strings.Join(left, "\n"))
+	}
 }
 
 // realPod is a Pod for the real node.
