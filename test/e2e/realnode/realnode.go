@@ -357,3 +357,38 @@ func (n *Node) Stop() {
 		n.lock = nil
 	}
 }
+
+// OnlyNode makes the real node the plane's only node: it deletes every
+// other node (the plane's kwok nodes) and lifts the node's taint, so that
+// every Pod lands here, also those whose spec cannot ask for the node (a
+// layer's Jobs). Claims must still name StorageClass: the plane's kwok
+// volumes stay, and their host paths are of no use here.
+func OnlyNode(ctx context.Context, c kubernetes.Interface) error {
+	nodes, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for _, other := range nodes.Items {
+		if other.Name == Name {
+			continue
+		}
+		if err := c.CoreV1().Nodes().Delete(ctx, other.Name, metav1.DeleteOptions{}); err != nil {
+			return fmt.Errorf("delete node %s: %w", other.Name, err)
+		}
+	}
+	node, err := c.CoreV1().Nodes().Get(ctx, Name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	var keep []corev1.Taint
+	for _, t := range node.Spec.Taints {
+		if t.Key != TaintKey {
+			keep = append(keep, t)
+		}
+	}
+	node.Spec.Taints = keep
+	if _, err := c.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("lift the taint %s: %w", TaintKey, err)
+	}
+	return nil
+}

@@ -201,6 +201,23 @@ func TestRealNodeRunsVitessAndMariaDB(t *testing.T) {
 		return nil
 	})
 
+	// As the only node, it takes Pods that do not ask for it.
+	phase("as the only node, it runs a Pod that does not ask for it", func() error {
+		if err := realnode.OnlyNode(ctx, c); err != nil {
+			return err
+		}
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "anywhere", Namespace: "default"}, Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Containers:    []corev1.Container{{Name: "true", Image: images.Vitess, ImagePullPolicy: corev1.PullIfNotPresent, Command: []string{"true"}}},
+		}}
+		if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+		return waitPod(ctx, c, pod.Name, func(p *corev1.Pod) bool {
+			return p.Status.Phase == corev1.PodSucceeded && p.Spec.NodeName == realnode.Name
+		})
+	})
+
 	var total int64
 	var lines []string
 	for name, b := range node.Processes() {
