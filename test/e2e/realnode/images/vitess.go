@@ -121,11 +121,11 @@ func BuildVitess() (Image, error) {
 			if err := t.HostTree("/vt/config", filepath.Join(mod, "config")); err != nil {
 				return nil, err
 			}
-			initSQL, err := os.ReadFile(filepath.Join(mod, "config", "init_db.sql"))
+			initSQL, err := MariaDBInitSQLContent()
 			if err != nil {
 				return nil, err
 			}
-			t.File(MariaDBInitSQL, 0o644, withoutSuperReadOnly(initSQL))
+			t.File(MariaDBInitSQL, 0o644, initSQL)
 			t.Dir("/vt/vtdataroot", 0o755, uid, uid)
 			return t, nil
 		},
@@ -135,6 +135,21 @@ func BuildVitess() (Image, error) {
 			Env:        []string{"PATH=/vt/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "VTROOT=/vt", "VTDATAROOT=/vt/vtdataroot", "HOME=/vt"},
 		},
 	})
+}
+
+// MariaDBInitSQLContent is the content of MariaDBInitSQL, for a test to
+// hand a cluster through its API (spec.initSql's ConfigMap) rather than
+// through a flag.
+func MariaDBInitSQLContent() ([]byte, error) {
+	mod, err := vitessModuleDir()
+	if err != nil {
+		return nil, err
+	}
+	sql, err := os.ReadFile(filepath.Join(mod, "config", "init_db.sql"))
+	if err != nil {
+		return nil, err
+	}
+	return withoutSuperReadOnly(sql), nil
 }
 
 // withoutSuperReadOnly drops the statements (lines, in init_db.sql) that
