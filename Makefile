@@ -119,6 +119,10 @@ test-unit: ## Unit, golden, HTTP and gRPC tests of every module.
 test-e2e: ## End to end on a real control plane: etcd, kube-apiserver, controller-manager, scheduler and kwok built from Go modules (about 10 minutes the first time), the five services, and Metacontroller (the real one when METACONTROLLER_BIN names a binary, else the stand-in).
 	VTMETA_E2E=1 go test -count=1 -timeout 40m -v $(MODULE)/test/e2e/plane/...
 
+.PHONY: test-realnode
+test-realnode: ## A real node on the control plane (root, Debian): kubelet, kube-proxy, CoreDNS and Vitess built from Go modules, containerd and MariaDB from Debian; Pods run Vitess and MariaDB. Not part of `make test` yet.
+	VTMETA_E2E=1 go test -count=1 -timeout 60m -v $(MODULE)/test/e2e/realnode/...
+
 .PHONY: deploy-check
 deploy-check: $(BIN)/promtool ## Render and check deploy/: overlays, components, selectors, images, metrics, alert rules.
 	go test -count=1 $(MODULE)/test/e2e/deploycheck/...

@@ -41,6 +41,9 @@ type Options struct {
 	Metacontroller string
 	// Log, when set, receives a line per step.
 	Log func(format string, args ...any)
+	// Network says where the apiserver listens: loopback unless a real
+	// node joins (test/e2e/realnode).
+	Network Network
 }
 
 // Env is a control plane with vtmeta installed as users install it: the
@@ -78,7 +81,7 @@ func (s *Service) Start(ctx context.Context) error {
 	// The same settings deploy/base gives the container, on loopback.
 	cmd := exec.Command(s.bin)
 	cmd.Env = append(os.Environ(), "VTMETA_HTTP_ADDR="+s.Addr, "VTMETA_GRPC_ADDR=127.0.0.1:0", "VTMETA_LOG_LEVEL=warn")
-	cmd.SysProcAttr = childAttr()
+	cmd.SysProcAttr = ChildAttr()
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		log.Close()
@@ -109,7 +112,7 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 		logf = func(string, ...any) {}
 	}
 	logf("building and starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (the first build takes minutes)")
-	p, err := Start(ctx, opts.Dir)
+	p, err := StartOn(ctx, opts.Dir, opts.Network)
 	if err != nil {
 		return nil, err
 	}
@@ -237,8 +240,8 @@ func Decode(s string) (*unstructured.Unstructured, error) {
 func (e *Env) fakeCluster(ctx context.Context) error {
 	var objs []*unstructured.Unstructured
 	for i := range Nodes {
-		n, err := Decode(fmt.Sprintf(`{"apiVersion":"v1","kind":"Node","metadata":{"name":"kwok-node-%d","labels":{"kubernetes.io/hostname":"kwok-node-%d","type":"kwok"},"annotations":{"kwok.x-k8s.io/node":"fake"}},
-"status":{"allocatable":{"cpu":"64","memory":"256Gi","pods":"110"},"capacity":{"cpu":"64","memory":"256Gi","pods":"110"}}}`, i, i))
+		n, err := Decode(fmt.Sprintf(`{"apiVersion":"v1","kind":"Node","metadata":{"name":"kwok-node-%d","labels":{"kubernetes.io/hostname":"kwok-node-%d","type":"kwok"},"annotations":{%q:"fake"}},
+"status":{"allocatable":{"cpu":"64","memory":"256Gi","pods":"110"},"capacity":{"cpu":"64","memory":"256Gi","pods":"110"}}}`, i, i, FakeNodeAnnotation))
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@
 package plane
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -50,25 +51,40 @@ func Build() error {
 	if got, err := os.ReadFile(stamp); err == nil && string(got) == want {
 		return nil
 	}
-	if err := os.MkdirAll(bin, 0o755); err != nil {
+	if err := BuildKubernetes("./cmd/kube-apiserver", "./cmd/kube-controller-manager", "./cmd/kube-scheduler", "./cmd/etcd", "./cmd/kubectl"); err != nil {
 		return err
 	}
-	ldflags := fmt.Sprintf("-X k8s.io/component-base/version.gitVersion=%s -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37", KubernetesVersion)
-	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=-buildvcs=false", "GOBIN="+bin)
-	steps := [][]string{
-		{"go", "build", "-ldflags", ldflags, "-o", bin + "/", "./cmd/kube-apiserver", "./cmd/kube-controller-manager", "./cmd/kube-scheduler", "./cmd/etcd", "./cmd/kubectl"},
-		{"go", "install", "sigs.k8s.io/kwok/cmd/kwok@" + KwokVersion},
-	}
-	for _, s := range steps {
-		cmd := exec.Command(s[0], s[1:]...)
-		cmd.Dir = filepath.Join(root(), "plane", "binaries")
-		cmd.Env = env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%s: %w\n%s", strings.Join(s, " "), err, out)
-		}
+	if err := goIn(filepath.Join(root(), "plane", "binaries"), "install", "sigs.k8s.io/kwok/cmd/kwok@"+KwokVersion); err != nil {
+		return err
 	}
 	return os.WriteFile(stamp, []byte(want), 0o644)
 }
+
+// BuildKubernetes builds commands of the binaries module (./cmd/NAME) into
+// BinDir, stamped with KubernetesVersion. It does not cache: callers keep
+// their own stamp.
+func BuildKubernetes(cmds ...string) error {
+	if err := os.MkdirAll(BinDir(), 0o755); err != nil {
+		return err
+	}
+	ldflags := fmt.Sprintf("-X k8s.io/component-base/version.gitVersion=%s -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37", KubernetesVersion)
+	return goIn(filepath.Join(root(), "plane", "binaries"), append([]string{"build", "-ldflags", ldflags, "-o", BinDir() + "/"}, cmds...)...)
+}
+
+// goIn runs the go command in a module of its own, outside go.work.
+func goIn(dir string, args ...string) error {
+	cmd := exec.Command("go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-buildvcs=false", "GOBIN="+BinDir())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// FakeNodeAnnotation marks the nodes kwok plays the kubelet of (value
+// "fake"); a node without it is left to its own kubelet.
+const FakeNodeAnnotation = "kwok.x-k8s.io/node"
 
 // Plane is a running control plane.
 type Plane struct {
@@ -91,8 +107,26 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// Start starts a control plane in dir; Stop tears it down.
+// Network says where the control plane listens. The zero value keeps it
+// on loopback, which is all kwok needs; a real node's Pods must reach the
+// apiserver at an address of the node instead (test/e2e/realnode).
+type Network struct {
+	// Address, when set, is the address kube-apiserver binds to and
+	// advertises: the kubernetes Service's endpoint, reachable from Pods.
+	Address string
+	// KubeletAddressTypes, when set, is the order in which kube-apiserver
+	// tries a node's addresses to reach its kubelet (exec, logs).
+	KubeletAddressTypes []string
+}
+
+// Start starts a control plane on loopback in dir; Stop tears it down.
 func Start(ctx context.Context, dir string) (*Plane, error) {
+	return StartOn(ctx, dir, Network{})
+}
+
+// StartOn starts a control plane in dir, listening as nw says; Stop
+// tears it down.
+func StartOn(ctx context.Context, dir string, nw Network) (*Plane, error) {
 	if err := Build(); err != nil {
 		return nil, err
 	}
@@ -138,23 +172,31 @@ func Start(ctx context.Context, dir string) (*Plane, error) {
 	if err := os.WriteFile(tokens, []byte(token+",admin,admin,system:masters\n"), 0o600); err != nil {
 		return nil, err
 	}
-	if err := p.run("kube-apiserver", filepath.Join(bin, "kube-apiserver"),
-		"--etcd-servers="+etcdURL,
-		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+	apiHost := cmp.Or(nw.Address, "127.0.0.1")
+	apiArgs := []string{
+		"--etcd-servers=" + etcdURL,
+		"--bind-address=" + apiHost, "--advertise-address=" + apiHost,
 		fmt.Sprintf("--secure-port=%d", apiPort),
-		"--cert-dir="+filepath.Join(dir, "pki"),
-		"--token-auth-file="+tokens,
+		"--cert-dir=" + filepath.Join(dir, "pki"),
+		"--token-auth-file=" + tokens,
 		"--authorization-mode=RBAC",
-		"--service-account-key-file="+saKey,
-		"--service-account-signing-key-file="+saKey,
+		"--service-account-key-file=" + saKey,
+		"--service-account-signing-key-file=" + saKey,
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--disable-admission-plugins=ServiceAccount",
-		// The apiserver listens on loopback, which the kubernetes Service endpoints may not name.
-		"--endpoint-reconciler-type=none"); err != nil {
+	}
+	if nw.Address == "" {
+		// On loopback, which the kubernetes Service's endpoints may not name.
+		apiArgs = append(apiArgs, "--endpoint-reconciler-type=none")
+	}
+	if len(nw.KubeletAddressTypes) > 0 {
+		apiArgs = append(apiArgs, "--kubelet-preferred-address-types="+strings.Join(nw.KubeletAddressTypes, ","))
+	}
+	if err := p.run("kube-apiserver", filepath.Join(bin, "kube-apiserver"), apiArgs...); err != nil {
 		return nil, err
 	}
-	host := fmt.Sprintf("https://127.0.0.1:%d", apiPort)
+	host := "https://" + net.JoinHostPort(apiHost, fmt.Sprint(apiPort))
 	p.Config = &rest.Config{Host: host, BearerToken: token, TLSClientConfig: rest.TLSClientConfig{Insecure: true}, QPS: 200, Burst: 400}
 	if err := waitHTTP(ctx, host+"/readyz", map[string]string{"Authorization": "Bearer " + token}); err != nil {
 		return nil, fmt.Errorf("kube-apiserver: %w\n%s", err, p.Logs("kube-apiserver", 25))
@@ -182,8 +224,10 @@ current-context: e2e
 		"--kubeconfig="+p.Kubeconfig, "--leader-elect=false", "--secure-port=0"); err != nil {
 		return nil, err
 	}
+	// kwok plays the kubelet of the fake nodes only (their annotation), so
+	// that a real node beside them keeps its own.
 	if err := p.run("kwok", filepath.Join(bin, "kwok"),
-		"--kubeconfig="+p.Kubeconfig, "--manage-all-nodes=true",
+		"--kubeconfig="+p.Kubeconfig, "--manage-nodes-with-annotation-selector="+FakeNodeAnnotation+"=fake",
 		"--cidr=10.0.0.0/16", "--node-ip=10.0.0.1", "--server-address=127.0.0.1:0"); err != nil {
 		return nil, err
 	}
@@ -205,7 +249,7 @@ func (p *Plane) runEnv(name string, env []string, path string, args ...string) e
 	}
 	cmd := exec.Command(path, args...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = childAttr()
+	cmd.SysProcAttr = ChildAttr()
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		f.Close()

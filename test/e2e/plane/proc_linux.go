@@ -2,9 +2,9 @@ package plane
 
 import "syscall"
 
-// childAttr makes every process the plane starts die with the process
+// ChildAttr makes every process the plane starts die with the process
 // that started it, so a test killed by a timeout or a panic leaves no
 // apiserver behind.
-func childAttr() *syscall.SysProcAttr {
+func ChildAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }
