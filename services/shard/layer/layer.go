@@ -108,12 +108,12 @@ func (p *Plan) all() []rollout.Child {
 func Children(p *v1.VitessShard, obs observed.Children) (*Plan, error) {
 	s := p.GetSpec()
 	plan := &Plan{active: map[string]bool{}}
-	budget, err := Budget(p)
+	replica, rdonly := spec.Pools(s.GetTablets())
+	budget, err := Budget(p, replica.GetReplicas()+rdonly.GetReplicas())
 	if err != nil {
 		return nil, err
 	}
 	plan.Budget = budget
-	replica, rdonly := spec.Pools(s.GetTablets())
 	for _, pool := range []struct {
 		typ  string
 		spec *v1.TabletPoolSpec
@@ -202,11 +202,15 @@ func Retire(o *v1.Object) (rollout.Child, error) {
 }
 
 // Budget builds the PodDisruptionBudget that lets at most one of the
-// shard's tablet Pods be evicted at a time.
-func Budget(p *v1.VitessShard) (rollout.Child, error) {
+// shard's tablets (of which the spec asks for n) be evicted at a time. It
+// says so as minAvailable n-1, a number of Pods: the disruption controller
+// resolves maxUnavailable, or a percentage, through the Pods' controller's
+// scale subresource, which a VitessTablet does not have, and would then
+// allow no eviction at all.
+func Budget(p *v1.VitessShard, n int32) (rollout.Child, error) {
 	s := p.GetSpec()
 	sel, _ := spec.Narrow(s.GetSelector(), s.GetTemplate(), ComponentLabel, "vttablet")
-	one := intstr.FromInt32(1)
+	available := intstr.FromInt32(max(n-1, 0))
 	pdb := &policyv1.PodDisruptionBudget{
 		TypeMeta: metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
 		ObjectMeta: metav1.ObjectMeta{
@@ -215,7 +219,7 @@ func Budget(p *v1.VitessShard) (rollout.Child, error) {
 			Labels:    spec.Over(s.GetClusterConfig().GetLabels(), spec.Labels(s.GetSelector(), s.GetTemplate())),
 		},
 		Spec: policyv1.PodDisruptionBudgetSpec{
-			MaxUnavailable: &one,
+			MinAvailable: &available,
 			Selector:       &metav1.LabelSelector{MatchLabels: sel.GetMatchLabels()},
 		},
 	}
