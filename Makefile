@@ -105,7 +105,7 @@ lint: $(BIN)/staticcheck $(BUF) ## gofmt, go vet, staticcheck and buf lint.
 	cd proto && $(BUF) lint
 
 .PHONY: test
-test: test-unit deploy-check test-sim test-e2e ## Run every test (the README's test command): the fast ones first, the real control plane last.
+test: test-unit deploy-check test-sim test-e2e test-vitess ## Run every test (the README's test command): the fast ones first, the real control plane, then real Vitess on a real node.
 
 .PHONY: test-sim
 test-sim: ## The five layers' real hooks on a simulated control plane, driven by the Metacontroller stand-in: scenarios end to end.
@@ -118,6 +118,10 @@ test-unit: ## Unit, golden, HTTP and gRPC tests of every module.
 .PHONY: test-e2e
 test-e2e: ## End to end on a real control plane: etcd, kube-apiserver, controller-manager, scheduler and kwok built from Go modules (about 10 minutes the first time), the five services, and Metacontroller (the real one when METACONTROLLER_BIN names a binary, else the stand-in).
 	VTMETA_E2E=1 go test -count=1 -timeout 40m -v $(MODULE)/test/e2e/plane/...
+
+.PHONY: test-vitess
+test-vitess: ## Real Vitess on a real node (root, Debian): the cluster comes up, SQL through both cells' vtgates, a rollout under load keeps every acknowledged write, a lost tablet Pod, the preStop hook (METACONTROLLER_BIN: the real Metacontroller).
+	VTMETA_E2E=1 go test -count=1 -timeout 80m -v $(MODULE)/test/e2e/vitess/...
 
 .PHONY: test-realnode
 test-realnode: ## A real node on the control plane (root, Debian): kubelet, kube-proxy, CoreDNS and Vitess built from Go modules, containerd and MariaDB from Debian; Pods run Vitess and MariaDB. Not part of `make test` yet.
