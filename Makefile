@@ -172,6 +172,11 @@ demo: ## vtmeta at work on a real control plane built here: the original example
 	go build -o $(BIN)/vtmeta-demo ./test/e2e/cmd/demo
 	$(BIN)/vtmeta-demo -f deploy/examples/original/my-vitess.yaml $(DEMO_FLAGS)
 
+.PHONY: demo-vitess
+demo-vitess: ## Real Vitess on a real node here (root, Debian): the Vitess scenario's cluster comes up and serves; prints how to connect with a MySQL client; Ctrl-C tears it down.
+	go build -o $(BIN)/vtmeta-demo-vitess ./test/e2e/cmd/demo-vitess
+	$(BIN)/vtmeta-demo-vitess $(DEMO_FLAGS)
+
 .PHONY: clean
 clean: ## Remove build outputs.
 	rm -rf $(BIN)

@@ -45,7 +45,7 @@ const (
 	ConfigMap = "vt-mariadb-init"
 	// AppUser and AppPassword are vtgate's user; DBAPassword is vt_dba's.
 	AppUser     = "app"
-	AppPassword = "app-Passw0rd'\"\\"
+	AppPassword = "app-Passw0rd"
 	DBAPassword = "dba-Passw0rd"
 )
 
@@ -185,4 +185,87 @@ func Gateway(ctx context.Context, c kubernetes.Interface, cell string) (string, 
 		return "", err
 	}
 	return fmt.Sprintf("%s:%d", svc.Spec.ClusterIP, spec.MySQLPort), nil
+}
+
+// WaitingFor names what the cluster still waits for, its tablets'
+// readiness aside (a tablet is Ready once its shard has a primary), or ""
+// when nothing.
+func WaitingFor(ctx context.Context, c kubernetes.Interface, tablets []Tablet) string {
+	pods, err := c.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return err.Error()
+	}
+	isTablet := map[string]bool{}
+	for _, tb := range tablets {
+		isTablet[tb.Pod] = true
+	}
+	var waiting []string
+	seen := 0
+	for _, p := range pods.Items {
+		switch {
+		case p.Status.Phase == corev1.PodSucceeded:
+		case isTablet[p.Name]:
+			seen++
+			if !running(&p, "vttablet") || !running(&p, "mysqld") {
+				waiting = append(waiting, "Pod "+p.Name+" running")
+			}
+		case !podReady(&p):
+			waiting = append(waiting, "Pod "+p.Name+" Ready")
+		}
+	}
+	if seen < len(tablets) {
+		waiting = append(waiting, "the tablet Pods")
+	}
+	jobs, err := c.BatchV1().Jobs(Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil || len(jobs.Items) < 4 {
+		waiting = append(waiting, "the Jobs")
+	}
+	for _, j := range jobs.Items {
+		if j.Status.Succeeded < 1 {
+			waiting = append(waiting, "Job "+j.Name)
+		}
+	}
+	return strings.Join(waiting, ", ")
+}
+
+
+// Promote makes each tablet its shard's primary with a planned reparent
+// that names it: what vtorc does on MySQL, and cannot on MariaDB (it cannot
+// discover a MariaDB tablet), so here it is a test-side step.
+func Promote(ctx context.Context, v *Vtctld, tablets []Tablet, logf func(string, ...any)) error {
+	for _, tb := range tablets {
+		if v.IsPrimary(ctx, tb) {
+			continue
+		}
+		out, err := v.Run(ctx, "PlannedReparentShard", Keyspace+"/"+tb.Shard, "--new-primary="+tb.Alias)
+		logf("promote %s: %v %s", tb.Alias, err, out)
+		deadline := time.Now().Add(2 * time.Minute)
+		for !v.IsPrimary(ctx, tb) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s is not its shard's primary after 2 minutes", tb.Alias)
+			}
+			time.Sleep(2 * time.Second)
+		}
+	}
+	return nil
+}
+
+// podReady says whether a Pod is Ready.
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// running says whether a container of a Pod runs.
+func running(p *corev1.Pod, container string) bool {
+	for _, c := range p.Status.ContainerStatuses {
+		if c.Name == container {
+			return c.State.Running != nil
+		}
+	}
+	return false
 }

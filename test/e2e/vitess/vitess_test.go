@@ -122,7 +122,7 @@ func (s *scenario) comesUp(t *testing.T, ctx context.Context) {
 	start := time.Now()
 	last := ""
 	for {
-		waiting := s.waitingFor(ctx)
+		waiting := WaitingFor(ctx, s.c, s.tablets)
 		if waiting == "" {
 			break
 		}
@@ -157,64 +157,13 @@ func (s *scenario) comesUp(t *testing.T, ctx context.Context) {
 	}
 }
 
-// waitingFor names what the cluster still waits for, tablets' readiness
-// aside, or "" when nothing.
-func (s *scenario) waitingFor(ctx context.Context) string {
-	pods, err := s.c.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return err.Error()
-	}
-	tablets := map[string]bool{}
-	for _, tb := range s.tablets {
-		tablets[tb.Pod] = true
-	}
-	var waiting []string
-	seen := 0
-	for _, p := range pods.Items {
-		switch {
-		case p.Status.Phase == corev1.PodSucceeded:
-		case tablets[p.Name]:
-			seen++
-			if !running(&p, "vttablet") || !running(&p, "mysqld") {
-				waiting = append(waiting, "Pod "+p.Name+" running")
-			}
-		case !podReady(&p):
-			waiting = append(waiting, "Pod "+p.Name+" Ready")
-		}
-	}
-	if seen < len(s.tablets) {
-		waiting = append(waiting, "the tablet Pods")
-	}
-	jobs, err := s.c.BatchV1().Jobs(Namespace).List(ctx, metav1.ListOptions{})
-	if err != nil || len(jobs.Items) < 4 {
-		waiting = append(waiting, "the Jobs")
-	}
-	for _, j := range jobs.Items {
-		if j.Status.Succeeded < 1 {
-			waiting = append(waiting, "Job "+j.Name)
-		}
-	}
-	return strings.Join(waiting, ", ")
-}
-
 // primaries promotes each shard's tablet (a test-side step: vtorc cannot
 // discover a MariaDB tablet), checks that vtgate sees both primaries
 // serving, and that the cluster is then Ready.
 func (s *scenario) primaries(t *testing.T, ctx context.Context) {
 	defer s.ready(t, ctx)
-	for _, tb := range s.tablets {
-		if s.vtctld.IsPrimary(ctx, tb) {
-			continue
-		}
-		out, err := s.vtctld.Run(ctx, "PlannedReparentShard", Keyspace+"/"+tb.Shard, "--new-primary="+tb.Alias)
-		t.Logf("promote %s: %v %s", tb.Alias, err, out)
-		deadline := time.Now().Add(2 * time.Minute)
-		for !s.vtctld.IsPrimary(ctx, tb) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s is not its shard's primary", tb.Alias)
-			}
-			time.Sleep(2 * time.Second)
-		}
+	if err := Promote(ctx, s.vtctld, s.tablets, t.Logf); err != nil {
+		t.Fatal(err)
 	}
 	for _, cell := range []string{"zone1", "zone2"} {
 		addr, err := Gateway(ctx, s.c, cell)
@@ -596,23 +545,6 @@ func (s *scenario) writable(ctx context.Context, t *testing.T) func() {
 	return func() { cancel(); <-done }
 }
 
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
-}
-
-func running(p *corev1.Pod, container string) bool {
-	for _, c := range p.Status.ContainerStatuses {
-		if c.Name == container {
-			return c.State.Running != nil
-		}
-	}
-	return false
-}
 
 // logFollower keeps the vttablet container's log lines of every tablet Pod
 // from when it was asked, across the Pods' replacements.
