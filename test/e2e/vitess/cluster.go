@@ -228,7 +228,6 @@ func WaitingFor(ctx context.Context, c kubernetes.Interface, tablets []Tablet) s
 	return strings.Join(waiting, ", ")
 }
 
-
 // Promote makes each tablet its shard's primary with a planned reparent
 // that names it: what vtorc does on MySQL, and cannot on MariaDB (it cannot
 // discover a MariaDB tablet), so here it is a test-side step.

@@ -545,7 +545,6 @@ func (s *scenario) writable(ctx context.Context, t *testing.T) func() {
 	return func() { cancel(); <-done }
 }
 
-
 // logFollower keeps the vttablet container's log lines of every tablet Pod
 // from when it was asked, across the Pods' replacements.
 type logFollower struct {
