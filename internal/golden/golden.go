@@ -21,6 +21,7 @@ import (
 
 	"github.com/vtmeta/vtmeta/internal/hookctx"
 	"github.com/vtmeta/vtmeta/internal/kjson"
+	"github.com/vtmeta/vtmeta/internal/vtflags"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files from the current output")
@@ -114,3 +115,66 @@ func Fixture(name string) string {
 // Updating says whether the tests run with -update, to rewrite what they
 // compare against.
 func Updating() bool { return *update }
+
+// VitessFlags checks every flag of every Vitess binary a response's
+// children run — a container whose command is /vt/bin/<binary>, or
+// mysqlctld from the shared volume — against that binary's flag list at
+// vtflags.VitessVersion, and returns the flags checked, as "binary --flag".
+func VitessFlags(t *testing.T, response []byte) []string {
+	t.Helper()
+	var resp struct {
+		Children []json.RawMessage `json:"children"`
+	}
+	if err := json.Unmarshal(response, &resp); err != nil {
+		t.Fatal(err)
+	}
+	var checked []string
+	for _, c := range resp.Children {
+		var obj struct {
+			Kind string `json:"kind"`
+			Spec struct {
+				podSpec
+				Template struct {
+					Spec podSpec `json:"spec"`
+				} `json:"template"`
+			} `json:"spec"`
+		}
+		if err := json.Unmarshal(c, &obj); err != nil {
+			t.Fatal(err)
+		}
+		for _, ps := range []podSpec{obj.Spec.podSpec, obj.Spec.Template.Spec} {
+			for _, ct := range append(ps.InitContainers, ps.Containers...) {
+				if len(ct.Command) == 0 {
+					continue
+				}
+				binary := filepath.Base(ct.Command[0])
+				if !strings.HasPrefix(ct.Command[0], "/vt/bin/") && binary != "mysqlctld" {
+					continue
+				}
+				for _, a := range ct.Args {
+					name, _, _ := strings.Cut(strings.TrimPrefix(a, "--"), "=")
+					if !strings.HasPrefix(a, "--") {
+						t.Errorf("%s %s: argument %q is not a --flag", obj.Kind, binary, a)
+						continue
+					}
+					if err := vtflags.Check(binary, name); err != nil {
+						t.Errorf("%s renders %s: %v", obj.Kind, a, err)
+					}
+					checked = append(checked, binary+" --"+name)
+				}
+			}
+		}
+	}
+	return checked
+}
+
+// podSpec is the part of a Pod spec VitessFlags reads.
+type podSpec struct {
+	InitContainers []container `json:"initContainers"`
+	Containers     []container `json:"containers"`
+}
+
+type container struct {
+	Command []string `json:"command"`
+	Args    []string `json:"args"`
+}

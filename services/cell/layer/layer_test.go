@@ -3,6 +3,8 @@ package layer
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -289,5 +291,27 @@ func TestAGlobalCellWithTabletsIsRefused(t *testing.T) {
 	c := conditions.Find(resp.GetStatus().GetConditions(), conditions.Ready)
 	if c.GetReason() != conditions.ReasonInvalidSpec || !strings.Contains(c.GetMessage(), "spec.name: Vitess reserves the cell name \"global\"") {
 		t.Errorf("Ready = %v", c)
+	}
+}
+
+// TestRenderedFlagsAreVitessFlags checks every flag the golden responses
+// give a Vitess binary against that binary's own flag list.
+func TestRenderedFlagsAreVitessFlags(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.response.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden responses (%v)", err)
+	}
+	seen := map[string]bool{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, flag := range golden.VitessFlags(t, b) {
+			seen[flag] = true
+		}
+	}
+	if len(seen) < 5 {
+		t.Errorf("only %d flags checked: %v", len(seen), seen)
 	}
 }

@@ -220,7 +220,7 @@ func Budget(p *v1.VitessShard, n int32) (rollout.Child, error) {
 		},
 		Spec: policyv1.PodDisruptionBudgetSpec{
 			MinAvailable: &available,
-			Selector:       &metav1.LabelSelector{MatchLabels: sel.GetMatchLabels()},
+			Selector:     &metav1.LabelSelector{MatchLabels: sel.GetMatchLabels()},
 		},
 	}
 	return kube.Child(pdbType.Kind, pdbType.APIVersion, pdb)
