@@ -3,8 +3,6 @@ package plane
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,7 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
 
 	"github.com/vtmeta/vtmeta/test/e2e/manifests"
 )
@@ -151,26 +148,6 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 	}
 }
 
-// get reads a path of the apiserver as the administrator.
-func get(c *rest.Config, path, accept string) ([]byte, error) {
-	req, err := http.NewRequest(http.MethodGet, c.Host+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.BearerToken)
-	req.Header.Set("Accept", accept)
-	resp, err := (&http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: insecureTLS()}}).Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return b, fmt.Errorf("GET %s: %d", path, resp.StatusCode)
-	}
-	return b, err
-}
-
 // childResources are the resources vtmeta's layers write.
 var childResources = map[string]bool{
 	"vitesscells": true, "vitesskeyspaces": true, "vitessshards": true, "vitesstablets": true,
@@ -182,29 +159,14 @@ var childResources = map[string]bool{
 // children's resources (not their status), by resource and verb.
 func writes(t *testing.T, e *Env) map[string]float64 {
 	t.Helper()
-	body, err := get(e.Config, "/metrics", "text/plain")
+	all, err := e.APIRequests()
 	if err != nil {
-		t.Fatalf("apiserver metrics: %v", err)
+		t.Fatal(err)
 	}
 	out := map[string]float64{}
-	for _, line := range strings.Split(string(body), "\n") {
-		if !strings.HasPrefix(line, "apiserver_request_total{") {
-			continue
-		}
-		labels := map[string]string{}
-		end := strings.LastIndex(line, "}")
-		for _, kv := range strings.Split(line[len("apiserver_request_total{"):end], ",") {
-			if k, v, ok := strings.Cut(kv, "="); ok {
-				labels[k] = strings.Trim(v, `"`)
-			}
-		}
-		verb := labels["verb"]
-		if !childResources[labels["resource"]] || labels["subresource"] != "" || (verb != "POST" && verb != "PUT" && verb != "DELETE") {
-			continue
-		}
-		var n float64
-		if _, err := fmt.Sscan(strings.TrimSpace(line[end+1:]), &n); err == nil {
-			out[labels["resource"]+" "+verb] += n
+	for r, n := range all {
+		if childResources[r.Resource] && r.Subresource == "" && (r.Verb == "POST" || r.Verb == "PUT" || r.Verb == "DELETE") {
+			out[r.Resource+" "+r.Verb] += n
 		}
 	}
 	return out
