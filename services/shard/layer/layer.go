@@ -74,7 +74,8 @@ func Sync(ctx context.Context, req *v1.ShardSyncRequest) (*v1.ShardSyncResponse,
 			}
 		}
 		st.RetiredTablets = plan.retired
-		conds = res.CountedConditions(int(st.Tablets), int(st.ReadyTablets), int(st.UpdatedTablets))
+		conds = res.CountedConditions(int(st.Tablets), int(st.ReadyTablets), int(st.UpdatedTablets),
+			func(c rollout.Child) bool { return plan.active[c.Name] })
 	}
 	st.Conditions = conditions.Merge(p.GetStatus().GetConditions(), hookctx.Now(ctx), gen, conds...)
 	return &v1.ShardSyncResponse{Status: st, Children: res.Children}, nil
