@@ -178,14 +178,22 @@ func TestOverlays(t *testing.T) {
 			if !crdPlurals[cc.Spec.ParentResource.Resource] {
 				t.Errorf("parent resource %s is not one of deploy/crds", cc.Spec.ParentResource.Resource)
 			}
-			for hookName, h := range map[string]*ccHook{"sync": cc.Spec.Hooks.Sync, "finalize": cc.Spec.Hooks.Finalize} {
-				if h == nil || h.Webhook == nil || h.Webhook.Service == nil {
-					t.Fatalf("%s hook has no webhook service", hookName)
-				}
-				s := h.Webhook.Service
-				if s.Name != svc.Name || s.Namespace != svc.Namespace || !hasPort(svc, *s.Port) || *h.Webhook.Path != "/"+hookName {
-					t.Errorf("%s hook goes to %s/%s:%d%s, not to service %s/%s", hookName, s.Namespace, s.Name, *s.Port, *h.Webhook.Path, svc.Namespace, svc.Name)
-				}
+			h := cc.Spec.Hooks.Sync
+			if h == nil || h.Webhook == nil || h.Webhook.Service == nil {
+				t.Fatal("sync hook has no webhook service")
+			}
+			if s := h.Webhook.Service; s.Name != svc.Name || s.Namespace != svc.Namespace || !hasPort(svc, *s.Port) || *h.Webhook.Path != "/sync" {
+				t.Errorf("sync hook goes to %s/%s:%d%s, not to service %s/%s", s.Namespace, s.Name, *s.Port, *h.Webhook.Path, svc.Namespace, svc.Name)
+			}
+			// What Metacontroller's rate-limited client spends on each parent.
+			if cc.Spec.Hooks.Finalize != nil {
+				t.Error("a finalize hook costs a finalizer update per object and slows deletes; no layer acts on finalize")
+			}
+			if p := cc.Spec.ParentResource.IgnoreStatusChanges; p == nil || !*p {
+				t.Error("parentResource.ignoreStatusChanges must be true: a parent's own status write must not cost another sync")
+			}
+			if r := cc.Spec.ResyncPeriodSeconds; r == nil || *r < 300 {
+				t.Errorf("resyncPeriodSeconds %v: each resync reads every parent through Metacontroller's client; at least 300", r)
 			}
 			for _, ch := range cc.Spec.ChildResources {
 				m := ch.UpdateStrategy.Method
