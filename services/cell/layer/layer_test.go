@@ -3,6 +3,7 @@ package layer
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/vtmeta/vtmeta/internal/conditions"
 	"github.com/vtmeta/vtmeta/internal/golden"
+	"github.com/vtmeta/vtmeta/internal/observed"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
@@ -218,5 +220,27 @@ func TestInvalidCellHolds(t *testing.T) {
 	}
 	if c := conditions.Find(resp.GetStatus().GetConditions(), conditions.Ready); c.GetReason() != conditions.ReasonInvalidSpec || !strings.Contains(c.GetMessage(), "spec.vtgate.replicas") {
 		t.Errorf("Ready = %v", c)
+	}
+}
+
+// TestChildrenCarryOnlyTheirOwnHash checks that the hash stamped on one
+// child reaches no other: a child that carried a sibling's hash would be
+// rewritten (a Deployment restarted) whenever that sibling changes.
+func TestChildrenCarryOnlyTheirOwnHash(t *testing.T) {
+	reqs, err := filepath.Glob("testdata/*.request.json")
+	if err != nil || len(reqs) == 0 {
+		t.Fatalf("no requests in testdata (%v)", err)
+	}
+	for _, path := range reqs {
+		req := golden.Load[*v1.CellSyncRequest](t, path)
+		resp, err := Sync(golden.Context(), req)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		for _, c := range resp.GetChildren() {
+			if n := strings.Count(string(c.GetJson()), `"`+observed.HashAnnotation+`"`); n > 1 {
+				t.Errorf("%s: a child carries %d hash annotations, want at most its own: %.300s", path, n, c.GetJson())
+			}
+		}
 	}
 }

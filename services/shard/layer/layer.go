@@ -8,6 +8,7 @@ package layer
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	"google.golang.org/protobuf/proto"
 	policyv1 "k8s.io/api/policy/v1"
@@ -163,7 +164,9 @@ func Tablet(p *v1.VitessShard, typ string, uid uint32, pool *v1.TabletPoolSpec) 
 			Namespace: p.GetMetadata().GetNamespace(),
 			Labels: spec.Over(s.GetClusterConfig().GetLabels(),
 				spec.Labels(s.GetSelector(), s.GetTemplate(), spec.LabelTabletUID, uidLabel, spec.LabelTabletType, typ)),
-			Annotations: s.GetClusterConfig().GetAnnotations(),
+			// A copy: the hash stamped on it must not reach the cluster's
+			// annotations, which the spec and the next tablets carry.
+			Annotations: maps.Clone(s.GetClusterConfig().GetAnnotations()),
 		},
 		Spec: &v1.VitessTabletSpec{
 			ClusterConfig:    s.GetClusterConfig(),
