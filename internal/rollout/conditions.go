@@ -19,7 +19,31 @@ import (
 // a child's own message, which changes with every step of the child's
 // progress; the user follows the name down.
 func (r Result) Conditions() []*v1.Condition {
-	return r.CountedConditions(r.Desired, r.Ready, r.Updated, nil)
+	return r.CountedConditions(r.Desired, r.ReadyCount(nil), r.Updated, nil)
+}
+
+// IsReady says whether a desired child counts as ready: healthy, and not
+// the child this sync moves. Its new spec makes it unready from the next
+// observation on (its generation moves, or its Pod goes); counting it so
+// now spares the status write that would say so then, and a rollout
+// changes each count once per step instead of twice.
+func (r Result) IsReady(s State) bool {
+	return s.Healthy && (r.Moving == "" || s.Child.String() != r.Moving)
+}
+
+// ReadyCount counts the desired children that are ready (IsReady), of
+// those counted (nil: every one).
+func (r Result) ReadyCount(counted func(Child) bool) int {
+	n := 0
+	for _, s := range r.States {
+		if (counted == nil || counted(s.Child)) && r.IsReady(s) {
+			n++
+		}
+	}
+	if len(r.States) == 0 { // a frozen walk has no states
+		return r.Ready
+	}
+	return n
 }
 
 // CountedConditions is Conditions for a layer that reports only some of its
@@ -34,7 +58,7 @@ func (r Result) CountedConditions(desired, ready, updated int, counted func(Chil
 	readyCond := conditions.New(conditions.Ready, true, "AllReady", fmt.Sprintf("%d of %d ready", ready, desired))
 	if ready < desired {
 		msg := fmt.Sprintf("%d of %d ready", ready, desired)
-		if c, ok := r.first(func(s State) bool { return counted(s.Child) && !s.Healthy }); ok {
+		if c, ok := r.first(func(s State) bool { return counted(s.Child) && !r.IsReady(s) }); ok {
 			if more := desired - ready - 1; more > 0 {
 				msg += fmt.Sprintf("; %s and %d more are not", c, more)
 			} else {

@@ -42,7 +42,9 @@ func TestConditionsIgnoreChildrensNoise(t *testing.T) {
 
 // TestConditionsFollowTheRollout checks the messages through one step of
 // a rollout: they name the child the rollout is at, from the sync that
-// moves it until it is ready, and change when the rollout moves on.
+// moves it (which counts it as not ready: it is about to be) until it is
+// ready, and change when the rollout moves on; the first three rows are
+// one status, written once.
 func TestConditionsFollowTheRollout(t *testing.T) {
 	desired := []Child{cell(t, "a", "new"), cell(t, "b", "new"), cell(t, "c", "new")}
 	tests := []struct {
@@ -51,13 +53,13 @@ func TestConditionsFollowTheRollout(t *testing.T) {
 		ready, progress string
 	}{
 		{"a moves", map[string]state{"a": {"old", true, false}, "b": {"old", true, false}, "c": {"old", true, false}},
-			"3 of 3 ready", "rolling VitessCell a, 0 of 3 updated"},
+			"2 of 3 ready; VitessCell a is not", "rolling VitessCell a, 0 of 3 updated"},
 		{"a applied, its status not yet", map[string]state{"a": {"new", true, true}, "b": {"old", true, false}, "c": {"old", true, false}},
 			"2 of 3 ready; VitessCell a is not", "rolling VitessCell a, 0 of 3 updated"},
 		{"a on the new spec, rolled through, not ready", map[string]state{"a": {"new", false, false}, "b": {"old", true, false}, "c": {"old", true, false}},
 			"2 of 3 ready; VitessCell a is not", "rolling VitessCell a, 1 of 3 updated"},
 		{"a ready: b moves", map[string]state{"a": {"new", true, false}, "b": {"old", true, false}, "c": {"old", true, false}},
-			"3 of 3 ready", "rolling VitessCell b, 1 of 3 updated"},
+			"2 of 3 ready; VitessCell b is not", "rolling VitessCell b, 1 of 3 updated"},
 		{"two not ready", map[string]state{"a": {"new", true, false}, "b": {"new", false, false}, "c": {"old", false, false}},
 			"1 of 3 ready; VitessCell b and 1 more are not", "rolling VitessCell b, 2 of 3 updated"},
 		{"done", map[string]state{"a": {"new", true, false}, "b": {"new", true, false}, "c": {"new", true, false}},

@@ -66,7 +66,7 @@ func Sync(ctx context.Context, req *v1.CellSyncRequest) (*v1.CellSyncResponse, e
 			switch state.Child.Kind {
 			case "VitessKeyspace":
 				st.Keyspaces++
-				if state.Healthy {
+				if res.IsReady(state) {
 					st.ReadyKeyspaces++
 				}
 			case "Job":

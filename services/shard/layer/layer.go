@@ -66,7 +66,7 @@ func Sync(ctx context.Context, req *v1.ShardSyncRequest) (*v1.ShardSyncResponse,
 		for _, s := range res.States {
 			if plan.active[s.Child.Name] {
 				st.Tablets++
-				if s.Healthy {
+				if res.IsReady(s) {
 					st.ReadyTablets++
 				}
 				if s.Updated {

@@ -358,9 +358,12 @@ func TestWritesOnThePath(t *testing.T) {
 	ks := spec["keyspaces"].([]any)[0].(map[string]any)
 	ks["tablets"].(map[string]any)["defaults"].(map[string]any)["image"] = "vitess/lite:v24.0.3"
 	spec["cells"].([]any)[1].(map[string]any)["vtgate"].(map[string]any)["image"] = "vitess/lite:v24.0.3"
-	phase("image rollout", 130, 26*time.Second,
-		// Per tablet replaced: the shard's status twice, the tablet's twice.
-		map[string]int{"VitessCluster": 3, "VitessCell": 4, "VitessKeyspace": 5, "VitessShard": 7, "VitessTablet": 2},
+	phase("image rollout", 110, 22*time.Second,
+		// One status write per step of the rollout and one when it is
+		// done: a shard moves 3 tablets, the keyspace 2 shards, a cell
+		// its keyspace and its vtgate, the cluster one cell; a tablet is
+		// written when its Pod goes and when the new one is Ready.
+		map[string]int{"VitessCluster": 2, "VitessCell": 3, "VitessKeyspace": 3, "VitessShard": 4, "VitessTablet": 2},
 		map[string]int{"VitessCluster": 1, "VitessCell": 1, "VitessKeyspace": 1, "VitessShard": 2, "VitessTablet": 6, "Pod": 6, "Deployment": 1}, func() {
 			w.Apply(vc)
 			if err := w.Converge(200, nil, clusterReady(w)); err != nil {
