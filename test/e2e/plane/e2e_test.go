@@ -46,6 +46,11 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 		t.Fatal(err)
 	}
 	vc.SetNamespace("default")
+	_, created, err := e.Audit(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
 	if err := e.CreateAll(ctx, []*unstructured.Unstructured{vc}); err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +71,8 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
+	t.Logf("Ready after %.1f s (%s)", time.Since(start).Seconds(), e.Driver)
+	path(t, e, "create → Ready", created, nil)
 	for res, want := range map[string]int{"vitesscells": 2, "vitesskeyspaces": 1, "vitessshards": 2, "vitesstablets": 6} {
 		l, err := c.Resource(schema.GroupVersionResource{Group: "vitess.io", Version: "v1alpha1", Resource: res}).Namespace("default").List(ctx, metav1.ListOptions{})
 		if err != nil || len(l.Items) != want {
@@ -104,7 +111,7 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 		t.Errorf("kubectl explain vitesscluster.spec: %v\n%s", err, out)
 	}
 
-	t.Run("image edit rolls through every layer", func(t *testing.T) { rollout(t, ctx, c, vcs) })
+	t.Run("image edit rolls through every layer", func(t *testing.T) { rollout(t, ctx, e, vcs) })
 	t.Run("scale down and up keeps the volume", func(t *testing.T) { scale(t, ctx, c, vcs) })
 	t.Run("invalid edits are refused", func(t *testing.T) { invalid(t, ctx, vcs) })
 	t.Run("a hook restarted mid-rollout", func(t *testing.T) { restart(t, ctx, c, vcs, e.Services["shard"]) })
@@ -199,6 +206,49 @@ func quiet(t *testing.T, ctx context.Context, e *Env) {
 	for k, n := range after {
 		if n != before[k] {
 			t.Errorf("steady state: %v %s requests while nothing changed (%s)", n-before[k], k, e.Driver)
+		}
+	}
+}
+
+// path is the steady-state check extended to the path of a convergence:
+// from the audit log at mark on, Metacontroller wrote no child twice, and
+// updated (or, for Pods, deleted and created again) exactly the children
+// moved says, by resource; none when moved is nil. A child written twice
+// on the way would be a write the apiserver already held.
+func path(t *testing.T, e *Env, phase string, mark int64, moved map[string]int) {
+	t.Helper()
+	reqs, _, err := e.Audit(mark)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := map[string]int{}
+	rewritten := map[string]map[string]bool{}
+	for _, r := range reqs {
+		if r.Code >= 300 || r.Object.Subresource != "" || !childResources[r.Object.Resource] || r.Verb == "get" {
+			continue
+		}
+		key := r.Verb + " " + r.Object.Resource + "/" + r.Object.Name
+		writes[key]++
+		if r.Verb == "update" || r.Verb == "delete" {
+			if rewritten[r.Object.Resource] == nil {
+				rewritten[r.Object.Resource] = map[string]bool{}
+			}
+			rewritten[r.Object.Resource][r.Object.Name] = true
+		}
+	}
+	for k, n := range writes {
+		if n > 1 {
+			t.Errorf("%s: %s %d times (%s)", phase, k, n, e.Driver)
+		}
+	}
+	for res, names := range rewritten {
+		if len(names) != moved[res] {
+			t.Errorf("%s: %d %s updated or replaced, want %d: %v (%s)", phase, len(names), res, moved[res], names, e.Driver)
+		}
+	}
+	for res, n := range moved {
+		if len(rewritten[res]) == 0 && n > 0 {
+			t.Errorf("%s: no %s moved, want %d", phase, res, n)
 		}
 	}
 }
@@ -307,7 +357,13 @@ func podReady(p unstructured.Unstructured) bool {
 // rdonly first in each shard, vtgate after the tablets; claims keep their
 // identity. It watches Pods and Deployments, so every step is seen in order
 // however fast Metacontroller moves.
-func rollout(t *testing.T, ctx context.Context, c dynamic.Interface, vcs dynamic.ResourceInterface) {
+func rollout(t *testing.T, ctx context.Context, e *Env, vcs dynamic.ResourceInterface) {
+	c := e.Client
+	_, mark, err := e.Audit(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
 	claims := claimUIDs(t, ctx, c)
 	pods, err := c.Resource(podsGVR).Namespace("default").List(ctx, metav1.ListOptions{LabelSelector: "vitess.io/component=vttablet"})
 	if err != nil {
@@ -389,6 +445,10 @@ func rollout(t *testing.T, ctx context.Context, c dynamic.Interface, vcs dynamic
 		ks["tablets"].(map[string]any)["defaults"].(map[string]any)["image"] = "vitess/lite:v24.0.3"
 		spec["cells"].([]any)[1].(map[string]any)["vtgate"].(map[string]any)["image"] = "vitess/lite:v24.0.3"
 	}, nil)
+	t.Logf("rolled out after %.1f s (%s)", time.Since(start).Seconds(), e.Driver)
+	// Each child the rollout moves is written once; a Pod is deleted once
+	// and created once; nothing else is written.
+	path(t, e, "image rollout", mark, map[string]int{"vitesscells": 1, "vitesskeyspaces": 1, "vitessshards": 2, "vitesstablets": 6, "deployments": 1, "pods": 6})
 	stop()
 	podEvents.Stop()
 	gateEvents.Stop()

@@ -394,7 +394,10 @@ func (e *Env) metacontroller(ctx context.Context, bin string, client standin.Lim
 	if err := e.runEnv("metacontroller", []string{"KUBECONFIG=" + e.MetacontrollerKubeconfig}, bin,
 		fmt.Sprintf("--metrics-address=127.0.0.1:%d", metrics),
 		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", health),
-		"--client-go-qps="+qps, "--client-go-burst="+burst, "--discovery-interval=5s", "--zap-log-level=info"); err != nil {
+		// Discovery as its shipped manifest runs it: each refresh reads
+		// /api and /apis through the same rate-limited client. Every kind
+		// it serves here exists before it starts.
+		"--client-go-qps="+qps, "--client-go-burst="+burst, "--discovery-interval=20s", "--zap-log-level=info"); err != nil {
 		return err
 	}
 	if err := waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", health), nil); err != nil {
