@@ -40,6 +40,8 @@ type Options struct {
 	// --client-go-qps and --client-go-burst, the stand-in's token bucket.
 	// The zero value is Metacontroller's stock rate (standin.Stock).
 	Client standin.Limit
+	// Workers is the real Metacontroller's --workers (0: its default, 5).
+	Workers int
 	// Nodes and Volumes size the fake cluster: kwok nodes (64 CPUs, 256Gi
 	// and 110 Pods each) and PersistentVolumes in the pool. Zero: Nodes
 	// and Volumes.
@@ -162,7 +164,7 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 	}
 	if opts.Metacontroller != "" {
 		logf("starting Metacontroller from %s (client: %s)", opts.Metacontroller, opts.Client)
-		if err := e.metacontroller(ctx, opts.Metacontroller, opts.Client, ctrls); err != nil {
+		if err := e.metacontroller(ctx, opts.Metacontroller, opts.Client, opts.Workers, ctrls); err != nil {
 			return nil, err
 		}
 	} else {
@@ -358,7 +360,7 @@ var metacontrollerCRDs = []struct{ kind, plural, scope string }{
 // metacontroller starts the real Metacontroller binary on the plane and
 // installs deploy/'s CompositeControllers, their hooks pointed at the
 // local services.
-func (e *Env) metacontroller(ctx context.Context, bin string, client standin.Limit, ctrls []standin.Controller) error {
+func (e *Env) metacontroller(ctx context.Context, bin string, client standin.Limit, workers int, ctrls []standin.Controller) error {
 	var crds []*unstructured.Unstructured
 	for _, c := range metacontrollerCRDs {
 		u, err := Decode(fmt.Sprintf(`{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
@@ -391,13 +393,18 @@ func (e *Env) metacontroller(ctx context.Context, bin string, client standin.Lim
 	if client.IsUnlimited() {
 		qps, burst = "-1", "1"
 	}
-	if err := e.runEnv("metacontroller", []string{"KUBECONFIG=" + e.MetacontrollerKubeconfig}, bin,
+	args := []string{
 		fmt.Sprintf("--metrics-address=127.0.0.1:%d", metrics),
 		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", health),
 		// Discovery as its shipped manifest runs it: each refresh reads
 		// /api and /apis through the same rate-limited client. Every kind
 		// it serves here exists before it starts.
-		"--client-go-qps="+qps, "--client-go-burst="+burst, "--discovery-interval=20s", "--zap-log-level=info"); err != nil {
+		"--client-go-qps=" + qps, "--client-go-burst=" + burst, "--discovery-interval=20s", "--zap-log-level=info",
+	}
+	if workers > 0 {
+		args = append(args, fmt.Sprintf("--workers=%d", workers))
+	}
+	if err := e.runEnv("metacontroller", []string{"KUBECONFIG=" + e.MetacontrollerKubeconfig}, bin, args...); err != nil {
 		return err
 	}
 	if err := waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", health), nil); err != nil {
@@ -423,6 +430,9 @@ func (e *Env) metacontroller(ctx context.Context, bin string, client standin.Lim
 		return err
 	}
 	e.Driver = "Metacontroller (" + bin + "), client " + client.String()
+	if workers > 0 {
+		e.Driver += fmt.Sprintf(", %d workers", workers)
+	}
 	return nil
 }
 

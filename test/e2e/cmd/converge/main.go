@@ -45,6 +45,7 @@ func main() {
 	sizes := flag.String("sizes", "original,16x3,64x3", "clusters to measure, comma-separated: original (deploy/examples/original/my-vitess.yaml) or SHARDSxTABLETS (one keyspace of that many shards, each with TABLETS tablets: one rdonly, the rest primary-eligible replicas)")
 	rollout := flag.Bool("rollout", true, "roll a new tablet and vtgate image through each cluster once it is Ready")
 	qps := flag.String("qps", "stock", "Metacontroller's client rate: stock (5 QPS, burst 10), unlimited, or QPS/BURST (e.g. 100/200)")
+	workers := flag.Int("workers", 0, "the real Metacontroller's --workers (0: its default, 5)")
 	out := flag.String("json", "", "also write every figure to this file, as JSON")
 	timeout := flag.Duration("timeout", 30*time.Minute, "give up on a phase after this long")
 	keep := flag.String("logs", "", "copy every component's log into this directory after each size")
@@ -58,7 +59,7 @@ func main() {
 	defer stop()
 	var results []*Result
 	for _, size := range strings.Split(*sizes, ",") {
-		r, err := measure(ctx, strings.TrimSpace(size), limit, *rollout, *timeout, *keep)
+		r, err := measure(ctx, strings.TrimSpace(size), limit, *workers, *rollout, *timeout, *keep)
 		if r != nil {
 			results = append(results, r)
 			r.print(os.Stdout)
@@ -232,7 +233,7 @@ func phase(e *plane.Env, name string, a, b snapshot) (*Phase, int64, error) {
 	return p, end, nil
 }
 
-func measure(ctx context.Context, size string, limit standin.Limit, rollout bool, timeout time.Duration, keep string) (*Result, error) {
+func measure(ctx context.Context, size string, limit standin.Limit, workers int, rollout bool, timeout time.Duration, keep string) (*Result, error) {
 	vc, tablets, err := cluster(size)
 	if err != nil {
 		return nil, err
@@ -247,7 +248,7 @@ func measure(ctx context.Context, size string, limit standin.Limit, rollout bool
 	}
 	// Room for every tablet's claim and the etcd members', and Pods.
 	nodes := max(plane.Nodes, (tablets+40)/100+1)
-	e, err := plane.Up(ctx, plane.Options{Dir: dir, Metacontroller: os.Getenv("METACONTROLLER_BIN"), Client: limit,
+	e, err := plane.Up(ctx, plane.Options{Dir: dir, Metacontroller: os.Getenv("METACONTROLLER_BIN"), Client: limit, Workers: workers,
 		Nodes: nodes, Volumes: tablets + 8, Log: logf})
 	if err != nil {
 		return nil, err
