@@ -61,8 +61,12 @@ type Layer[Req Request, Resp Response] struct {
 	ChildTypes []string
 	// Sync is the sync hook.
 	Sync Func[Req, Resp]
-	// Finalize is the finalize hook; nil answers with Sync's response and
-	// finalized: true.
+	// Finalize is the finalize hook, for a layer that must act before its
+	// parent goes; its CompositeController then declares the hook. nil (no
+	// layer has one) means the layer does nothing on finalize and declares
+	// none, since each costs a finalizer update on every parent; the route
+	// still answers, with Sync's response and finalized: true, so parents
+	// that carry the finalizer of an older CompositeController are let go.
 	Finalize Func[Req, Resp]
 	// Register registers s as the layer's gRPC service on g and its gateway
 	// handlers on mux.

@@ -191,7 +191,8 @@ type VitessTabletStatus struct {
 	VolumeName string `protobuf:"bytes,5,opt,name=volume_name,json=volumeName,proto3" json:"volume_name,omitempty"`
 	// volume_bound says whether the claim is Bound.
 	VolumeBound bool `protobuf:"varint,6,opt,name=volume_bound,json=volumeBound,proto3" json:"volume_bound,omitempty"`
-	// updated says whether the Pod runs the current spec.
+	// updated says whether the Pod runs the current spec and is Ready on it:
+	// the shard moves on to its next tablet once it is.
 	Updated       bool `protobuf:"varint,7,opt,name=updated,proto3" json:"updated,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

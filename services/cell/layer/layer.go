@@ -11,6 +11,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 
 	"google.golang.org/protobuf/proto"
 
@@ -66,7 +67,7 @@ func Sync(ctx context.Context, req *v1.CellSyncRequest) (*v1.CellSyncResponse, e
 			switch state.Child.Kind {
 			case "VitessKeyspace":
 				st.Keyspaces++
-				if state.Healthy {
+				if res.IsReady(state) {
 					st.ReadyKeyspaces++
 				}
 			case "Job":
@@ -218,10 +219,12 @@ func Keyspace(c *v1.VitessCell, k *v1.KeyspaceSpec) *v1.VitessKeyspace {
 		ApiVersion: APIVersion,
 		Kind:       "VitessKeyspace",
 		Metadata: &v1.ObjectMeta{
-			Name:        names.Keyspace(s.GetCluster(), s.GetName(), k.GetName()),
-			Namespace:   c.GetMetadata().GetNamespace(),
-			Labels:      spec.Over(s.GetClusterConfig().GetLabels(), spec.Labels(s.GetSelector(), s.GetTemplate(), spec.LabelKeyspace, k.GetName())),
-			Annotations: s.GetClusterConfig().GetAnnotations(),
+			Name:      names.Keyspace(s.GetCluster(), s.GetName(), k.GetName()),
+			Namespace: c.GetMetadata().GetNamespace(),
+			Labels:    spec.Over(s.GetClusterConfig().GetLabels(), spec.Labels(s.GetSelector(), s.GetTemplate(), spec.LabelKeyspace, k.GetName())),
+			// A copy: the hash stamped on it must not reach the cluster's
+			// annotations, which the spec and later children carry.
+			Annotations: maps.Clone(s.GetClusterConfig().GetAnnotations()),
 		},
 		Spec: &v1.VitessKeyspaceSpec{
 			ClusterConfig:    s.GetClusterConfig(),

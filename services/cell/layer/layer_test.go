@@ -13,6 +13,7 @@ import (
 
 	"github.com/vtmeta/vtmeta/internal/conditions"
 	"github.com/vtmeta/vtmeta/internal/golden"
+	"github.com/vtmeta/vtmeta/internal/observed"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
@@ -313,5 +314,27 @@ func TestRenderedFlagsAreVitessFlags(t *testing.T) {
 	}
 	if len(seen) < 5 {
 		t.Errorf("only %d flags checked: %v", len(seen), seen)
+	}
+}
+
+// TestChildrenCarryOnlyTheirOwnHash checks that the hash stamped on one
+// child reaches no other: a child that carried a sibling's hash would be
+// rewritten (a Deployment restarted) whenever that sibling changes.
+func TestChildrenCarryOnlyTheirOwnHash(t *testing.T) {
+	reqs, err := filepath.Glob("testdata/*.request.json")
+	if err != nil || len(reqs) == 0 {
+		t.Fatalf("no requests in testdata (%v)", err)
+	}
+	for _, path := range reqs {
+		req := golden.Load[*v1.CellSyncRequest](t, path)
+		resp, err := Sync(golden.Context(), req)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		for _, c := range resp.GetChildren() {
+			if n := strings.Count(string(c.GetJson()), `"`+observed.HashAnnotation+`"`); n > 1 {
+				t.Errorf("%s: a child carries %d hash annotations, want at most its own: %.300s", path, n, c.GetJson())
+			}
+		}
 	}
 }

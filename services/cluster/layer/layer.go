@@ -45,7 +45,7 @@ func Sync(ctx context.Context, req *v1.ClusterSyncRequest) (*v1.ClusterSyncRespo
 			ObservedGeneration: gen,
 			Conditions:         conditions.Merge(p.GetStatus().GetConditions(), hookctx.Now(ctx), gen, conds...),
 			Cells:              int32(res.Desired),
-			ReadyCells:         int32(res.Ready),
+			ReadyCells:         int32(res.ReadyCount(nil)),
 			UpdatedCells:       int32(res.Updated),
 			RetiredCells:       res.Retired,
 		},

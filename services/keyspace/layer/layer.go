@@ -41,7 +41,7 @@ func Sync(ctx context.Context, req *v1.KeyspaceSyncRequest) (*v1.KeyspaceSyncRes
 			ObservedGeneration: gen,
 			Conditions:         conditions.Merge(p.GetStatus().GetConditions(), hookctx.Now(ctx), gen, conds...),
 			Shards:             int32(res.Desired),
-			ReadyShards:        int32(res.Ready),
+			ReadyShards:        int32(res.ReadyCount(nil)),
 			UpdatedShards:      int32(res.Updated),
 			RetiredShards:      res.Retired,
 		},

@@ -8,6 +8,7 @@ package layer
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	"google.golang.org/protobuf/proto"
 	policyv1 "k8s.io/api/policy/v1"
@@ -65,7 +66,7 @@ func Sync(ctx context.Context, req *v1.ShardSyncRequest) (*v1.ShardSyncResponse,
 		for _, s := range res.States {
 			if plan.active[s.Child.Name] {
 				st.Tablets++
-				if s.Healthy {
+				if res.IsReady(s) {
 					st.ReadyTablets++
 				}
 				if s.Updated {
@@ -74,7 +75,8 @@ func Sync(ctx context.Context, req *v1.ShardSyncRequest) (*v1.ShardSyncResponse,
 			}
 		}
 		st.RetiredTablets = plan.retired
-		conds = res.CountedConditions(int(st.Tablets), int(st.ReadyTablets), int(st.UpdatedTablets))
+		conds = res.CountedConditions(int(st.Tablets), int(st.ReadyTablets), int(st.UpdatedTablets),
+			func(c rollout.Child) bool { return plan.active[c.Name] })
 	}
 	st.Conditions = conditions.Merge(p.GetStatus().GetConditions(), hookctx.Now(ctx), gen, conds...)
 	return &v1.ShardSyncResponse{Status: st, Children: res.Children}, nil
@@ -162,7 +164,9 @@ func Tablet(p *v1.VitessShard, typ string, uid uint32, pool *v1.TabletPoolSpec) 
 			Namespace: p.GetMetadata().GetNamespace(),
 			Labels: spec.Over(s.GetClusterConfig().GetLabels(),
 				spec.Labels(s.GetSelector(), s.GetTemplate(), spec.LabelTabletUID, uidLabel, spec.LabelTabletType, typ)),
-			Annotations: s.GetClusterConfig().GetAnnotations(),
+			// A copy: the hash stamped on it must not reach the cluster's
+			// annotations, which the spec and the next tablets carry.
+			Annotations: maps.Clone(s.GetClusterConfig().GetAnnotations()),
 		},
 		Spec: &v1.VitessTabletSpec{
 			ClusterConfig:    s.GetClusterConfig(),

@@ -2,6 +2,7 @@ package layer
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/vtmeta/vtmeta/internal/conditions"
 	"github.com/vtmeta/vtmeta/internal/golden"
 	"github.com/vtmeta/vtmeta/internal/kjson"
+	"github.com/vtmeta/vtmeta/internal/observed"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
@@ -267,4 +269,29 @@ func mustMarshal(t *testing.T, m proto.Message) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestChildrenCarryOnlyTheirOwnHash checks that the hash stamped on one
+// child reaches no other: a child that carried a sibling's hash would be
+// rewritten (a Deployment restarted) whenever that sibling changes.
+func TestChildrenCarryOnlyTheirOwnHash(t *testing.T) {
+	reqs, err := filepath.Glob("testdata/*.request.json")
+	if err != nil || len(reqs) == 0 {
+		t.Fatalf("no requests in testdata (%v)", err)
+	}
+	for _, path := range reqs {
+		req := golden.Load[*v1.ShardSyncRequest](t, path)
+		if req.GetParent().GetSpec().GetClusterConfig() != nil {
+			req.Parent.Spec.ClusterConfig.Annotations = map[string]string{"team": "db"}
+		}
+		resp, err := Sync(golden.Context(), req)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		for _, c := range resp.GetChildren() {
+			if n := strings.Count(string(c.GetJson()), `"`+observed.HashAnnotation+`"`); n > 1 {
+				t.Errorf("%s: a child carries %d hash annotations, want at most its own: %.300s", path, n, c.GetJson())
+			}
+		}
+	}
 }

@@ -86,23 +86,25 @@ func Sync(ctx context.Context, req *v1.TabletSyncRequest) (*v1.TabletSyncRespons
 		conds = phaseConditions(false, "VolumeLost", "claim "+name+" is Lost: its PersistentVolume is gone; the Pod is held as it was: restore the volume, or delete the claim to start the tablet from a backup")
 	default:
 		// The claim never waits; the Pod is replaced when its spec changes.
-		res, c, err := rollout.Plan(ctx, obs, nil,
+		res, _, err := rollout.Plan(ctx, obs, nil,
 			func() ([]rollout.Child, error) { return []rollout.Child{podChild}, nil },
 			rollout.Options{Owned: []rollout.Type{podType}})
 		if err != nil {
 			return fail(err)
 		}
 		children = append([]*v1.Raw{{Json: claimJSON}}, res.Children...)
-		conds = c
-		st.Updated = res.States[0].Updated
-		switch {
-		case pod == nil:
-			conds[0] = conditions.New(conditions.Ready, false, "PodMissing", "Pod "+name+" does not exist yet")
-		case claim != nil && !st.VolumeBound:
-			conds[0] = conditions.New(conditions.Ready, false, "VolumePending", "claim "+name+" is "+cmp.Or(claim.GetStatus().GetPhase(), "Pending")+", not Bound yet")
-		case res.States[0].Healthy && st.Updated:
-			conds[0] = conditions.New(conditions.Ready, true, "PodReady", "Pod "+name+" is Ready")
+		// The tablet counts as updated once its Pod runs the current spec
+		// and is Ready: then the shard can move on. Updated and Ready turn
+		// True in the same sync, and the status moves twice per
+		// replacement, not once per step of it: from the sync that
+		// replaces the Pod (or finds it missing, going or starting) until
+		// the new one is Ready, the tablet is Pending and not Ready,
+		// whatever the step.
+		st.Updated = res.States[0].Updated && res.States[0].Healthy
+		if pod == nil || res.Moving != "" || pod.GetMetadata().GetDeletionTimestamp() != "" {
+			st.Phase = "Pending"
 		}
+		conds = podConditions(name, st, claim)
 	}
 	if invalid == nil {
 		stray, err := strayClaims(obs, name)
@@ -134,6 +136,29 @@ func strayClaims(obs observed.Children, name string) ([]*v1.Raw, error) {
 		out = append(out, &v1.Raw{Json: b})
 	}
 	return out, nil
+}
+
+// podConditions are the conditions of a tablet that runs a Pod.
+func podConditions(name string, st *v1.VitessTabletStatus, claim *v1.Object) []*v1.Condition {
+	ready := conditions.New(conditions.Ready, true, "PodReady", "Pod "+name+" is Ready")
+	switch {
+	case claim != nil && !st.VolumeBound:
+		ready = conditions.New(conditions.Ready, false, "VolumePending", "claim "+name+" is "+cmp.Or(claim.GetStatus().GetPhase(), "Pending")+", not Bound yet")
+	case !st.Updated:
+		ready = conditions.New(conditions.Ready, false, "PodNotReady", "Pod "+name+" is not Ready on the current spec yet")
+	}
+	if st.Updated {
+		return []*v1.Condition{
+			ready,
+			conditions.New(conditions.Updated, true, "PodUpdated", "Pod "+name+" runs the current spec"),
+			conditions.New(conditions.Progressing, false, "Complete", "rollout complete"),
+		}
+	}
+	return []*v1.Condition{
+		ready,
+		conditions.New(conditions.Updated, false, "Rolling", "rolling Pod "+name),
+		conditions.New(conditions.Progressing, true, "Rolling", "rolling Pod "+name),
+	}
 }
 
 // phaseConditions are the conditions of a tablet in a terminal or odd state.

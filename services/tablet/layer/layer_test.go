@@ -198,7 +198,7 @@ func TestOddObservedStates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if pod(t, resp) == nil || conditions.Find(resp.GetStatus().GetConditions(), conditions.Ready).GetReason() != "PodMissing" {
+		if pod(t, resp) == nil || conditions.Find(resp.GetStatus().GetConditions(), conditions.Ready).GetReason() != "PodNotReady" || resp.GetStatus().GetPhase() != "Pending" {
 			t.Errorf("status %v", resp.GetStatus())
 		}
 	})

@@ -178,14 +178,22 @@ func TestOverlays(t *testing.T) {
 			if !crdPlurals[cc.Spec.ParentResource.Resource] {
 				t.Errorf("parent resource %s is not one of deploy/crds", cc.Spec.ParentResource.Resource)
 			}
-			for hookName, h := range map[string]*ccHook{"sync": cc.Spec.Hooks.Sync, "finalize": cc.Spec.Hooks.Finalize} {
-				if h == nil || h.Webhook == nil || h.Webhook.Service == nil {
-					t.Fatalf("%s hook has no webhook service", hookName)
-				}
-				s := h.Webhook.Service
-				if s.Name != svc.Name || s.Namespace != svc.Namespace || !hasPort(svc, *s.Port) || *h.Webhook.Path != "/"+hookName {
-					t.Errorf("%s hook goes to %s/%s:%d%s, not to service %s/%s", hookName, s.Namespace, s.Name, *s.Port, *h.Webhook.Path, svc.Namespace, svc.Name)
-				}
+			h := cc.Spec.Hooks.Sync
+			if h == nil || h.Webhook == nil || h.Webhook.Service == nil {
+				t.Fatal("sync hook has no webhook service")
+			}
+			if s := h.Webhook.Service; s.Name != svc.Name || s.Namespace != svc.Namespace || !hasPort(svc, *s.Port) || *h.Webhook.Path != "/sync" {
+				t.Errorf("sync hook goes to %s/%s:%d%s, not to service %s/%s", s.Namespace, s.Name, *s.Port, *h.Webhook.Path, svc.Namespace, svc.Name)
+			}
+			// What Metacontroller's rate-limited client spends on each parent.
+			if cc.Spec.Hooks.Finalize != nil {
+				t.Error("a finalize hook costs a finalizer update per object and slows deletes; no layer acts on finalize")
+			}
+			if p := cc.Spec.ParentResource.IgnoreStatusChanges; p == nil || !*p {
+				t.Error("parentResource.ignoreStatusChanges must be true: a parent's own status write must not cost another sync")
+			}
+			if r := cc.Spec.ResyncPeriodSeconds; r == nil || *r < 300 {
+				t.Errorf("resyncPeriodSeconds %v: each resync reads every parent through Metacontroller's client; at least 300", r)
 			}
 			for _, ch := range cc.Spec.ChildResources {
 				m := ch.UpdateStrategy.Method
@@ -371,5 +379,68 @@ func write(t *testing.T, path, body string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// metacontrollerFlags are the flags of Metacontroller v4.17.2 that set its
+// client rate and workers (pkg/cmd/metacontroller/main.go), and the values
+// the component gives them.
+var metacontrollerFlags = map[string]string{"--client-go-qps": "50", "--client-go-burst": "100", "--workers": "10"}
+
+// TestMetacontrollerClientComponent applies the component to a workload
+// shaped like Metacontroller's (a StatefulSet, as its manifests ship it,
+// and a Deployment) and checks the flags come last, after the ones it
+// already had.
+func TestMetacontrollerClientComponent(t *testing.T) {
+	for _, kind := range []string{"StatefulSet", "Deployment"} {
+		t.Run(kind, func(t *testing.T) {
+			dir := t.TempDir()
+			write(t, filepath.Join(dir, "workload.yaml"), fmt.Sprintf(`apiVersion: apps/v1
+kind: %s
+metadata: {name: metacontroller, namespace: metacontroller}
+spec:
+  selector: {matchLabels: {app: metacontroller}}
+  template:
+    metadata: {labels: {app: metacontroller}}
+    spec:
+      containers:
+      - name: metacontroller
+        image: metacontroller
+        args: [--zap-log-level=4, --workers=5]
+`, kind))
+			write(t, filepath.Join(dir, "kustomization.yaml"), `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+- workload.yaml
+components:
+- `+rel(t, dir, filepath.Join(deployDir, "components", "metacontroller-client"))+"\n")
+			objs := build(t, dir)
+			if len(objs) != 1 {
+				t.Fatalf("%d objects, want the workload alone", len(objs))
+			}
+			var w struct {
+				Spec struct {
+					Template corev1.PodTemplateSpec `json:"template"`
+				} `json:"spec"`
+			}
+			if err := json.Unmarshal(objs[0].JSON, &w); err != nil || len(w.Spec.Template.Spec.Containers) != 1 {
+				t.Fatalf("%s: %v", objs[0].JSON, err)
+			}
+			args := w.Spec.Template.Spec.Containers[0].Args
+			last := map[string]string{}
+			for _, a := range args {
+				if k, v, ok := strings.Cut(a, "="); ok {
+					last[k] = v
+				}
+			}
+			for flag, want := range metacontrollerFlags {
+				if last[flag] != want {
+					t.Errorf("%s=%s in effect, want %s (args %v)", flag, last[flag], want, args)
+				}
+			}
+			if args[0] != "--zap-log-level=4" {
+				t.Errorf("the workload's own args are gone: %v", args)
+			}
+		})
 	}
 }

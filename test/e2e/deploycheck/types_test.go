@@ -30,8 +30,11 @@ type compositeSpec struct {
 }
 
 type resourceRule struct {
-	APIVersion string `json:"apiVersion"`
-	Resource   string `json:"resource"`
+	APIVersion          string         `json:"apiVersion"`
+	Resource            string         `json:"resource"`
+	LabelSelector       map[string]any `json:"labelSelector,omitempty"`
+	RevisionHistory     map[string]any `json:"revisionHistory,omitempty"`
+	IgnoreStatusChanges *bool          `json:"ignoreStatusChanges,omitempty"`
 }
 
 type childRule struct {

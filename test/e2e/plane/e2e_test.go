@@ -3,8 +3,6 @@ package plane
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -50,6 +48,11 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 		t.Fatal(err)
 	}
 	vc.SetNamespace("default")
+	_, created, err := e.Audit(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
 	if err := e.CreateAll(ctx, []*unstructured.Unstructured{vc}); err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +73,8 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 	}
+	t.Logf("Ready after %.1f s (%s)", time.Since(start).Seconds(), e.Driver)
+	path(t, e, "create → Ready", created, nil)
 	for res, want := range map[string]int{"vitesscells": 2, "vitesskeyspaces": 1, "vitessshards": 2, "vitesstablets": 6} {
 		l, err := c.Resource(schema.GroupVersionResource{Group: "vitess.io", Version: "v1alpha1", Resource: res}).Namespace("default").List(ctx, metav1.ListOptions{})
 		if err != nil || len(l.Items) != want {
@@ -109,7 +114,7 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 	}
 
 	t.Run("kubectl vtmeta tree shows a stuck Pod", func(t *testing.T) { stuckPod(t, ctx, e, vcs) })
-	t.Run("image edit rolls through every layer", func(t *testing.T) { rollout(t, ctx, c, vcs) })
+	t.Run("image edit rolls through every layer", func(t *testing.T) { rollout(t, ctx, e, vcs) })
 	t.Run("scale down and up keeps the volume", func(t *testing.T) { scale(t, ctx, c, vcs) })
 	t.Run("a volume grows in place and keeps its class", func(t *testing.T) { grow(t, ctx, c, vcs) })
 	t.Run("invalid edits are refused", func(t *testing.T) { invalid(t, ctx, vcs) })
@@ -155,26 +160,6 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 	}
 }
 
-// get reads a path of the apiserver as the administrator.
-func get(c *rest.Config, path, accept string) ([]byte, error) {
-	req, err := http.NewRequest(http.MethodGet, c.Host+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.BearerToken)
-	req.Header.Set("Accept", accept)
-	resp, err := (&http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: insecureTLS()}}).Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return b, fmt.Errorf("GET %s: %d", path, resp.StatusCode)
-	}
-	return b, err
-}
-
 // childResources are the resources vtmeta's layers write.
 var childResources = map[string]bool{
 	"vitesscells": true, "vitesskeyspaces": true, "vitessshards": true, "vitesstablets": true,
@@ -186,29 +171,14 @@ var childResources = map[string]bool{
 // children's resources (not their status), by resource and verb.
 func writes(t *testing.T, e *Env) map[string]float64 {
 	t.Helper()
-	body, err := get(e.Config, "/metrics", "text/plain")
+	all, err := e.APIRequests()
 	if err != nil {
-		t.Fatalf("apiserver metrics: %v", err)
+		t.Fatal(err)
 	}
 	out := map[string]float64{}
-	for _, line := range strings.Split(string(body), "\n") {
-		if !strings.HasPrefix(line, "apiserver_request_total{") {
-			continue
-		}
-		labels := map[string]string{}
-		end := strings.LastIndex(line, "}")
-		for _, kv := range strings.Split(line[len("apiserver_request_total{"):end], ",") {
-			if k, v, ok := strings.Cut(kv, "="); ok {
-				labels[k] = strings.Trim(v, `"`)
-			}
-		}
-		verb := labels["verb"]
-		if !childResources[labels["resource"]] || labels["subresource"] != "" || (verb != "POST" && verb != "PUT" && verb != "DELETE") {
-			continue
-		}
-		var n float64
-		if _, err := fmt.Sscan(strings.TrimSpace(line[end+1:]), &n); err == nil {
-			out[labels["resource"]+" "+verb] += n
+	for r, n := range all {
+		if childResources[r.Resource] && r.Subresource == "" && (r.Verb == "POST" || r.Verb == "PUT" || r.Verb == "DELETE") {
+			out[r.Resource+" "+r.Verb] += n
 		}
 	}
 	return out
@@ -241,6 +211,49 @@ func quiet(t *testing.T, ctx context.Context, e *Env) {
 	for k, n := range after {
 		if n != before[k] {
 			t.Errorf("steady state: %v %s requests while nothing changed (%s)", n-before[k], k, e.Driver)
+		}
+	}
+}
+
+// path is the steady-state check extended to the path of a convergence:
+// from the audit log at mark on, Metacontroller wrote no child twice, and
+// updated (or, for Pods, deleted and created again) exactly the children
+// moved says, by resource; none when moved is nil. A child written twice
+// on the way would be a write the apiserver already held.
+func path(t *testing.T, e *Env, phase string, mark int64, moved map[string]int) {
+	t.Helper()
+	reqs, _, err := e.Audit(mark)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := map[string]int{}
+	rewritten := map[string]map[string]bool{}
+	for _, r := range reqs {
+		if r.Code >= 300 || r.Object.Subresource != "" || !childResources[r.Object.Resource] || r.Verb == "get" {
+			continue
+		}
+		key := r.Verb + " " + r.Object.Resource + "/" + r.Object.Name
+		writes[key]++
+		if r.Verb == "update" || r.Verb == "delete" {
+			if rewritten[r.Object.Resource] == nil {
+				rewritten[r.Object.Resource] = map[string]bool{}
+			}
+			rewritten[r.Object.Resource][r.Object.Name] = true
+		}
+	}
+	for k, n := range writes {
+		if n > 1 {
+			t.Errorf("%s: %s %d times (%s)", phase, k, n, e.Driver)
+		}
+	}
+	for res, names := range rewritten {
+		if len(names) != moved[res] {
+			t.Errorf("%s: %d %s updated or replaced, want %d: %v (%s)", phase, len(names), res, moved[res], names, e.Driver)
+		}
+	}
+	for res, n := range moved {
+		if len(rewritten[res]) == 0 && n > 0 {
+			t.Errorf("%s: no %s moved, want %d", phase, res, n)
 		}
 	}
 }
@@ -349,7 +362,13 @@ func podReady(p unstructured.Unstructured) bool {
 // rdonly first in each shard, vtgate after the tablets; claims keep their
 // identity. It watches Pods and Deployments, so every step is seen in order
 // however fast Metacontroller moves.
-func rollout(t *testing.T, ctx context.Context, c dynamic.Interface, vcs dynamic.ResourceInterface) {
+func rollout(t *testing.T, ctx context.Context, e *Env, vcs dynamic.ResourceInterface) {
+	c := e.Client
+	_, mark, err := e.Audit(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
 	claims := claimUIDs(t, ctx, c)
 	pods, err := c.Resource(podsGVR).Namespace("default").List(ctx, metav1.ListOptions{LabelSelector: "vitess.io/component=vttablet"})
 	if err != nil {
@@ -431,6 +450,10 @@ func rollout(t *testing.T, ctx context.Context, c dynamic.Interface, vcs dynamic
 		ks["tablets"].(map[string]any)["defaults"].(map[string]any)["image"] = "vitess/lite:v24.0.3"
 		spec["cells"].([]any)[1].(map[string]any)["vtgate"].(map[string]any)["image"] = "vitess/lite:v24.0.3"
 	}, nil)
+	t.Logf("rolled out after %.1f s (%s)", time.Since(start).Seconds(), e.Driver)
+	// Each child the rollout moves is written once; a Pod is deleted once
+	// and created once; nothing else is written.
+	path(t, e, "image rollout", mark, map[string]int{"vitesscells": 1, "vitesskeyspaces": 1, "vitessshards": 2, "vitesstablets": 6, "deployments": 1, "pods": 6})
 	stop()
 	podEvents.Stop()
 	gateEvents.Stop()

@@ -22,7 +22,8 @@ import (
 	"github.com/vtmeta/vtmeta/test/e2e/standin"
 )
 
-// Sizes of the fake cluster Up prepares.
+// Default sizes of the fake cluster Up prepares: enough for the original
+// example and the suite's edits.
 const (
 	Nodes   = 3
 	Volumes = 24
@@ -39,6 +40,16 @@ type Options struct {
 	// Metacontroller is the path of a real Metacontroller binary; empty
 	// runs the stand-in of package standin.
 	Metacontroller string
+	// Client is Metacontroller's client rate: the real one's
+	// --client-go-qps and --client-go-burst, the stand-in's token bucket.
+	// The zero value is Metacontroller's stock rate (standin.Stock).
+	Client standin.Limit
+	// Workers is the real Metacontroller's --workers (0: its default, 5).
+	Workers int
+	// Nodes and Volumes size the fake cluster: kwok nodes (64 CPUs, 256Gi
+	// and 110 Pods each) and PersistentVolumes in the pool. Zero: Nodes
+	// and Volumes.
+	Nodes, Volumes int
 	// Log, when set, receives a line per step.
 	Log func(format string, args ...any)
 	// Network says where the apiserver listens: loopback unless a real
@@ -59,7 +70,9 @@ type Env struct {
 	Driver string
 	// StandIn is the stand-in, nil when the real Metacontroller runs.
 	StandIn *standin.Metacontroller
-	cancel  context.CancelFunc
+	// Rate is Metacontroller's client rate.
+	Rate   standin.Limit
+	cancel context.CancelFunc
 }
 
 // Service is a running layer service, which can be stopped and started
@@ -116,7 +129,12 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Env{Plane: p, Services: map[string]*Service{}}
+	if opts.Client == (standin.Limit{}) {
+		opts.Client = standin.Stock
+	}
+	opts.Nodes = cmp.Or(opts.Nodes, Nodes)
+	opts.Volumes = cmp.Or(opts.Volumes, Volumes)
+	e := &Env{Plane: p, Services: map[string]*Service{}, Rate: opts.Client}
 	ok := false
 	defer func() {
 		if !ok {
@@ -126,8 +144,8 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 	if e.Client, err = dynamic.NewForConfig(p.Config); err != nil {
 		return nil, err
 	}
-	logf("creating %d kwok nodes and %d PersistentVolumes", Nodes, Volumes)
-	if err := e.fakeCluster(ctx); err != nil {
+	logf("creating %d kwok nodes and %d PersistentVolumes", opts.Nodes, opts.Volumes)
+	if err := e.fakeCluster(ctx, opts.Nodes, opts.Volumes); err != nil {
 		return nil, err
 	}
 	logf("installing deploy/crds and deploy/policy")
@@ -152,19 +170,24 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 		return nil, err
 	}
 	if opts.Metacontroller != "" {
-		logf("starting Metacontroller from %s", opts.Metacontroller)
-		if err := e.metacontroller(ctx, opts.Metacontroller, ctrls); err != nil {
+		logf("starting Metacontroller from %s (client: %s)", opts.Metacontroller, opts.Client)
+		if err := e.metacontroller(ctx, opts.Metacontroller, opts.Client, opts.Workers, ctrls); err != nil {
 			return nil, err
 		}
 	} else {
-		logf("starting the Metacontroller stand-in (test/e2e/standin; set METACONTROLLER_BIN to run the real one)")
+		logf("starting the Metacontroller stand-in (test/e2e/standin; set METACONTROLLER_BIN to run the real one; client: %s)", opts.Client)
 		hooks := map[string]standin.Hook{}
 		for _, c := range ctrls {
 			path, _, _ := unstructured.NestedString(c.Raw, "spec", "hooks", "sync", "webhook", "path")
 			hooks[c.Layer] = standin.URL("http://" + e.Services[c.Layer].Addr + cmp.Or(path, "/sync"))
 		}
-		e.StandIn = &standin.Metacontroller{Store: standin.APIServer{Client: e.Client}, Controllers: ctrls, Hooks: hooks}
-		e.Driver = "the Metacontroller stand-in (test/e2e/standin)"
+		client, err := dynamic.NewForConfig(p.MetacontrollerConfig)
+		if err != nil {
+			return nil, err
+		}
+		e.StandIn = &standin.Metacontroller{Store: standin.APIServer{Client: client}, Controllers: ctrls, Hooks: hooks,
+			Limiter: opts.Client.Limiter(nil)}
+		e.Driver = "the Metacontroller stand-in (test/e2e/standin), client " + opts.Client.String()
 		runCtx, cancel := context.WithCancel(context.Background())
 		e.cancel = cancel
 		go e.StandIn.Run(runCtx, 300*time.Millisecond)
@@ -237,9 +260,9 @@ func Decode(s string) (*unstructured.Unstructured, error) {
 
 // fakeCluster creates kwok nodes (kwok makes their Pods Running and Ready
 // without a kubelet) and a pool of PersistentVolumes for claims to bind.
-func (e *Env) fakeCluster(ctx context.Context) error {
+func (e *Env) fakeCluster(ctx context.Context, nodes, volumes int) error {
 	var objs []*unstructured.Unstructured
-	for i := range Nodes {
+	for i := range nodes {
 		n, err := Decode(fmt.Sprintf(`{"apiVersion":"v1","kind":"Node","metadata":{"name":"kwok-node-%d","labels":{"kubernetes.io/hostname":"kwok-node-%d","type":"kwok"},"annotations":{%q:"fake"}},
 "status":{"allocatable":{"cpu":"64","memory":"256Gi","pods":"110"},"capacity":{"cpu":"64","memory":"256Gi","pods":"110"}}}`, i, i, FakeNodeAnnotation))
 		if err != nil {
@@ -255,9 +278,9 @@ func (e *Env) fakeCluster(ctx context.Context) error {
 		return err
 	}
 	objs = append(objs, sc)
-	for i := range Volumes {
-		v, err := Decode(fmt.Sprintf(`{"apiVersion":"v1","kind":"PersistentVolume","metadata":{"name":"pv-%02d"},
-"spec":{"capacity":{"storage":"1Ti"},"accessModes":["ReadWriteOnce"],"persistentVolumeReclaimPolicy":"Retain","storageClassName":%q,"hostPath":{"path":"/tmp/pv-%02d"}}}`, i, StorageClass, i))
+	for i := range volumes {
+		v, err := Decode(fmt.Sprintf(`{"apiVersion":"v1","kind":"PersistentVolume","metadata":{"name":"pv-%03d"},
+"spec":{"capacity":{"storage":"1Ti"},"accessModes":["ReadWriteOnce"],"persistentVolumeReclaimPolicy":"Retain","storageClassName":%q,"hostPath":{"path":"/tmp/pv-%03d"}}}`, i, StorageClass, i))
 		if err != nil {
 			return err
 		}
@@ -269,9 +292,9 @@ func (e *Env) fakeCluster(ctx context.Context) error {
 	// Admission taints new nodes not-ready; without a kubelet and with the
 	// node lifecycle controller off (nodes renew no leases), nothing would
 	// lift it.
-	nodes, _ := Resource("Node")
-	for i := range Nodes {
-		if _, err := e.Client.Resource(nodes).Patch(ctx, fmt.Sprintf("kwok-node-%d", i), types.MergePatchType,
+	nodeRes, _ := Resource("Node")
+	for i := range nodes {
+		if _, err := e.Client.Resource(nodeRes).Patch(ctx, fmt.Sprintf("kwok-node-%d", i), types.MergePatchType,
 			[]byte(`{"spec":{"taints":null}}`), metav1.PatchOptions{}); err != nil {
 			return fmt.Errorf("untaint kwok-node-%d: %w", i, err)
 		}
@@ -353,7 +376,7 @@ var metacontrollerCRDs = []struct{ kind, plural, scope string }{
 // metacontroller starts the real Metacontroller binary on the plane and
 // installs deploy/'s CompositeControllers, their hooks pointed at the
 // local services.
-func (e *Env) metacontroller(ctx context.Context, bin string, ctrls []standin.Controller) error {
+func (e *Env) metacontroller(ctx context.Context, bin string, client standin.Limit, workers int, ctrls []standin.Controller) error {
 	var crds []*unstructured.Unstructured
 	for _, c := range metacontrollerCRDs {
 		u, err := Decode(fmt.Sprintf(`{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
@@ -382,10 +405,22 @@ func (e *Env) metacontroller(ctx context.Context, bin string, ctrls []standin.Co
 	if err != nil {
 		return err
 	}
-	if err := e.runEnv("metacontroller", []string{"KUBECONFIG=" + e.Kubeconfig}, bin,
+	qps, burst := fmt.Sprint(client.QPS), fmt.Sprint(client.Burst)
+	if client.IsUnlimited() {
+		qps, burst = "-1", "1"
+	}
+	args := []string{
 		fmt.Sprintf("--metrics-address=127.0.0.1:%d", metrics),
 		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", health),
-		"--client-go-qps=100", "--client-go-burst=200", "--discovery-interval=5s", "--zap-log-level=info"); err != nil {
+		// Discovery as its shipped manifest runs it: each refresh reads
+		// /api and /apis through the same rate-limited client. Every kind
+		// it serves here exists before it starts.
+		"--client-go-qps=" + qps, "--client-go-burst=" + burst, "--discovery-interval=20s", "--zap-log-level=info",
+	}
+	if workers > 0 {
+		args = append(args, fmt.Sprintf("--workers=%d", workers))
+	}
+	if err := e.runEnv("metacontroller", []string{"KUBECONFIG=" + e.MetacontrollerKubeconfig}, bin, args...); err != nil {
 		return err
 	}
 	if err := waitHTTP(ctx, fmt.Sprintf("http://127.0.0.1:%d/readyz", health), nil); err != nil {
@@ -410,7 +445,10 @@ func (e *Env) metacontroller(ctx context.Context, bin string, ctrls []standin.Co
 	if err := e.CreateAll(ctx, objs); err != nil {
 		return err
 	}
-	e.Driver = "Metacontroller (" + bin + ")"
+	e.Driver = "Metacontroller (" + bin + "), client " + client.String()
+	if workers > 0 {
+		e.Driver += fmt.Sprintf(", %d workers", workers)
+	}
 	return nil
 }
 

@@ -86,15 +86,40 @@ func goIn(dir string, args ...string) error {
 // "fake"); a node without it is left to its own kubelet.
 const FakeNodeAnnotation = "kwok.x-k8s.io/node"
 
+// Metacontroller's identity on the plane: a user of its own, an
+// administrator, so that the audit log (see Audit) tells its requests
+// apart from the other controllers'.
+const (
+	MetacontrollerUser  = "metacontroller"
+	MetacontrollerToken = "vtmeta-e2e-metacontroller-token"
+)
+
+// auditPolicyYAML logs, at Metadata level, every request Metacontroller
+// sends but its list and watch (its informers' caches answer its reads),
+// and nothing else.
+const auditPolicyYAML = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+- level: Metadata
+  users: ["` + MetacontrollerUser + `"]
+  verbs: ["get", "create", "update", "patch", "delete", "deletecollection"]
+- level: None
+`
+
 // Plane is a running control plane.
 type Plane struct {
 	// Config reaches the apiserver as an administrator.
 	Config *rest.Config
 	// Kubeconfig is the path of a kubeconfig file for Config.
 	Kubeconfig string
-	dir        string
-	procs      []*exec.Cmd
-	logs       []*os.File
+	// MetacontrollerConfig and MetacontrollerKubeconfig reach it as
+	// Metacontroller, without a client-side rate limit.
+	MetacontrollerConfig     *rest.Config
+	MetacontrollerKubeconfig string
+	dir                      string
+	procs                    []*exec.Cmd
+	logs                     []*os.File
 }
 
 // freePort asks the kernel for a free loopback port.
@@ -169,7 +194,12 @@ func StartOn(ctx context.Context, dir string, nw Network) (*Plane, error) {
 	}
 	const token = "vtmeta-e2e-admin-token"
 	tokens := filepath.Join(dir, "tokens.csv")
-	if err := os.WriteFile(tokens, []byte(token+",admin,admin,system:masters\n"), 0o600); err != nil {
+	if err := os.WriteFile(tokens, []byte(token+",admin,admin,system:masters\n"+
+		MetacontrollerToken+","+MetacontrollerUser+","+MetacontrollerUser+",system:masters\n"), 0o600); err != nil {
+		return nil, err
+	}
+	auditPolicy := filepath.Join(dir, "audit-policy.yaml")
+	if err := os.WriteFile(auditPolicy, []byte(auditPolicyYAML), 0o600); err != nil {
 		return nil, err
 	}
 	apiHost := cmp.Or(nw.Address, "127.0.0.1")
@@ -185,6 +215,7 @@ func StartOn(ctx context.Context, dir string, nw Network) (*Plane, error) {
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--disable-admission-plugins=ServiceAccount",
+		"--audit-policy-file=" + auditPolicy, "--audit-log-path=" + filepath.Join(dir, "audit.log"),
 	}
 	if nw.Address == "" {
 		// On loopback, which the kubernetes Service's endpoints may not name.
@@ -201,16 +232,22 @@ func StartOn(ctx context.Context, dir string, nw Network) (*Plane, error) {
 	if err := waitHTTP(ctx, host+"/readyz", map[string]string{"Authorization": "Bearer " + token}); err != nil {
 		return nil, fmt.Errorf("kube-apiserver: %w\n%s", err, p.Logs("kube-apiserver", 25))
 	}
+	// Metacontroller (or its stand-in) gets its own user, so the audit log
+	// tells its requests apart, and no client-side limit but its own.
+	p.MetacontrollerConfig = &rest.Config{Host: host, BearerToken: MetacontrollerToken, TLSClientConfig: rest.TLSClientConfig{Insecure: true}, QPS: -1}
 	p.Kubeconfig = filepath.Join(dir, "kubeconfig")
-	kc := fmt.Sprintf(`apiVersion: v1
+	p.MetacontrollerKubeconfig = filepath.Join(dir, "metacontroller.kubeconfig")
+	for path, tok := range map[string]string{p.Kubeconfig: token, p.MetacontrollerKubeconfig: MetacontrollerToken} {
+		kc := fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters: [{name: e2e, cluster: {server: %q, insecure-skip-tls-verify: true}}]
-users: [{name: admin, user: {token: %q}}]
-contexts: [{name: e2e, context: {cluster: e2e, user: admin}}]
+users: [{name: user, user: {token: %q}}]
+contexts: [{name: e2e, context: {cluster: e2e, user: user}}]
 current-context: e2e
-`, host, token)
-	if err := os.WriteFile(p.Kubeconfig, []byte(kc), 0o600); err != nil {
-		return nil, err
+`, host, tok)
+		if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
+			return nil, err
+		}
 	}
 	if err := p.run("kube-controller-manager", filepath.Join(bin, "kube-controller-manager"),
 		"--kubeconfig="+p.Kubeconfig, "--leader-elect=false", "--secure-port=0",

@@ -6,8 +6,13 @@
 // claims, roll Deployments and complete Jobs.
 //
 // It is test and demo code, never shipped. It is fast and deterministic
-// (one Sync is one pass over every parent, parents first); package plane
-// runs the same stand-in, or the real Metacontroller, on a real apiserver.
+// (one Sync is one pass over every parent that needs a sync, parents
+// first); package plane runs the same stand-in, or the real
+// Metacontroller, on a real apiserver. Time is virtual (Clock): it passes
+// only while the stand-in waits for its client's tokens, at
+// Metacontroller's stock rate unless Limit says otherwise, so a scenario
+// measures in Clock how long the API requests it causes take on a stock
+// install, without waiting for them.
 package sim
 
 import (
@@ -60,6 +65,11 @@ type World struct {
 	Log func(format string, args ...any)
 	// Events records every change in order: "create Pod/ns/name", ...
 	Events []string
+	// StatusWrites counts the status writes that changed each object,
+	// by key.
+	StatusWrites map[string]int
+	// Clock is the world's time.
+	Clock *standin.VirtualClock
 }
 
 // New returns an empty world whose Metacontroller runs deploy/'s
@@ -75,10 +85,18 @@ func New(wrap func(layer string, h http.Handler) http.Handler) (*World, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &World{objs: map[string]*Object{}, byUID: map[string]string{}}
-	w.mc = &standin.Metacontroller{Store: store{w}, Controllers: ctrls, Hooks: hooks, Log: w.event}
+	w := &World{objs: map[string]*Object{}, byUID: map[string]string{}, StatusWrites: map[string]int{}, Clock: &standin.VirtualClock{}}
+	w.mc = &standin.Metacontroller{Store: store{w}, Controllers: ctrls, Hooks: hooks, Log: w.event, Clock: w.Clock}
 	return w, nil
 }
+
+// Limit sets the client rate of the world's Metacontroller (stock by
+// default); call it before the first Sync.
+func (w *World) Limit(l standin.Limit) { w.mc.Limiter = l.Limiter(w.Clock) }
+
+// Requests returns the requests the world's Metacontroller sent, by verb
+// and resource, and how many syncs it ran (see standin's Requests).
+func (w *World) Requests() (map[string]int, int) { return w.mc.Requests() }
 
 func (w *World) event(format string, args ...any) {
 	e := fmt.Sprintf(format, args...)
@@ -260,6 +278,14 @@ func (s store) List(_ context.Context, r standin.Resource, namespace string, sel
 	return s.w.listStore(r, namespace, selector), nil
 }
 
+func (s store) Get(_ context.Context, r standin.Resource, namespace, name string) (*unstructured.Unstructured, error) {
+	o := s.w.objs[r.Kind()+"/"+namespace+"/"+name]
+	if o == nil {
+		return nil, apierrors.NewNotFound(r.GVR().GroupResource(), name)
+	}
+	return s.w.render(o), nil
+}
+
 func (s store) Create(_ context.Context, r standin.Resource, u *unstructured.Unstructured) error {
 	o := s.w.fromBody(u.Object)
 	if s.w.objs[o.Key()] != nil {
@@ -299,6 +325,9 @@ func (s store) UpdateStatus(_ context.Context, r standin.Resource, u *unstructur
 		return apierrors.NewNotFound(r.GVR().GroupResource(), u.GetName())
 	}
 	st, _, _ := unstructured.NestedMap(u.Object, "status")
+	if !equalJSON(o.Status, st) {
+		s.w.StatusWrites[o.Key()]++
+	}
 	o.Status = st
 	return nil
 }

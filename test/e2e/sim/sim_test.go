@@ -7,10 +7,12 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
 	vtspec "github.com/vtmeta/vtmeta/internal/spec"
+	"github.com/vtmeta/vtmeta/test/e2e/standin"
 )
 
 // world loads the original example into a simulated control plane.
@@ -286,4 +288,120 @@ func tail(s []string, n int) []string {
 func toJSON(v any) string {
 	b, _ := yaml.Marshal(v)
 	return string(b)
+}
+
+// TestWritesOnThePath is the steady-state check extended to the path: on
+// Metacontroller's stock client, creating the original example writes
+// every child once and rewrites none, each parent's status changes only a
+// few times, and the whole costs a bounded number of API requests — time,
+// at 5 QPS. An image rollout rewrites each child it moves once (a Pod:
+// deleted and created), touches no claim, and is bounded the same way.
+// The bounds are the measured figures with a little room: a change that
+// makes a convergence write more fails here first.
+func TestWritesOnThePath(t *testing.T) {
+	w, vc := world(t, nil)
+	phase := func(name string, maxRequests int, maxTime time.Duration, maxStatus map[string]int, moved map[string]int, run func()) {
+		t.Helper()
+		before, _ := w.Requests()
+		start, mark := w.Clock.Now(), len(w.Events)
+		clear(w.StatusWrites)
+		run()
+		after, syncs := w.Requests()
+		total := 0
+		for k, n := range after {
+			total += n - before[k]
+		}
+		took := w.Clock.Since(start)
+		t.Logf("%s: %d requests, %v at %s (%d syncs so far)", name, total, took, standin.Stock, syncs)
+		if total > maxRequests || took > maxTime {
+			t.Errorf("%s: %d requests in %v, want at most %d in %v", name, total, took, maxRequests, maxTime)
+		}
+		writes := map[string]int{}
+		for _, e := range w.Events[mark:] {
+			writes[e]++
+		}
+		for e, n := range writes {
+			verb, key, _ := strings.Cut(e, " ")
+			kind, _, _ := strings.Cut(key, "/")
+			if verb == "update" && w.Get(kind, "default", strings.Split(key, "/")[2]) != nil && moved[kind] == 0 {
+				t.Errorf("%s: %s updated %d times, none expected", name, key, n)
+			}
+			if n > 1 && !(kind == "Pod" && moved["Pod"] > 0) {
+				t.Errorf("%s: %q %d times", name, e, n)
+			}
+		}
+		for kind, want := range moved {
+			n := 0
+			for e := range writes {
+				if strings.HasPrefix(e, "update "+kind+"/") || (kind == "Pod" && strings.HasPrefix(e, "delete Pod/")) {
+					n++
+				}
+			}
+			if n != want {
+				t.Errorf("%s: %d %s moved, want %d", name, n, kind, want)
+			}
+		}
+		for key, n := range w.StatusWrites {
+			kind, _, _ := strings.Cut(key, "/")
+			if n > maxStatus[kind] {
+				t.Errorf("%s: status of %s written %d times, want at most %d", name, key, n, maxStatus[kind])
+			}
+		}
+	}
+	phase("create → Ready", 105, 19*time.Second,
+		map[string]int{"VitessCluster": 3, "VitessCell": 3, "VitessKeyspace": 2, "VitessShard": 2, "VitessTablet": 2}, nil, func() {
+			if err := w.Converge(60, nil, clusterReady(w)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	spec := vc["spec"].(map[string]any)
+	ks := spec["keyspaces"].([]any)[0].(map[string]any)
+	ks["tablets"].(map[string]any)["defaults"].(map[string]any)["image"] = "vitess/lite:v24.0.3"
+	spec["cells"].([]any)[1].(map[string]any)["vtgate"].(map[string]any)["image"] = "vitess/lite:v24.0.3"
+	phase("image rollout", 110, 22*time.Second,
+		// One status write per step of the rollout and one when it is
+		// done: a shard moves 3 tablets, the keyspace 2 shards, a cell
+		// its keyspace and its vtgate, the cluster one cell; a tablet is
+		// written when its Pod goes and when the new one is Ready.
+		map[string]int{"VitessCluster": 2, "VitessCell": 3, "VitessKeyspace": 3, "VitessShard": 4, "VitessTablet": 2},
+		map[string]int{"VitessCluster": 1, "VitessCell": 1, "VitessKeyspace": 1, "VitessShard": 2, "VitessTablet": 6, "Pod": 6, "Deployment": 1}, func() {
+			w.Apply(vc)
+			if err := w.Converge(200, nil, clusterReady(w)); err != nil {
+				t.Fatal(err)
+			}
+		})
+}
+
+// TestSteadyStateCost checks what an idle cluster costs Metacontroller:
+// no sync while nothing changes, and at each resync one read per parent
+// and no write.
+func TestSteadyStateCost(t *testing.T) {
+	w, _ := world(t, nil)
+	if err := w.Converge(60, nil, clusterReady(w)); err != nil {
+		t.Fatal(err)
+	}
+	parents := 0
+	for _, k := range []string{"VitessCluster", "VitessCell", "VitessKeyspace", "VitessShard", "VitessTablet"} {
+		parents += count(w, k)
+	}
+	before, syncs := w.Requests()
+	if _, err := w.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if _, n := w.Requests(); n != syncs {
+		t.Errorf("%d syncs while nothing changed", n-syncs)
+	}
+	w.Clock.Sleep(5 * time.Minute) // the CompositeControllers' resync period
+	if changed, err := w.Sync(); err != nil || changed != 0 {
+		t.Fatalf("a resync changed %d objects (%v)", changed, err)
+	}
+	after, n := w.Requests()
+	if n-syncs != parents {
+		t.Errorf("a resync synced %d parents, want all %d", n-syncs, parents)
+	}
+	for k, v := range after {
+		if d := v - before[k]; d > 0 && !strings.HasPrefix(k, "GET ") {
+			t.Errorf("a resync sent %d %s", d, k)
+		}
+	}
 }

@@ -9,7 +9,9 @@ import (
 	"k8s.io/client-go/dynamic"
 )
 
-// APIServer is the Store of a real apiserver.
+// APIServer is the Store of a real apiserver. Its client should not limit
+// its rate: the stand-in's Limiter does, and only where Metacontroller's
+// client would.
 type APIServer struct {
 	Client dynamic.Interface
 }
@@ -34,6 +36,11 @@ func (a APIServer) List(ctx context.Context, r Resource, namespace string, selec
 		out[i] = &l.Items[i]
 	}
 	return out, nil
+}
+
+// Get reads one object.
+func (a APIServer) Get(ctx context.Context, r Resource, namespace, name string) (*unstructured.Unstructured, error) {
+	return a.resource(r, namespace).Get(ctx, name, metav1.GetOptions{})
 }
 
 // Create creates an object.

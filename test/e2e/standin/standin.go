@@ -12,17 +12,32 @@
 // merging the answer into the stored object (see Merge), so a child written
 // differently from how the apiserver stores it is rewritten here too.
 //
+// It costs the apiserver what Metacontroller costs it, at Metacontroller's
+// client rate. Metacontroller reads parents and children from its
+// informers' caches, so a sync reads nothing from the apiserver but the
+// parent (its status update reads the live object before comparing, even
+// when nothing changed); every write and that read go through one
+// client-go token bucket, 5 QPS with a burst of 10 unless its
+// --client-go-qps and --client-go-burst say otherwise. The stand-in takes a
+// token from the same bucket (Limiter) for the same requests, and, like
+// Metacontroller, syncs a parent only when it or one of its children
+// changed since its last sync, or when its controller's resync period has
+// passed: so a test sees the API requests vtmeta causes as time, as on a
+// stock install.
+//
 // One stand-in serves two stores: the real apiserver (package plane) and an
 // in-memory one (package sim). Where it and the real Metacontroller could
 // differ (the real one adopts orphans, runs finalize hooks, retries with
-// backoff and watches instead of polling), the real one is right; the
-// end-to-end suite runs against it when METACONTROLLER_BIN is set.
+// backoff, runs several workers at once and watches instead of polling),
+// the real one is right; the end-to-end suite runs against it when
+// METACONTROLLER_BIN is set.
 package standin
 
 import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,6 +53,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	kubejson "k8s.io/apimachinery/pkg/util/json"
+	"k8s.io/client-go/util/flowcontrol"
+	"k8s.io/utils/clock"
 
 	"github.com/vtmeta/vtmeta/test/e2e/manifests"
 )
@@ -90,6 +107,12 @@ type Controller struct {
 	// Parent is the parent resource; Children are the child rules.
 	Parent   Resource
 	Children []Resource
+	// Resync is the controller's resyncPeriodSeconds: every parent is
+	// synced at least this often, changed or not (0: never).
+	Resync time.Duration
+	// IgnoreStatusChanges is its parentResource.ignoreStatusChanges: a
+	// change of the parent's status alone does not sync it.
+	IgnoreStatusChanges bool
 }
 
 // Load renders each layer's overlay in deploy/ and returns its
@@ -107,7 +130,11 @@ func Load() ([]Controller, error) {
 			}
 			var cc struct {
 				Spec struct {
-					ParentResource Resource `json:"parentResource"`
+					ResyncPeriodSeconds float64 `json:"resyncPeriodSeconds"`
+					ParentResource      struct {
+						Resource
+						IgnoreStatusChanges bool `json:"ignoreStatusChanges"`
+					} `json:"parentResource"`
 					ChildResources []struct {
 						Resource
 						UpdateStrategy struct{ Method string } `json:"updateStrategy"`
@@ -121,7 +148,9 @@ func Load() ([]Controller, error) {
 			if err := json.Unmarshal(b, &cc); err != nil {
 				return nil, fmt.Errorf("CompositeController %s: %w", o.GetName(), err)
 			}
-			c := Controller{Layer: l, Raw: o.Object, Parent: cc.Spec.ParentResource}
+			c := Controller{Layer: l, Raw: o.Object, Parent: cc.Spec.ParentResource.Resource,
+				Resync:              time.Duration(cc.Spec.ResyncPeriodSeconds * float64(time.Second)),
+				IgnoreStatusChanges: cc.Spec.ParentResource.IgnoreStatusChanges}
 			for _, r := range cc.Spec.ChildResources {
 				ch := r.Resource
 				ch.Method = cmp.Or(r.UpdateStrategy.Method, OnDelete) // Metacontroller's default
@@ -145,6 +174,8 @@ type Store interface {
 	// List returns the objects of a resource in a namespace ("" for every
 	// namespace) whose labels match selector.
 	List(ctx context.Context, r Resource, namespace string, selector map[string]string) ([]*unstructured.Unstructured, error)
+	// Get reads one object.
+	Get(ctx context.Context, r Resource, namespace, name string) (*unstructured.Unstructured, error)
 	// Create, Update and Delete write an object; UpdateStatus writes its
 	// status subresource.
 	Create(ctx context.Context, r Resource, o *unstructured.Unstructured) error
@@ -194,9 +225,112 @@ type Metacontroller struct {
 	Hooks map[string]Hook
 	// Log, when set, receives every failure as it happens.
 	Log func(format string, args ...any)
+	// Limiter is Metacontroller's client: each request the stand-in sends
+	// the Store but a List (Metacontroller's caches answer those) first
+	// takes a token from it. Nil is client-go's default token bucket on
+	// Clock, StockQPS with a burst of StockBurst; Unlimited() turns the
+	// limit off.
+	Limiter flowcontrol.RateLimiter
+	// Clock is the stand-in's time: for resync periods, and for Limiter
+	// when that is nil. Nil is the wall clock; package sim passes a
+	// VirtualClock.
+	Clock flowcontrol.Clock
 
-	mu     sync.Mutex
-	errors []string
+	mu       sync.Mutex
+	errors   []string
+	init     sync.Once
+	synced   map[string]syncedParent
+	requests map[string]int
+	syncs    int
+}
+
+// Metacontroller's stock client rate: its --client-go-qps and
+// --client-go-burst defaults (pkg/cmd/metacontroller/main.go, v4.17.2),
+// which are client-go's defaults too.
+const (
+	StockQPS   = 5
+	StockBurst = 10
+)
+
+// Limit is a client rate: QPS requests a second on average, Burst at once.
+// A QPS below zero is no limit at all.
+type Limit struct {
+	QPS   float32
+	Burst int
+}
+
+// Stock is Metacontroller's stock client rate.
+var Stock = Limit{QPS: StockQPS, Burst: StockBurst}
+
+// Unlimited is a client without a rate limit.
+var Unlimited = Limit{QPS: -1}
+
+// IsUnlimited says whether l puts no limit on a client.
+func (l Limit) IsUnlimited() bool { return l.QPS < 0 }
+
+// String says what the limit is, for logs and reports.
+func (l Limit) String() string {
+	if l.IsUnlimited() {
+		return "no client rate limit"
+	}
+	return fmt.Sprintf("%g QPS, burst %d", l.QPS, l.Burst)
+}
+
+// Limiter returns a token bucket for l on clock c (nil: the wall clock).
+func (l Limit) Limiter(c flowcontrol.Clock) flowcontrol.RateLimiter {
+	if l.IsUnlimited() {
+		return flowcontrol.NewFakeAlwaysRateLimiter()
+	}
+	if c == nil {
+		c = clock.RealClock{}
+	}
+	return flowcontrol.NewTokenBucketRateLimiterWithClock(l.QPS, l.Burst, c)
+}
+
+// syncedParent is what a parent's last successful sync saw.
+type syncedParent struct {
+	request [sha256.Size]byte
+	at      time.Time
+}
+
+func (m *Metacontroller) setup() {
+	m.init.Do(func() {
+		if m.Clock == nil {
+			m.Clock = clock.RealClock{}
+		}
+		if m.Limiter == nil {
+			m.Limiter = Stock.Limiter(m.Clock)
+		}
+		m.synced = map[string]syncedParent{}
+		m.requests = map[string]int{}
+	})
+}
+
+// Requests returns how many requests of each kind the stand-in sent the
+// apiserver ("GET vitessshards", "PUT vitessshards/status", "POST pods",
+// ...), each of which took a token from Limiter; Syncs how many times it
+// called a sync hook.
+func (m *Metacontroller) Requests() (requests map[string]int, syncs int) {
+	m.setup()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]int, len(m.requests))
+	for k, v := range m.requests {
+		out[k] = v
+	}
+	return out, m.syncs
+}
+
+// take waits for a token for one request to the apiserver, and counts it.
+func (m *Metacontroller) take(ctx context.Context, verb string, r Resource) error {
+	m.mu.Lock()
+	m.requests[verb+" "+r.Resource]++
+	m.mu.Unlock()
+	if _, real := m.Clock.(clock.RealClock); real {
+		return m.Limiter.Wait(ctx)
+	}
+	m.Limiter.Accept() // a virtual clock moves instead of sleeping
+	return nil
 }
 
 // HookError is a hook that did not answer 200: Metacontroller changes
@@ -236,20 +370,25 @@ func (m *Metacontroller) Errors(n int) []string {
 	return append([]string(nil), m.errors[max(0, len(m.errors)-n):]...)
 }
 
-// Sync runs every controller once over every parent, in the controllers'
-// order. A hook that does not answer 200 is recorded and skipped, as
-// Metacontroller would; any other failure (an answer Metacontroller would
-// act on wrongly, a store error) is returned.
+// Sync runs every controller once over every parent that needs it, in the
+// controllers' order: a parent is synced when it or one of its children
+// changed since its last successful sync, or when its controller's resync
+// period has passed. A hook that does not answer 200 is recorded and
+// skipped, as Metacontroller would (and retried on the next Sync); any
+// other failure (an answer Metacontroller would act on wrongly, a store
+// error) is returned.
 func (m *Metacontroller) Sync(ctx context.Context) error {
+	m.setup()
 	var errs []error
+	v := &view{store: m.Store, lists: map[string][]*unstructured.Unstructured{}}
 	for _, c := range m.Controllers {
-		parents, err := m.Store.List(ctx, c.Parent, "", nil)
+		parents, err := v.list(ctx, c.Parent, "", nil)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("list %s: %w", c.Parent.Resource, err))
 			continue
 		}
 		for _, p := range parents {
-			err := m.syncParent(ctx, c, p)
+			err := m.syncParent(ctx, v, c, p.DeepCopy())
 			var hookErr *HookError
 			switch {
 			case err == nil:
@@ -263,8 +402,8 @@ func (m *Metacontroller) Sync(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Run syncs every parent every period until ctx is done, recording
-// failures (see Errors).
+// Run syncs every parent that needs it every period until ctx is done,
+// recording failures (see Errors).
 func (m *Metacontroller) Run(ctx context.Context, every time.Duration) {
 	for ctx.Err() == nil {
 		if err := m.Sync(ctx); err != nil && ctx.Err() == nil {
@@ -277,7 +416,46 @@ func (m *Metacontroller) Run(ctx context.Context, every time.Duration) {
 	}
 }
 
-func (m *Metacontroller) syncParent(ctx context.Context, c Controller, parent *unstructured.Unstructured) error {
+// view is the store as Metacontroller's informer caches show it during one
+// Sync: each resource listed once, listed again after the stand-in wrote
+// to it. Reading it costs no token.
+type view struct {
+	store Store
+	lists map[string][]*unstructured.Unstructured
+}
+
+func (v *view) list(ctx context.Context, r Resource, namespace string, selector map[string]string) ([]*unstructured.Unstructured, error) {
+	all, ok := v.lists[r.Resource]
+	if !ok {
+		var err error
+		if all, err = v.store.List(ctx, r, "", nil); err != nil {
+			return nil, err
+		}
+		v.lists[r.Resource] = all
+	}
+	var out []*unstructured.Unstructured
+	for _, o := range all {
+		if namespace != "" && o.GetNamespace() != namespace {
+			continue
+		}
+		match := true
+		for k, val := range selector {
+			if o.GetLabels()[k] != val {
+				match = false
+				break
+			}
+		}
+		if match {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// changed forgets what the view listed of r: the stand-in wrote to it.
+func (v *view) changed(r Resource) { delete(v.lists, r.Resource) }
+
+func (m *Metacontroller) syncParent(ctx context.Context, v *view, c Controller, parent *unstructured.Unstructured) error {
 	hook := m.Hooks[c.Layer]
 	if hook == nil {
 		return fmt.Errorf("no hook for layer %s", c.Layer)
@@ -291,7 +469,7 @@ func (m *Metacontroller) syncParent(ctx context.Context, c Controller, parent *u
 		rules[ch.Type()] = ch
 		group := map[string]any{}
 		children[ch.Type()] = group
-		list, err := m.Store.List(ctx, ch, ns, sel)
+		list, err := v.list(ctx, ch, ns, sel)
 		if err != nil {
 			return fmt.Errorf("list %s: %w", ch.Resource, err)
 		}
@@ -299,6 +477,7 @@ func (m *Metacontroller) syncParent(ctx context.Context, c Controller, parent *u
 			if ref := metav1.GetControllerOf(o); ref == nil || ref.UID != parent.GetUID() {
 				continue
 			}
+			o = o.DeepCopy()
 			o.SetAPIVersion(ch.APIVersion)
 			o.SetKind(ch.Kind())
 			group[ns+"/"+o.GetName()] = o.Object
@@ -309,6 +488,20 @@ func (m *Metacontroller) syncParent(ctx context.Context, c Controller, parent *u
 	if err != nil {
 		return err
 	}
+	// Metacontroller syncs a parent when an event about it or a child
+	// arrives, or at its resync period.
+	key := c.Layer + "/" + ns + "/" + parent.GetName()
+	seen, err := fingerprint(c, parent, children, body)
+	if err != nil {
+		return err
+	}
+	now := m.Clock.Now()
+	if last, ok := m.synced[key]; ok && last.request == seen && (c.Resync <= 0 || now.Sub(last.at) < c.Resync) {
+		return nil
+	}
+	m.mu.Lock()
+	m.syncs++
+	m.mu.Unlock()
 	code, out, err := hook(ctx, body)
 	if err != nil {
 		return &HookError{Parent: parent.GetKind() + " " + ns + "/" + parent.GetName(), Body: err.Error()}
@@ -342,7 +535,7 @@ func (m *Metacontroller) syncParent(ctx context.Context, c Controller, parent *u
 		}
 		key := rule.Type() + "/" + d.GetName()
 		keep[key] = true
-		if err := m.apply(ctx, rule, parent, owned[key], d); err != nil {
+		if err := m.apply(ctx, v, rule, parent, owned[key], d); err != nil {
 			return fmt.Errorf("apply %s %s: %w", d.GetKind(), d.GetName(), err)
 		}
 	}
@@ -350,22 +543,76 @@ func (m *Metacontroller) syncParent(ctx context.Context, c Controller, parent *u
 		if keep[key] || o.GetDeletionTimestamp() != nil {
 			continue
 		}
-		if err := m.Store.Delete(ctx, rules[o.GetKind()+"."+o.GetAPIVersion()], ns, o.GetName()); err != nil && !apierrors.IsNotFound(err) {
+		rule := rules[o.GetKind()+"."+o.GetAPIVersion()]
+		if err := m.take(ctx, "DELETE", rule); err != nil {
+			return err
+		}
+		v.changed(rule)
+		if err := m.Store.Delete(ctx, rule, ns, o.GetName()); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("delete %s %s: %w", o.GetKind(), o.GetName(), err)
 		}
 	}
-	if st, _, _ := unstructured.NestedMap(parent.Object, "status"); !equalJSON(st, answer.Status) {
-		parent.Object["status"] = answer.Status
-		if err := m.Store.UpdateStatus(ctx, c.Parent, parent); err != nil && !apierrors.IsConflict(err) {
-			return fmt.Errorf("update status: %w", err)
-		}
+	if err := m.updateStatus(ctx, v, c.Parent, parent, answer.Status); err != nil {
+		return err
+	}
+	m.synced[key] = syncedParent{request: seen, at: now}
+	return nil
+}
+
+// fingerprint identifies what a sync of parent sees: the whole request, or,
+// when the controller ignores status changes, the request but for the
+// parent's status and what writing it changes.
+func fingerprint(c Controller, parent *unstructured.Unstructured, children map[string]any, body []byte) ([sha256.Size]byte, error) {
+	if !c.IgnoreStatusChanges {
+		return sha256.Sum256(body), nil
+	}
+	p := parent.DeepCopy()
+	delete(p.Object, "status")
+	p.SetResourceVersion("")
+	p.SetManagedFields(nil)
+	b, err := json.Marshal([]any{p.Object, children})
+	if err != nil {
+		return [sha256.Size]byte{}, err
+	}
+	return sha256.Sum256(b), nil
+}
+
+// updateStatus writes the hook's status as Metacontroller does: it reads
+// the live parent (a token, even when nothing changed), stamps the
+// parent's generation as observedGeneration, and writes the status
+// subresource only when the status differs.
+func (m *Metacontroller) updateStatus(ctx context.Context, v *view, r Resource, parent *unstructured.Unstructured, status map[string]any) error {
+	status["observedGeneration"] = parent.GetGeneration()
+	if err := m.take(ctx, "GET", r); err != nil {
+		return err
+	}
+	live, err := m.Store.Get(ctx, r, parent.GetNamespace(), parent.GetName())
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s %s: %w", r.Kind(), parent.GetName(), err)
+	}
+	if live.GetUID() != parent.GetUID() {
+		return nil // deleted and created again meanwhile
+	}
+	if st, _, _ := unstructured.NestedFieldNoCopy(live.Object, "status"); equalJSON(st, status) {
+		return nil
+	}
+	live.Object["status"] = status
+	if err := m.take(ctx, "PUT", Resource{APIVersion: r.APIVersion, Resource: r.Resource + "/status"}); err != nil {
+		return err
+	}
+	v.changed(r)
+	if err := m.Store.UpdateStatus(ctx, r, live); err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("update status: %w", err)
 	}
 	return nil
 }
 
 // apply creates a missing child, or updates an existing one by its rule
 // when Metacontroller's merge of the answer would change it.
-func (m *Metacontroller) apply(ctx context.Context, rule Resource, parent, current, desired *unstructured.Unstructured) error {
+func (m *Metacontroller) apply(ctx context.Context, v *view, rule Resource, parent, current, desired *unstructured.Unstructured) error {
 	delete(desired.Object, "status")
 	desired.SetNamespace(parent.GetNamespace())
 	last, err := json.Marshal(desired.Object)
@@ -382,6 +629,10 @@ func (m *Metacontroller) apply(ctx context.Context, rule Resource, parent, curre
 		t := true
 		desired.SetOwnerReferences([]metav1.OwnerReference{{APIVersion: parent.GetAPIVersion(), Kind: parent.GetKind(),
 			Name: parent.GetName(), UID: parent.GetUID(), Controller: &t, BlockOwnerDeletion: &t}})
+		if err := m.take(ctx, "POST", rule); err != nil {
+			return err
+		}
+		v.changed(rule)
 		err := m.Store.Create(ctx, rule, desired)
 		if apierrors.IsAlreadyExists(err) {
 			// Not ours, or the one Recreate deleted is still going: the
@@ -402,11 +653,19 @@ func (m *Metacontroller) apply(ctx context.Context, rule Resource, parent, curre
 		return nil
 	}
 	if rule.Method == Recreate {
+		if err := m.take(ctx, "DELETE", rule); err != nil {
+			return err
+		}
+		v.changed(rule)
 		if err := m.Store.Delete(ctx, rule, current.GetNamespace(), current.GetName()); err != nil && !apierrors.IsNotFound(err) {
 			return err
 		}
 		return nil // created on a later sync, once it is gone
 	}
+	if err := m.take(ctx, "PUT", rule); err != nil {
+		return err
+	}
+	v.changed(rule)
 	err = m.Store.Update(ctx, rule, &unstructured.Unstructured{Object: obj})
 	if apierrors.IsConflict(err) {
 		return nil // retried on the next sync

@@ -1,6 +1,9 @@
 package standin
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // TestLoad checks that the stand-in reads deploy/'s CompositeControllers
 // as they are installed: one per layer, parent first, with the update
@@ -28,5 +31,32 @@ func TestLoad(t *testing.T) {
 	}
 	if len(want) > 0 {
 		t.Errorf("the tablet controller does not manage %v", want)
+	}
+}
+
+// TestStockLimitOnAVirtualClock checks the token bucket the stand-in
+// models: a burst of 10, then 5 requests a second, on virtual time; and no
+// limit at all when unlimited.
+func TestStockLimitOnAVirtualClock(t *testing.T) {
+	tests := []struct {
+		limit    Limit
+		requests int
+		want     time.Duration
+	}{
+		{Stock, 10, 0},
+		{Stock, 11, 200 * time.Millisecond},
+		{Stock, 60, 10 * time.Second},
+		{Limit{QPS: 100, Burst: 200}, 300, time.Second},
+		{Unlimited, 1000, 0},
+	}
+	for _, tt := range tests {
+		c := &VirtualClock{}
+		l := tt.limit.Limiter(c)
+		for range tt.requests {
+			l.Accept()
+		}
+		if got := c.Since(time.Time{}); got.Round(time.Millisecond) != tt.want {
+			t.Errorf("%s: %d requests took %v, want %v", tt.limit, tt.requests, got, tt.want)
+		}
 	}
 }
