@@ -12,6 +12,11 @@ import (
 
 // The condition types every vtmeta kind reports.
 const (
+	// Available is True while the thing serves: every shard has a serving
+	// primary-eligible tablet and at most its budget (one tablet) down,
+	// every cell's gateways and topology answer. A healthy rolling update
+	// keeps it True.
+	Available = "Available"
 	// Ready is True when every child the spec asks for is ready.
 	Ready = "Ready"
 	// Updated is True when every child is on the current spec.

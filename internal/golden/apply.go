@@ -96,7 +96,7 @@ func (c *Cluster) SetReady(name string, ready bool) {
 		}
 		o.Status = &v1.ObjectStatus{
 			ObservedGeneration: o.GetMetadata().GetGeneration(),
-			Conditions:         []*v1.Condition{{Type: "Ready", Status: st}, {Type: "Updated", Status: "True"}},
+			Conditions:         []*v1.Condition{{Type: "Ready", Status: st}, {Type: "Updated", Status: "True"}, {Type: "Available", Status: st}},
 			Phase:              "Bound",
 		}
 	}

@@ -462,11 +462,12 @@ func TestTLSAndMTLS(t *testing.T) {
 func TestParentReadyGauge(t *testing.T) {
 	ready := true
 	svc := newService(t, defaults(t), func(context.Context, *req) (*resp, error) {
-		st := "False"
+		st, rolling := "False", "True"
 		if ready {
-			st = "True"
+			st, rolling = "True", "False"
 		}
-		return &resp{Status: &v1.VitessClusterStatus{Conditions: []*v1.Condition{{Type: "Ready", Status: st}}}}, nil
+		return &resp{Status: &v1.VitessClusterStatus{Conditions: []*v1.Condition{
+			{Type: "Ready", Status: st}, {Type: "Progressing", Status: rolling}, {Type: "Available", Status: "True"}}}}, nil
 	})
 	scrape := func() string {
 		w := httptest.NewRecorder()
@@ -480,8 +481,15 @@ func TestParentReadyGauge(t *testing.T) {
 	}
 	ready = false
 	post(svc.HTTP, "/sync", body)
-	if !strings.Contains(scrape(), `vtmeta_parent_ready{layer="cluster",name="c1",namespace="db"} 0`) {
-		t.Error("not-ready parent not reported as 0")
+	got := scrape()
+	for _, want := range []string{
+		`vtmeta_parent_ready{layer="cluster",name="c1",namespace="db"} 0`,
+		`vtmeta_parent_available{layer="cluster",name="c1",namespace="db"} 1`,
+		`vtmeta_parent_progressing{layer="cluster",name="c1",namespace="db"} 1`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("a rolling parent that serves: no %s", want)
+		}
 	}
 	svc.Metrics.Sweep(time.Now().Add(ParentTTL + time.Minute))
 	if strings.Contains(scrape(), `name="c1"`) {

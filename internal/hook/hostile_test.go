@@ -264,11 +264,11 @@ func TestParentSeriesAreBounded(t *testing.T) {
 	m.MaxParents = 3
 	now := time.Now()
 	for i := range 5 {
-		m.setParentReady(parentKey{"cluster", "db", fmt.Sprintf("p%d", i)}, true, now)
+		m.setParent(parentKey{"cluster", "db", fmt.Sprintf("p%d", i)}, parentState{ready: true}, now)
 	}
-	m.setParentReady(parentKey{"cell", "db", "c"}, true, now) // other layers keep their own
-	m.setParentReady(parentKey{"cluster", "db", "p2"}, true, now)
-	m.setParentReady(parentKey{"cluster", "db", "p5"}, true, now)
+	m.setParent(parentKey{"cell", "db", "c"}, parentState{ready: true}, now) // other layers keep their own
+	m.setParent(parentKey{"cluster", "db", "p2"}, parentState{ready: true}, now)
+	m.setParent(parentKey{"cluster", "db", "p5"}, parentState{ready: true}, now)
 	var out bytes.Buffer
 	if err := writeMetrics(&out, m); err != nil {
 		t.Fatal(err)

@@ -52,6 +52,14 @@ type Metrics struct {
 	// at most MaxParentSeries parents per layer are kept, the least
 	// recently synced dropped first.
 	ParentReady *prometheus.GaugeVec
+	// ParentAvailable is vtmeta_parent_available{layer,namespace,name}: 1
+	// when the last answer for the parent said Available=True (it serves;
+	// a rolling update keeps it so), else 0; kept like ParentReady.
+	ParentAvailable *prometheus.GaugeVec
+	// ParentProgressing is vtmeta_parent_progressing{layer,namespace,name}:
+	// 1 while the last answer for the parent said a rollout moves
+	// (Progressing=True), else 0; kept like ParentReady.
+	ParentProgressing *prometheus.GaugeVec
 	// ParentSeriesDropped is vtmeta_parent_series_dropped_total{layer}:
 	// parents whose vtmeta_parent_ready series was dropped to stay within
 	// MaxParentSeries.
@@ -97,12 +105,19 @@ func (m *Metrics) series(layer string) *parentSeries {
 	return ps
 }
 
-// setParentReady records the readiness of a parent after a sync.
-func (m *Metrics) setParentReady(k parentKey, ready bool, now time.Time) {
-	v := 0.0
-	if ready {
-		v = 1
+// parentState is what the metrics keep of a parent's last answer.
+type parentState struct{ ready, available, progressing bool }
+
+// gauge is a condition as a gauge value.
+func gauge(b bool) float64 {
+	if b {
+		return 1
 	}
+	return 0
+}
+
+// setParent records a parent's conditions after a sync.
+func (m *Metrics) setParent(k parentKey, state parentState, now time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ps := m.series(k.layer)
@@ -116,13 +131,17 @@ func (m *Metrics) setParentReady(k parentKey, ready bool, now time.Time) {
 		}
 		ps.byKey[k] = ps.order.PushBack(&parentEntry{key: k, seen: now})
 	}
-	m.ParentReady.WithLabelValues(k.layer, k.namespace, k.name).Set(v)
+	m.ParentReady.WithLabelValues(k.layer, k.namespace, k.name).Set(gauge(state.ready))
+	m.ParentAvailable.WithLabelValues(k.layer, k.namespace, k.name).Set(gauge(state.available))
+	m.ParentProgressing.WithLabelValues(k.layer, k.namespace, k.name).Set(gauge(state.progressing))
 }
 
 // drop forgets one parent's series; m.mu is held.
 func (m *Metrics) drop(ps *parentSeries, el *list.Element) {
 	k := el.Value.(*parentEntry).key
-	m.ParentReady.DeleteLabelValues(k.layer, k.namespace, k.name)
+	for _, g := range []*prometheus.GaugeVec{m.ParentReady, m.ParentAvailable, m.ParentProgressing} {
+		g.DeleteLabelValues(k.layer, k.namespace, k.name)
+	}
 	ps.order.Remove(el)
 	delete(ps.byKey, k)
 }
@@ -209,6 +228,12 @@ func NewMetrics() *Metrics {
 		ParentReady: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "vtmeta_parent_ready", Help: "1 when the last answer for the parent said Ready=True, else 0.",
 		}, []string{"layer", "namespace", "name"}),
+		ParentAvailable: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "vtmeta_parent_available", Help: "1 when the last answer for the parent said Available=True (it serves), else 0.",
+		}, []string{"layer", "namespace", "name"}),
+		ParentProgressing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "vtmeta_parent_progressing", Help: "1 while the last answer for the parent said a rollout moves (Progressing=True), else 0.",
+		}, []string{"layer", "namespace", "name"}),
 		ParentSeriesDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vtmeta_parent_series_dropped_total", Help: "Parents whose vtmeta_parent_ready series was dropped to keep at most MaxParentSeries per layer.",
 		}, []string{"layer"}),
@@ -216,7 +241,7 @@ func NewMetrics() *Metrics {
 		parents:    map[string]*parentSeries{},
 	}
 	m.Registry.MustRegister(m.Duration, m.RequestBytes, m.ResponseBytes, m.DesiredChildren,
-		m.InvalidSpecs, m.InFlight, m.BuildInfo, m.ParentReady, m.ParentSeriesDropped,
+		m.InvalidSpecs, m.InFlight, m.BuildInfo, m.ParentReady, m.ParentAvailable, m.ParentProgressing, m.ParentSeriesDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -157,7 +157,8 @@ func (s *Server[Req, Resp]) call(ctx context.Context, hookName string, req Req) 
 		if req.GetFinalizing() {
 			s.metrics.forgetParent(k)
 		} else {
-			s.metrics.setParentReady(k, readyOf(resp), s.now())
+			s.metrics.setParent(k, parentState{ready: conditionTrue(resp, "Ready"), available: conditionTrue(resp, "Available"),
+				progressing: conditionTrue(resp, "Progressing")}, s.now())
 		}
 	}
 	return resp, nil
@@ -264,8 +265,9 @@ func parentKeyOf(req proto.Message) (namespace, name string) {
 	return str(md, "namespace"), str(md, "name")
 }
 
-// readyOf says whether a response's status has condition Ready=True.
-func readyOf(resp proto.Message) bool {
+// conditionTrue says whether a response's status has the condition of the
+// type, True.
+func conditionTrue(resp proto.Message, typ string) bool {
 	st := message(resp.ProtoReflect(), "status")
 	if st == nil {
 		return false
@@ -277,7 +279,7 @@ func readyOf(resp proto.Message) bool {
 	list := st.Get(fd).List()
 	for i := range list.Len() {
 		c := list.Get(i).Message()
-		if str(c, "type") == "Ready" {
+		if str(c, "type") == typ {
 			return str(c, "status") == "True"
 		}
 	}

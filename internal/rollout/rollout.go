@@ -157,6 +157,8 @@ type State struct {
 	Updated bool
 	// Healthy says whether it is ready to serve.
 	Healthy bool
+	// Observed is the child as observed, nil when it does not exist.
+	Observed *v1.Object
 }
 
 // ErrCannotHold means a child had to be held but carries no trustworthy
@@ -191,7 +193,7 @@ func Walk(desired []Child, obs observed.Children, opts Options) (Result, error) 
 			continue
 		}
 		healthy, why := Healthy(o)
-		st := State{Child: c, Exists: true, Healthy: healthy}
+		st := State{Child: c, Exists: true, Healthy: healthy, Observed: o}
 		if healthy {
 			r.Ready++
 		} else {
@@ -255,11 +257,14 @@ func freeze(obs observed.Children, opts Options) (Result, error) {
 			r.Children = append(r.Children, held)
 			r.Held++
 			r.Desired++
-			if ok, why := Healthy(o); ok {
+			ok, why := Healthy(o)
+			if ok {
 				r.Ready++
 			} else {
 				r.NotReady = append(r.NotReady, t.Kind+" "+name+": "+why)
 			}
+			r.States = append(r.States, State{Child: Child{Kind: t.Kind, APIVersion: t.APIVersion, Name: name},
+				Exists: true, Updated: true, Healthy: ok, Observed: o})
 		}
 	}
 	return r, nil

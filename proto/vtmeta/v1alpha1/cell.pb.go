@@ -641,7 +641,7 @@ const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	"\x04etcd\x18\x06 \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x04etcd\x128\n" +
 	"\x06vtctld\x18\a \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x06vtctld\x126\n" +
 	"\x05vtorc\x18\b \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x05vtorc\x128\n" +
-	"\x06vtgate\x18\t \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x06vtgate:\x06\xca\xda\x18\x020\x01\"\xe1\x05\n" +
+	"\x06vtgate\x18\t \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x06vtgate:\x06\xca\xda\x18\x020\x01\"\xe6\x06\n" +
 	"\n" +
 	"VitessCell\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
@@ -649,10 +649,11 @@ const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x127\n" +
 	"\bmetadata\x18\x03 \x01(\v2\x1b.vtmeta.v1alpha1.ObjectMetaR\bmetadata\x123\n" +
 	"\x04spec\x18\x04 \x01(\v2\x1f.vtmeta.v1alpha1.VitessCellSpecR\x04spec\x129\n" +
-	"\x06status\x18\x05 \x01(\v2!.vtmeta.v1alpha1.VitessCellStatusR\x06status:\xf4\x03\xca\xda\x18\xef\x03\n" +
-	"\xec\x03\n" +
+	"\x06status\x18\x05 \x01(\v2!.vtmeta.v1alpha1.VitessCellStatusR\x06status:\xf9\x04\xca\xda\x18\xf4\x04\n" +
+	"\xf1\x04\n" +
 	"\n" +
-	"VitessCell\x12\vvitesscells\x1a\x03vtc\"\x06vitess*Y\n" +
+	"VitessCell\x12\vvitesscells\x1a\x03vtc\"\x06vitess*\x82\x01\n" +
+	"\tAvailable\x12\x06string\x1a1.status.conditions[?(@.type==\"Available\")].status\":whether it serves (a healthy rolling update keeps it True)*Y\n" +
 	"\x05Ready\x12\x06string\x1a-.status.conditions[?(@.type==\"Ready\")].status\"\x19whether the cell is ready*C\n" +
 	"\tKeyspaces\x12\ainteger\x1a\x11.status.keyspaces\"\x1anumber of keyspaces served*M\n" +
 	"\x0fReady-Keyspaces\x12\ainteger\x1a\x16.status.readyKeyspaces\"\x19number of ready keyspaces*;\n" +

@@ -505,16 +505,17 @@ const file_vtmeta_v1alpha1_cluster_proto_rawDesc = "" +
 	"\vready_cells\x18\x04 \x01(\x05R\n" +
 	"readyCells\x12#\n" +
 	"\rupdated_cells\x18\x05 \x01(\x05R\fupdatedCells\x12#\n" +
-	"\rretired_cells\x18\x06 \x03(\tR\fretiredCells:\x06\xca\xda\x18\x020\x01\"\xfc\x05\n" +
+	"\rretired_cells\x18\x06 \x03(\tR\fretiredCells:\x06\xca\xda\x18\x020\x01\"\x81\a\n" +
 	"\rVitessCluster\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x127\n" +
 	"\bmetadata\x18\x03 \x01(\v2\x1b.vtmeta.v1alpha1.ObjectMetaR\bmetadata\x126\n" +
 	"\x04spec\x18\x04 \x01(\v2\".vtmeta.v1alpha1.VitessClusterSpecR\x04spec\x12<\n" +
-	"\x06status\x18\x05 \x01(\v2$.vtmeta.v1alpha1.VitessClusterStatusR\x06status:\x86\x04\xca\xda\x18\x81\x04\n" +
-	"\xfe\x03\n" +
-	"\rVitessCluster\x12\x0evitessclusters\x1a\x02vt\"\x06vitess*b\n" +
+	"\x06status\x18\x05 \x01(\v2$.vtmeta.v1alpha1.VitessClusterStatusR\x06status:\x8b\x05\xca\xda\x18\x86\x05\n" +
+	"\x83\x05\n" +
+	"\rVitessCluster\x12\x0evitessclusters\x1a\x02vt\"\x06vitess*\x82\x01\n" +
+	"\tAvailable\x12\x06string\x1a1.status.conditions[?(@.type==\"Available\")].status\":whether it serves (a healthy rolling update keeps it True)*b\n" +
 	"\x05Ready\x12\x06string\x1a-.status.conditions[?(@.type==\"Ready\")].status\"\"whether the whole cluster is ready*0\n" +
 	"\x05Cells\x12\ainteger\x1a\r.status.cells\"\x0fnumber of cells*A\n" +
 	"\vReady-Cells\x12\ainteger\x1a\x12.status.readyCells\"\x15number of ready cells*m\n" +

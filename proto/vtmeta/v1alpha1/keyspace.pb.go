@@ -906,16 +906,17 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"\x06shards\x18\x03 \x01(\x05R\x06shards\x12!\n" +
 	"\fready_shards\x18\x04 \x01(\x05R\vreadyShards\x12%\n" +
 	"\x0eupdated_shards\x18\x05 \x01(\x05R\rupdatedShards\x12%\n" +
-	"\x0eretired_shards\x18\x06 \x03(\tR\rretiredShards:\x06\xca\xda\x18\x020\x01\"\x86\x06\n" +
+	"\x0eretired_shards\x18\x06 \x03(\tR\rretiredShards:\x06\xca\xda\x18\x020\x01\"\x8b\a\n" +
 	"\x0eVitessKeyspace\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x127\n" +
 	"\bmetadata\x18\x03 \x01(\v2\x1b.vtmeta.v1alpha1.ObjectMetaR\bmetadata\x127\n" +
 	"\x04spec\x18\x04 \x01(\v2#.vtmeta.v1alpha1.VitessKeyspaceSpecR\x04spec\x12=\n" +
-	"\x06status\x18\x05 \x01(\v2%.vtmeta.v1alpha1.VitessKeyspaceStatusR\x06status:\x8d\x04\xca\xda\x18\x88\x04\n" +
-	"\x85\x04\n" +
-	"\x0eVitessKeyspace\x12\x0fvitesskeyspaces\x1a\x03vtk\"\x06vitess*\\\n" +
+	"\x06status\x18\x05 \x01(\v2%.vtmeta.v1alpha1.VitessKeyspaceStatusR\x06status:\x92\x05\xca\xda\x18\x8d\x05\n" +
+	"\x8a\x05\n" +
+	"\x0eVitessKeyspace\x12\x0fvitesskeyspaces\x1a\x03vtk\"\x06vitess*\x82\x01\n" +
+	"\tAvailable\x12\x06string\x1a1.status.conditions[?(@.type==\"Available\")].status\":whether it serves (a healthy rolling update keeps it True)*\\\n" +
 	"\x05Ready\x12\x06string\x1a-.status.conditions[?(@.type==\"Ready\")].status\"\x1cwhether every shard is ready*3\n" +
 	"\x06Shards\x12\ainteger\x1a\x0e.status.shards\"\x10number of shards*D\n" +
 	"\fReady-Shards\x12\ainteger\x1a\x13.status.readyShards\"\x16number of ready shards*n\n" +

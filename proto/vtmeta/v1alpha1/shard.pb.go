@@ -361,16 +361,17 @@ const file_vtmeta_v1alpha1_shard_proto_rawDesc = "" +
 	"\atablets\x18\x03 \x01(\x05R\atablets\x12#\n" +
 	"\rready_tablets\x18\x04 \x01(\x05R\freadyTablets\x12'\n" +
 	"\x0fupdated_tablets\x18\x05 \x01(\x05R\x0eupdatedTablets\x12'\n" +
-	"\x0fretired_tablets\x18\x06 \x03(\tR\x0eretiredTablets:\x06\xca\xda\x18\x020\x01\"\x9b\x05\n" +
+	"\x0fretired_tablets\x18\x06 \x03(\tR\x0eretiredTablets:\x06\xca\xda\x18\x020\x01\"\xa0\x06\n" +
 	"\vVitessShard\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x127\n" +
 	"\bmetadata\x18\x03 \x01(\v2\x1b.vtmeta.v1alpha1.ObjectMetaR\bmetadata\x124\n" +
 	"\x04spec\x18\x04 \x01(\v2 .vtmeta.v1alpha1.VitessShardSpecR\x04spec\x12:\n" +
-	"\x06status\x18\x05 \x01(\v2\".vtmeta.v1alpha1.VitessShardStatusR\x06status:\xab\x03\xca\xda\x18\xa6\x03\n" +
-	"\xa3\x03\n" +
-	"\vVitessShard\x12\fvitessshards\x1a\x03vts\"\x06vitess*]\n" +
+	"\x06status\x18\x05 \x01(\v2\".vtmeta.v1alpha1.VitessShardStatusR\x06status:\xb0\x04\xca\xda\x18\xab\x04\n" +
+	"\xa8\x04\n" +
+	"\vVitessShard\x12\fvitessshards\x1a\x03vts\"\x06vitess*\x82\x01\n" +
+	"\tAvailable\x12\x06string\x1a1.status.conditions[?(@.type==\"Available\")].status\":whether it serves (a healthy rolling update keeps it True)*]\n" +
 	"\x05Ready\x12\x06string\x1a-.status.conditions[?(@.type==\"Ready\")].status\"\x1dwhether every tablet is ready*6\n" +
 	"\aTablets\x12\ainteger\x1a\x0f.status.tablets\"\x11number of tablets*G\n" +
 	"\rReady-Tablets\x12\ainteger\x1a\x14.status.readyTablets\"\x17number of ready tablets*o\n" +

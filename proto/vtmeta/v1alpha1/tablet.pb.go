@@ -390,16 +390,17 @@ const file_vtmeta_v1alpha1_tablet_proto_rawDesc = "" +
 	"\vvolume_name\x18\x05 \x01(\tR\n" +
 	"volumeName\x12!\n" +
 	"\fvolume_bound\x18\x06 \x01(\bR\vvolumeBound\x12\x18\n" +
-	"\aupdated\x18\a \x01(\bR\aupdated:\x06\xca\xda\x18\x020\x01\"\x94\x05\n" +
+	"\aupdated\x18\a \x01(\bR\aupdated:\x06\xca\xda\x18\x020\x01\"\x99\x06\n" +
 	"\fVitessTablet\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x127\n" +
 	"\bmetadata\x18\x03 \x01(\v2\x1b.vtmeta.v1alpha1.ObjectMetaR\bmetadata\x125\n" +
 	"\x04spec\x18\x04 \x01(\v2!.vtmeta.v1alpha1.VitessTabletSpecR\x04spec\x12;\n" +
-	"\x06status\x18\x05 \x01(\v2#.vtmeta.v1alpha1.VitessTabletStatusR\x06status:\xa1\x03\xca\xda\x18\x9c\x03\n" +
-	"\x99\x03\n" +
-	"\fVitessTablet\x12\rvitesstablets\x1a\x03vtt\"\x06vitess*a\n" +
+	"\x06status\x18\x05 \x01(\v2#.vtmeta.v1alpha1.VitessTabletStatusR\x06status:\xa6\x04\xca\xda\x18\xa1\x04\n" +
+	"\x9e\x04\n" +
+	"\fVitessTablet\x12\rvitesstablets\x1a\x03vtt\"\x06vitess*\x82\x01\n" +
+	"\tAvailable\x12\x06string\x1a1.status.conditions[?(@.type==\"Available\")].status\":whether it serves (a healthy rolling update keeps it True)*a\n" +
 	"\x05Ready\x12\x06string\x1a-.status.conditions[?(@.type==\"Ready\")].status\"!whether the tablet's Pod is ready*8\n" +
 	"\x04Type\x12\x06string\x1a\n" +
 	".spec.type\"\x1cthe tablet type it starts as*;\n" +

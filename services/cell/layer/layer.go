@@ -83,6 +83,7 @@ func Sync(ctx context.Context, req *v1.CellSyncRequest) (*v1.CellSyncResponse, e
 		st.Vtorc = components(obs, "Deployment", plan.vtorc)
 		st.Vtgate = components(obs, "Deployment", plan.vtgate)
 	}
+	conds = append(conds, rollout.AvailableCondition(res.Unavailable(nil)))
 	st.Conditions = conditions.Merge(c.GetStatus().GetConditions(), hookctx.Now(ctx), gen, conds...)
 	return &v1.CellSyncResponse{Status: st, Children: res.Children}, nil
 }

@@ -39,7 +39,7 @@ func Sync(ctx context.Context, req *v1.ClusterSyncRequest) (*v1.ClusterSyncRespo
 		return nil, fmt.Errorf("VitessCluster %s/%s: %w", p.GetMetadata().GetNamespace(), p.GetMetadata().GetName(), err)
 	}
 	gen := p.GetMetadata().GetGeneration()
-	conds = append(conds, Security(s), Images(s))
+	conds = append(conds, rollout.AvailableCondition(res.Unavailable(nil)), Security(s), Images(s))
 	return &v1.ClusterSyncResponse{
 		Status: &v1.VitessClusterStatus{
 			ObservedGeneration: gen,

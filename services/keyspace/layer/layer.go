@@ -36,6 +36,7 @@ func Sync(ctx context.Context, req *v1.KeyspaceSyncRequest) (*v1.KeyspaceSyncRes
 		return nil, fmt.Errorf("VitessKeyspace %s/%s: %w", p.GetMetadata().GetNamespace(), p.GetMetadata().GetName(), err)
 	}
 	gen := p.GetMetadata().GetGeneration()
+	conds = append(conds, rollout.AvailableCondition(res.Unavailable(nil)))
 	return &v1.KeyspaceSyncResponse{
 		Status: &v1.VitessKeyspaceStatus{
 			ObservedGeneration: gen,

@@ -78,8 +78,40 @@ func Sync(ctx context.Context, req *v1.ShardSyncRequest) (*v1.ShardSyncResponse,
 		conds = res.CountedConditions(int(st.Tablets), int(st.ReadyTablets), int(st.UpdatedTablets),
 			func(c rollout.Child) bool { return plan.active[c.Name] })
 	}
+	conds = append(conds, available(res, plan))
 	st.Conditions = conditions.Merge(p.GetStatus().GetConditions(), hookctx.Now(ctx), gen, conds...)
 	return &v1.ShardSyncResponse{Status: st, Children: res.Children}, nil
+}
+
+// available is the shard's Available condition: it serves while a
+// primary-eligible tablet serves and at most one tablet (the budget) is
+// down, as in a rolling update. The tablets are those the spec asks for,
+// or, while the spec is invalid (plan is nil), those observed. Within the
+// budget the condition does not change with which tablet is down, so a
+// rollout writes no status for it.
+func available(res rollout.Result, plan *Plan) *v1.Condition {
+	counted := func(s rollout.State) bool {
+		return s.Child.Kind == tabletType.Kind && (plan == nil || plan.active[s.Child.Name])
+	}
+	down := res.Unavailable(counted)
+	tablets, eligible := 0, 0
+	for _, s := range res.States {
+		if !counted(s) {
+			continue
+		}
+		tablets++
+		if s.Observed.GetMetadata().GetLabels()[spec.LabelTabletType] == spec.TypeReplica && rollout.Available(s.Observed) {
+			eligible++
+		}
+	}
+	switch {
+	case tablets > 0 && eligible == 0:
+		return conditions.New(conditions.Available, false, "NoPrimaryEligibleTablet", "no primary-eligible tablet serves")
+	case len(down) > 1:
+		return conditions.New(conditions.Available, false, "OverBudget",
+			fmt.Sprintf("%d tablets are down, more than the shard's budget of one: %s first", len(down), down[0]))
+	}
+	return conditions.New(conditions.Available, true, "Serving", "a primary-eligible tablet serves, and at most one tablet is down")
 }
 
 // Plan is the desired children of a shard.

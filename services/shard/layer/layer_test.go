@@ -295,3 +295,33 @@ func TestChildrenCarryOnlyTheirOwnHash(t *testing.T) {
 		}
 	}
 }
+
+// TestAvailableWhileWithinBudget: a shard serves while a primary-eligible
+// tablet serves and at most one tablet is down, as in a rolling update.
+func TestAvailableWhileWithinBudget(t *testing.T) {
+	tablets := map[string]string{"replica0": "vitess-vttablet-zone1-0214747900", "replica1": "vitess-vttablet-zone1-0214747901", "rdonly0": "vitess-vttablet-zone1-1327744200"}
+	for _, tt := range []struct {
+		name     string
+		replicas int32
+		down     []string
+		want     string
+		reason   string
+	}{
+		{"all up", 2, nil, conditions.True, "Serving"},
+		{"one replica down", 2, []string{"replica0"}, conditions.True, "Serving"},
+		{"the rdonly down", 2, []string{"rdonly0"}, conditions.True, "Serving"},
+		{"two down", 2, []string{"replica0", "rdonly0"}, conditions.False, "OverBudget"},
+		{"the only replica down", 1, []string{"replica0"}, conditions.False, "NoPrimaryEligibleTablet"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSim(t, tt.replicas, 1)
+			for _, d := range tt.down {
+				s.API.SetReady(tablets[d], false)
+			}
+			c := conditions.Find(s.Sync().GetStatus().GetConditions(), conditions.Available)
+			if c.GetStatus() != tt.want || c.GetReason() != tt.reason {
+				t.Errorf("Available = %v, want %s %s", c, tt.want, tt.reason)
+			}
+		})
+	}
+}

@@ -114,6 +114,7 @@ func Sync(ctx context.Context, req *v1.TabletSyncRequest) (*v1.TabletSyncRespons
 		children = append(children, stray...)
 		conds = append(conds, volumeCondition(drift))
 	}
+	conds = append(conds, podAvailable(t, pod, st.Phase == "Pending"))
 	st.Conditions = conditions.Merge(t.GetStatus().GetConditions(), hookctx.Now(ctx), gen, conds...)
 	return &v1.TabletSyncResponse{Status: st, Children: children}, nil
 }
@@ -159,6 +160,20 @@ func podConditions(name string, st *v1.VitessTabletStatus, claim *v1.Object) []*
 		conditions.New(conditions.Updated, false, "Rolling", "rolling Pod "+name),
 		conditions.New(conditions.Progressing, true, "Rolling", "rolling Pod "+name),
 	}
+}
+
+// podAvailable is the tablet's Available condition: its Pod serves
+// (Ready), whatever spec it runs; a retired tablet serves nothing, nor one
+// whose Pod this sync replaces (pending: said now, in the same status write
+// as its Ready condition, rather than in one more when its Pod goes).
+func podAvailable(t *v1.VitessTablet, pod *v1.Object, pending bool) *v1.Condition {
+	switch {
+	case t.GetSpec().GetRetired():
+		return conditions.New(conditions.Available, false, PhaseRetired, "the tablet left the spec")
+	case !pending && rollout.Available(pod):
+		return conditions.New(conditions.Available, true, "Serving", "Pod "+pod.GetMetadata().GetName()+" is Ready")
+	}
+	return conditions.New(conditions.Available, false, "NotServing", "Pod "+t.GetMetadata().GetName()+" is not Ready")
 }
 
 // phaseConditions are the conditions of a tablet in a terminal or odd state.

@@ -445,11 +445,23 @@ func rollout(t *testing.T, ctx context.Context, e *Env, vcs dynamic.ResourceInte
 			}
 		}
 	}()
+	// A healthy rolling update is Available (and Progressing) throughout:
+	// one tablet per shard down at a time, vtgates rolled one Pod at a time.
+	var unavailable []string
 	edit(t, ctx, vcs, func(spec map[string]any) {
 		ks := spec["keyspaces"].([]any)[0].(map[string]any)
 		ks["tablets"].(map[string]any)["defaults"].(map[string]any)["image"] = "vitess/lite:v24.0.3"
 		spec["cells"].([]any)[1].(map[string]any)["vtgate"].(map[string]any)["image"] = "vitess/lite:v24.0.3"
-	}, nil)
+	}, func() {
+		if got, err := vcs.Get(ctx, "vitess", metav1.GetOptions{}); err == nil {
+			if st, msg := Condition(got, "Available"); st != "True" {
+				unavailable = append(unavailable, fmt.Sprintf("%s %s", st, msg))
+			}
+		}
+	})
+	if len(unavailable) > 0 {
+		t.Errorf("the cluster was not Available during the rollout: %v", unavailable[:min(len(unavailable), 5)])
+	}
 	t.Logf("rolled out after %.1f s (%s)", time.Since(start).Seconds(), e.Driver)
 	// Each child the rollout moves is written once; a Pod is deleted once
 	// and created once; nothing else is written.

@@ -47,14 +47,15 @@ func main() {
 	duration := flag.Duration("duration", 60*time.Second, "how long each layer is driven")
 	hostile := flag.Int("hostile", 128, "connections that declare a 16 MiB body and send 1 KiB, held open during the second run of each layer (0: no second run)")
 	only := flag.String("layers", strings.Join(manifests.Layers, ","), "layers to drive, comma-separated")
+	shardTablets := flag.Int("shard-tablets", 0, "tablets of the shard layer's request (0: the golden request's 3); 198 makes a request of megabytes")
 	flag.Parse()
-	if err := run(*bin, *clients, *duration, *hostile, strings.Split(*only, ",")); err != nil {
+	if err := run(*bin, *clients, *duration, *hostile, strings.Split(*only, ","), *shardTablets); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(1)
 	}
 }
 
-func run(bin string, clients int, d time.Duration, hostile int, layers []string) error {
+func run(bin string, clients int, d time.Duration, hostile int, layers []string, shardTablets int) error {
 	if bin == "" {
 		dir, err := os.MkdirTemp("", "vtmeta-soak")
 		if err != nil {
@@ -66,7 +67,7 @@ func run(bin string, clients int, d time.Duration, hostile int, layers []string)
 		}
 		bin = dir
 	}
-	bodies, err := steady()
+	bodies, err := steady(shardTablets)
 	if err != nil {
 		return err
 	}
@@ -110,7 +111,7 @@ func build(dir string) error {
 
 // steady builds each layer's steady-state request from its golden create
 // request: every child the layer asks for exists, applied and ready.
-func steady() (map[string][]byte, error) {
+func steady(shardTablets int) (map[string][]byte, error) {
 	out := map[string][]byte{}
 	root := manifests.Repo()
 	type layer struct {
@@ -129,6 +130,11 @@ func steady() (map[string][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		if l.name == "shard" && shardTablets > 0 {
+			if data, err = sized(data, shardTablets); err != nil {
+				return nil, err
+			}
+		}
 		parent, children, err := l.sync(data)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", l.name, err)
@@ -146,6 +152,21 @@ func steady() (map[string][]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// sized gives a shard request n tablets: half replicas, half rdonly.
+func sized(data []byte, n int) ([]byte, error) {
+	var req map[string]any
+	if err := json.Unmarshal(data, &req); err != nil {
+		return nil, err
+	}
+	tablets, _ := req["parent"].(map[string]any)["spec"].(map[string]any)["tablets"].(map[string]any)
+	if tablets == nil {
+		return nil, fmt.Errorf("the shard request has no tablets block")
+	}
+	tablets["replica"] = map[string]any{"replicas": n - n/2}
+	tablets["rdonly"] = map[string]any{"replicas": n / 2}
+	return json.Marshal(req)
 }
 
 // syncWith adapts a layer's Sync to the request bytes.
