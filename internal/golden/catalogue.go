@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vtmeta/vtmeta/internal/hook"
 )
 
 // Catalogue is a file of bad requests to one layer and what each must get:
@@ -223,4 +225,40 @@ func pointer(doc *any, ptr string, v any, del bool) error {
 		return fmt.Errorf("JSON pointer %q: the parent is not an object or array", ptr)
 	}
 	return nil
+}
+
+// Bases are the requests a layer's catalogue cases edit, built from its
+// golden create request (createFile): "create", the parent with no child
+// yet, and "steady", the same once every child the layer asks for
+// exists, applied and ready.
+func Bases[Req hook.Request, Resp hook.Response](tb testing.TB, l hook.Layer[Req, Resp], createFile string) map[string][]byte {
+	tb.Helper()
+	req := Load[Req](tb, createFile)
+	resp, err := l.Sync(Context(), req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m := req.ProtoReflect()
+	parent := m.Get(m.Descriptor().Fields().ByName("parent")).Message().Interface()
+	return map[string][]byte{
+		"create": Steady(tb, parent, nil, l.ChildTypes),
+		"steady": Steady(tb, parent, resp.GetChildren(), l.ChildTypes),
+	}
+}
+
+// LayerCatalogue runs a layer's catalogue of bad and hostile requests
+// (testdata/bad-requests.json) against its HTTP handler.
+func LayerCatalogue[Req hook.Request, Resp hook.Response](t *testing.T, l hook.Layer[Req, Resp], createFile string, rules Rules) {
+	t.Helper()
+	RunCatalogue(t, Handler(t, l), "testdata/bad-requests.json", Bases(t, l, createFile), rules)
+}
+
+// LayerFuzz is a layer's fuzz target over its whole HTTP handler, seeded
+// with its small golden requests and the catalogue's bases.
+func LayerFuzz[Req hook.Request, Resp hook.Response](f *testing.F, l hook.Layer[Req, Resp], createFile string, rules Rules) {
+	seeds := Seeds(f, "testdata", 16<<10)
+	for _, b := range Bases(f, l, createFile) {
+		seeds = append(seeds, b)
+	}
+	Fuzz(f, Handler(f, l), seeds, rules)
 }

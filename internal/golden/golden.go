@@ -21,7 +21,9 @@ import (
 
 	"github.com/vtmeta/vtmeta/internal/hookctx"
 	"github.com/vtmeta/vtmeta/internal/kjson"
+	"github.com/vtmeta/vtmeta/internal/observed"
 	"github.com/vtmeta/vtmeta/internal/vtflags"
+	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files from the current output")
@@ -177,4 +179,50 @@ type podSpec struct {
 type container struct {
 	Command []string `json:"command"`
 	Args    []string `json:"args"`
+}
+
+// EachRequest loads every <case>.request.json under dir and calls f with
+// it.
+func EachRequest[Req proto.Message](t *testing.T, dir string, f func(path string, req Req)) {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(dir, "*.request.json"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no requests in %s (%v)", dir, err)
+	}
+	for _, path := range paths {
+		f(path, Load[Req](t, path))
+	}
+}
+
+// OwnHashOnly checks that no child carries another's desired-state hash: a
+// child that did would be rewritten (a Deployment restarted) whenever that
+// other child changes.
+func OwnHashOnly(t *testing.T, what string, children []*v1.Raw) {
+	t.Helper()
+	for _, c := range children {
+		if n := strings.Count(string(c.GetJson()), `"`+observed.HashAnnotation+`"`); n > 1 {
+			t.Errorf("%s: a child carries %d hash annotations, want at most its own: %.300s", what, n, c.GetJson())
+		}
+	}
+}
+
+// VitessFlagsIn checks the Vitess flags of every golden response under dir
+// (VitessFlags) and returns the flags checked.
+func VitessFlagsIn(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.response.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden responses in %s (%v)", dir, err)
+	}
+	seen := map[string]bool{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, flag := range VitessFlags(t, b) {
+			seen[flag] = true
+		}
+	}
+	return seen
 }

@@ -3,8 +3,6 @@ package layer
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,7 +11,6 @@ import (
 
 	"github.com/vtmeta/vtmeta/internal/conditions"
 	"github.com/vtmeta/vtmeta/internal/golden"
-	"github.com/vtmeta/vtmeta/internal/observed"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
@@ -298,21 +295,7 @@ func TestAGlobalCellWithTabletsIsRefused(t *testing.T) {
 // TestRenderedFlagsAreVitessFlags checks every flag the golden responses
 // give a Vitess binary against that binary's own flag list.
 func TestRenderedFlagsAreVitessFlags(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.response.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no golden responses (%v)", err)
-	}
-	seen := map[string]bool{}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, flag := range golden.VitessFlags(t, b) {
-			seen[flag] = true
-		}
-	}
-	if len(seen) < 5 {
+	if seen := golden.VitessFlagsIn(t, "testdata"); len(seen) < 5 {
 		t.Errorf("only %d flags checked: %v", len(seen), seen)
 	}
 }
@@ -321,20 +304,11 @@ func TestRenderedFlagsAreVitessFlags(t *testing.T) {
 // child reaches no other: a child that carried a sibling's hash would be
 // rewritten (a Deployment restarted) whenever that sibling changes.
 func TestChildrenCarryOnlyTheirOwnHash(t *testing.T) {
-	reqs, err := filepath.Glob("testdata/*.request.json")
-	if err != nil || len(reqs) == 0 {
-		t.Fatalf("no requests in testdata (%v)", err)
-	}
-	for _, path := range reqs {
-		req := golden.Load[*v1.CellSyncRequest](t, path)
+	golden.EachRequest(t, "testdata", func(path string, req *v1.CellSyncRequest) {
 		resp, err := Sync(golden.Context(), req)
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
-		for _, c := range resp.GetChildren() {
-			if n := strings.Count(string(c.GetJson()), `"`+observed.HashAnnotation+`"`); n > 1 {
-				t.Errorf("%s: a child carries %d hash annotations, want at most its own: %.300s", path, n, c.GetJson())
-			}
-		}
-	}
+		golden.OwnHashOnly(t, path, resp.GetChildren())
+	})
 }

@@ -2,7 +2,6 @@ package layer
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,7 +10,6 @@ import (
 	"github.com/vtmeta/vtmeta/internal/conditions"
 	"github.com/vtmeta/vtmeta/internal/golden"
 	"github.com/vtmeta/vtmeta/internal/kjson"
-	"github.com/vtmeta/vtmeta/internal/observed"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
@@ -275,12 +273,7 @@ func mustMarshal(t *testing.T, m proto.Message) []byte {
 // child reaches no other: a child that carried a sibling's hash would be
 // rewritten (a Deployment restarted) whenever that sibling changes.
 func TestChildrenCarryOnlyTheirOwnHash(t *testing.T) {
-	reqs, err := filepath.Glob("testdata/*.request.json")
-	if err != nil || len(reqs) == 0 {
-		t.Fatalf("no requests in testdata (%v)", err)
-	}
-	for _, path := range reqs {
-		req := golden.Load[*v1.ShardSyncRequest](t, path)
+	golden.EachRequest(t, "testdata", func(path string, req *v1.ShardSyncRequest) {
 		if req.GetParent().GetSpec().GetClusterConfig() != nil {
 			req.Parent.Spec.ClusterConfig.Annotations = map[string]string{"team": "db"}
 		}
@@ -288,12 +281,8 @@ func TestChildrenCarryOnlyTheirOwnHash(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
-		for _, c := range resp.GetChildren() {
-			if n := strings.Count(string(c.GetJson()), `"`+observed.HashAnnotation+`"`); n > 1 {
-				t.Errorf("%s: a child carries %d hash annotations, want at most its own: %.300s", path, n, c.GetJson())
-			}
-		}
-	}
+		golden.OwnHashOnly(t, path, resp.GetChildren())
+	})
 }
 
 // TestAvailableWhileWithinBudget: a shard serves while a primary-eligible
