@@ -6,6 +6,7 @@
 package spec
 
 import (
+	"cmp"
 	"crypto/md5"
 	"errors"
 	"fmt"
@@ -335,36 +336,44 @@ func imageMajor(image string) int {
 // cannot run what vtmeta renders. The original example's images are such.
 func OldImages(s *v1.VitessClusterSpec) []string {
 	var out []string
-	check := func(field, image string) {
+	// field builds the field's name only for an old image: most are empty.
+	check := func(image string, field func() string) {
+		if image == "" {
+			return
+		}
 		if m := imageMajor(image); m >= 0 && m < OldestVitess {
-			out = append(out, fmt.Sprintf("%s %s (Vitess %d)", field, image, m))
+			out = append(out, fmt.Sprintf("%s %s (Vitess %d)", field(), image, m))
 		}
 	}
+	named := func(f string) func() string { return func() string { return f } }
 	img := s.GetImages()
 	for _, x := range []struct{ f, i string }{{"vtctld", img.GetVtctld()}, {"vtgate", img.GetVtgate()}, {"vtorc", img.GetVtorc()}, {"vttablet", img.GetVttablet()}} {
-		check("spec.images."+x.f, x.i)
+		check(x.i, named("spec.images."+x.f))
 	}
 	for i, c := range s.GetCells() {
 		for _, x := range []struct {
 			f string
 			c *v1.ComponentSpec
 		}{{"vtctld", c.GetVtctld()}, {"vtgate", c.GetVtgate()}, {"vtorc", c.GetVtorc()}} {
-			check(fmt.Sprintf("spec.cells[%d].%s.image", i, x.f), x.c.GetImage())
+			check(x.c.GetImage(), func() string { return fmt.Sprintf("spec.cells[%d].%s.image", i, x.f) })
 		}
 	}
-	pools := func(field string, t *v1.TabletsSpec) {
+	pools := func(field func() string, t *v1.TabletsSpec) {
+		if t == nil {
+			return
+		}
 		for _, p := range []struct {
 			f string
 			p *v1.TabletPoolSpec
 		}{{"defaults", t.GetDefaults()}, {"replica", t.GetReplica()}, {"rdonly", t.GetRdonly()}, {"masterEligible", t.GetMasterEligible()}, {"batch", t.GetBatch()}} {
-			check(field+"."+p.f+".image", p.p.GetImage())
-			check(field+"."+p.f+".vttablet.image", p.p.GetVttablet().GetImage())
+			check(p.p.GetImage(), func() string { return field() + "." + p.f + ".image" })
+			check(p.p.GetVttablet().GetImage(), func() string { return field() + "." + p.f + ".vttablet.image" })
 		}
 	}
 	for i, k := range s.GetKeyspaces() {
-		pools(fmt.Sprintf("spec.keyspaces[%d].tablets", i), k.GetTablets())
+		pools(func() string { return fmt.Sprintf("spec.keyspaces[%d].tablets", i) }, k.GetTablets())
 		for j, sh := range k.GetShards() {
-			pools(fmt.Sprintf("spec.keyspaces[%d].shards[%d].tablets", i, j), sh.GetTablets())
+			pools(func() string { return fmt.Sprintf("spec.keyspaces[%d].shards[%d].tablets", i, j) }, sh.GetTablets())
 		}
 	}
 	return out
@@ -675,18 +684,35 @@ func Durability(k *v1.KeyspaceSpec) string {
 }
 
 // EligibleTablets is the fewest primary-eligible tablets (the replica pool)
-// any shard of the keyspace has in a cell.
+// any shard of the keyspace has in a cell. Only a shard with tablets of its
+// own is merged; the others count as the keyspace does, counted once.
 func EligibleTablets(k *v1.KeyspaceSpec) int32 {
+	// The replica pool's count, as Pools would merge it, without merging.
 	count := func(t *v1.TabletsSpec) int32 {
-		replica, _ := Pools(t)
-		return replica.GetReplicas()
+		p := cmp.Or(t.GetReplica(), t.GetMasterEligible())
+		switch {
+		case p == nil:
+			return 0
+		case p.Replicas != nil:
+			return p.GetReplicas()
+		}
+		return t.GetDefaults().GetReplicas()
 	}
 	if len(k.GetShards()) == 0 {
 		return count(k.GetTablets())
 	}
-	fewest := int32(-1)
+	fewest, keyspace := int32(-1), int32(-1)
 	for _, sh := range k.GetShards() {
-		n := count(MergeTablets(k.GetTablets(), sh.GetTablets()))
+		var n int32
+		switch {
+		case sh.GetTablets() != nil:
+			n = count(MergeTablets(k.GetTablets(), sh.GetTablets()))
+		case keyspace >= 0:
+			n = keyspace
+		default:
+			keyspace = count(k.GetTablets())
+			n = keyspace
+		}
 		if fewest < 0 || n < fewest {
 			fewest = n
 		}
