@@ -211,6 +211,11 @@ func TestBodiesInFlightAreBounded(t *testing.T) {
 	if r.StatusCode != 503 || r.Header.Get("Retry-After") == "" || !strings.Contains(string(b), "--max-inflight-body-bytes") {
 		t.Errorf("with the budget spent: %d %s, want 503 with Retry-After", r.StatusCode, b)
 	}
+	m := httptest.NewRecorder()
+	svc.HTTP.ServeHTTP(m, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if want := `vtmeta_hook_duration_seconds_count{hook="sync",layer="cluster",outcome="busy"} 1`; !strings.Contains(m.Body.String(), want) {
+		t.Errorf("the shed call is not counted as %s", want)
+	}
 	close(release)
 	wg.Wait()
 	if resp := <-first; resp == nil || resp.StatusCode != 200 {

@@ -233,7 +233,7 @@ func (s *Service) hook(hookName, route string, gw http.Handler) http.Handler {
 		data, held, err := readBody(r.Body, r.ContentLength, s.opts.MaxBodyBytes, s.bodies)
 		defer s.bodies.give(held)
 		if errors.Is(err, errBusy) {
-			rec.err = err
+			rec.outcome, rec.err = OutcomeBusy, err
 			rw.Header().Set("Retry-After", "1")
 			writeError(rw, http.StatusServiceUnavailable, fmt.Sprintf("%v (--max-inflight-body-bytes %d); retry", err, s.opts.MaxInflightBodyBytes))
 			return

@@ -17,6 +17,10 @@ const (
 	OutcomeInvalidRequest = "invalid_request"
 	OutcomeError          = "error"
 	OutcomeNotModified    = "not_modified"
+	// OutcomeBusy is a call shed with a 503 and Retry-After because the
+	// bodies in flight already hold --max-inflight-body-bytes:
+	// Metacontroller retries it, so it is load, not a fault of the layer.
+	OutcomeBusy = "busy"
 )
 
 // Metrics are the Prometheus metrics of a hook service, on a registry of

@@ -72,7 +72,7 @@ func run(bin string, clients int, d time.Duration, hostile int, layers []string,
 		return err
 	}
 	fmt.Printf("%d clients for %s per layer and run, each sending the layer's steady request over loopback\n\n", clients, d)
-	fmt.Printf("| layer | request | hostile connections | requests/s | p50 | p99 | max | not 200 | peak RSS |\n|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Printf("| layer | request | hostile connections | requests/s | p50 | p99 | max | 503 (shed) | other not 200 | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	runs := []int{0}
 	if hostile > 0 {
 		runs = append(runs, hostile)
@@ -83,8 +83,8 @@ func run(bin string, clients int, d time.Duration, hostile int, layers []string,
 			if err != nil {
 				return fmt.Errorf("%s: %w", l, err)
 			}
-			fmt.Printf("| %s | %d KB | %d | %.0f | %s | %s | %s | %d | %d MB |\n", l, len(bodies[l])>>10, h,
-				float64(res.n)/d.Seconds(), res.p(50), res.p(99), res.p(100), res.failed, res.peakRSS>>20)
+			fmt.Printf("| %s | %d KB | %d | %.0f | %s | %s | %s | %d | %d | %d MB |\n", l, len(bodies[l])>>10, h,
+				float64(res.n)/d.Seconds(), res.p(50), res.p(99), res.p(100), res.shed, res.failed, res.peakRSS>>20)
 		}
 	}
 	return nil
@@ -188,7 +188,7 @@ func syncWith[Req proto.Message, Resp interface{ GetChildren() []*v1.Raw }](sync
 
 // result is what one layer's run measured.
 type result struct {
-	n, failed int
+	n, shed, failed int
 	lat       []time.Duration
 	peakRSS   int64
 }
@@ -203,8 +203,7 @@ func (r result) p(p int) time.Duration {
 }
 
 // soak starts the service and drives it.
-func soak(bin string, body []byte, clients int, d time.Duration, hostile int) (result, error) {
-	var res result
+func soak(bin string, body []byte, clients int, d time.Duration, hostile int) (res result, err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return res, err
@@ -213,7 +212,22 @@ func soak(bin string, body []byte, clients int, d time.Duration, hostile int) (r
 	ln.Close()
 	cmd := exec.Command(bin, "--http-addr="+addr, "--grpc-addr=", "--log-level=error")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	cmd.Stderr = os.Stderr
+	// The service's own log goes to a file: under hostile load it logs
+	// every refused call, which would bury the table. It is kept when the
+	// run fails.
+	logFile, err := os.CreateTemp("", "soak-service-*.log")
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		logFile.Close()
+		if err != nil {
+			err = fmt.Errorf("%w (the service's log: %s)", err, logFile.Name())
+			return
+		}
+		os.Remove(logFile.Name())
+	}()
+	cmd.Stderr = logFile
 	if err := cmd.Start(); err != nil {
 		return res, err
 	}
@@ -241,7 +255,7 @@ func soak(bin string, body []byte, clients int, d time.Duration, hostile int) (r
 		go func() {
 			defer wg.Done()
 			var lat []time.Duration
-			failed := 0
+			failed, shed := 0, 0
 			for time.Now().Before(stop) {
 				t0 := time.Now()
 				r, err := client.Post(url, "application/json", bytes.NewReader(body))
@@ -250,13 +264,17 @@ func soak(bin string, body []byte, clients int, d time.Duration, hostile int) (r
 					r.Body.Close()
 				}
 				lat = append(lat, time.Since(t0))
-				if err != nil || r.StatusCode != http.StatusOK {
+				switch {
+				case err == nil && r.StatusCode == http.StatusServiceUnavailable:
+					shed++
+				case err != nil || r.StatusCode != http.StatusOK:
 					failed++
 				}
 			}
 			mu.Lock()
 			res.lat = append(res.lat, lat...)
 			res.failed += failed
+			res.shed += shed
 			mu.Unlock()
 		}()
 	}
