@@ -189,8 +189,8 @@ func syncWith[Req proto.Message, Resp interface{ GetChildren() []*v1.Raw }](sync
 // result is what one layer's run measured.
 type result struct {
 	n, shed, failed int
-	lat       []time.Duration
-	peakRSS   int64
+	lat             []time.Duration
+	peakRSS         int64
 }
 
 // p is the pth percentile latency.
