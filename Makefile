@@ -124,7 +124,7 @@ test-vitess: ## Real Vitess on a real node (root, Debian): the cluster comes up,
 	VTMETA_E2E=1 go test -count=1 -timeout 80m -v $(MODULE)/test/e2e/vitess/...
 
 .PHONY: test-realnode
-test-realnode: ## A real node on the control plane (root, Debian): kubelet, kube-proxy, CoreDNS and Vitess built from Go modules, containerd and MariaDB from Debian; Pods run Vitess and MariaDB. Not part of `make test` yet.
+test-realnode: ## A real node on the control plane (root, Debian): kubelet, kube-proxy, CoreDNS and Vitess built from Go modules, containerd and MariaDB from Debian; a Pod runs Vitess and MariaDB. The node alone, for debugging it; `make test` runs test-vitess, which builds on it.
 	VTMETA_E2E=1 go test -count=1 -timeout 60m -v $(MODULE)/test/e2e/realnode/...
 
 .PHONY: deploy-check

@@ -65,7 +65,7 @@ func readBody(r io.Reader, declared, limit int64, b *budget) (data []byte, held 
 			if int64(cap(buf)) >= limit+1 {
 				return buf, held, nil // over the limit: the caller refuses it
 			}
-			grow := min(int64(cap(buf))*2, limit+1)
+			grow := min(int64(cap(buf))*2, most)
 			if int64(cap(buf)) >= most {
 				grow = min(int64(cap(buf))+firstRead, limit+1) // more than declared
 			}

@@ -339,3 +339,40 @@ func grep(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestReadBodyHoldsWhatArrives: the buffer, and the budget it takes, grow
+// with the bytes that arrive, never past the declared length (plus the one
+// byte that tells a longer body) nor the limit.
+func TestReadBodyHoldsWhatArrives(t *testing.T) {
+	const limit = 1 << 20
+	for _, tc := range []struct {
+		name             string
+		declared, actual int64
+		wantLen          int64
+		mostHeld         int64
+	}{
+		{"small, declared", 100, 100, 100, 101},
+		{"declared 16 MiB, sends 1 KiB", 16 << 20, 1 << 10, 1 << 10, firstRead},
+		{"declared 640 KB, sends it", 640_000, 640_000, 640_000, 640_001},
+		{"unknown length", -1, 300_000, 300_000, 512 << 10},
+		{"over the limit", -1, 3 << 20, limit + 1, limit + 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBudget(64 << 20)
+			data, held, err := readBody(bytes.NewReader(make([]byte, tc.actual)), tc.declared, limit, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if int64(len(data)) != tc.wantLen {
+				t.Errorf("read %d bytes, want %d", len(data), tc.wantLen)
+			}
+			if held != int64(cap(data)) || held > tc.mostHeld {
+				t.Errorf("held %d for a buffer of %d, want the buffer's capacity and at most %d", held, cap(data), tc.mostHeld)
+			}
+			b.give(held)
+			if !b.take(64 << 20) {
+				t.Error("the budget did not come back whole")
+			}
+		})
+	}
+}
