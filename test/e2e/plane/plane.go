@@ -34,6 +34,10 @@ const (
 	KwokVersion       = "v0.7.0"
 )
 
+// ServiceCIDR is the apiserver's --service-cluster-ip-range: Services'
+// cluster IPs.
+const ServiceCIDR = "10.96.0.0/16"
+
 // root is the test/e2e directory.
 func root() string {
 	_, file, _, _ := runtime.Caller(0)
@@ -213,7 +217,7 @@ func StartOn(ctx context.Context, dir string, nw Network) (*Plane, error) {
 		"--service-account-key-file=" + saKey,
 		"--service-account-signing-key-file=" + saKey,
 		"--service-account-issuer=https://kubernetes.default.svc",
-		"--service-cluster-ip-range=10.96.0.0/16",
+		"--service-cluster-ip-range=" + ServiceCIDR,
 		"--disable-admission-plugins=ServiceAccount",
 		"--audit-policy-file=" + auditPolicy, "--audit-log-path=" + filepath.Join(dir, "audit.log"),
 	}

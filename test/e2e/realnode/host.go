@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/vtmeta/vtmeta/test/e2e/plane"
 )
 
 // takeLock takes the host-wide lock a node holds while it runs. The kernel
@@ -236,8 +238,40 @@ func nodeAddress() error {
 }
 
 // chainPrefixes name the iptables chains the node's components create:
-// kube-proxy's and the kubelet's (KUBE-), the CNI plugins' (CNI-).
-var chainPrefixes = []string{"KUBE-", "CNI-"}
+// kube-proxy's and the kubelet's (KUBE-), the CNI plugins' (CNI-), and the
+// node's own (VTMETA-).
+var chainPrefixes = []string{"KUBE-", "CNI-", "VTMETA-"}
+
+// guardChain refuses what is sent to a cluster IP that kube-proxy has not
+// rewritten yet.
+const guardChain = "VTMETA-UNPROGRAMMED-SERVICES"
+
+// guardServices makes a connection to a Service's cluster IP fail at once
+// (TCP reset, ICMP unreachable) until kube-proxy has programmed that
+// Service. Without it such a connection follows the default route; on a
+// machine whose gateway accepts any TCP connection (this machine type's
+// does, answering HTTP 404), a client that dials a Service in the moment
+// between its creation and kube-proxy's next sync — vtctld dialing the
+// topology etcd as both start — keeps a connection to the gateway for
+// good, conntrack holding it there. A real cluster drops such packets,
+// and clients retry; so do they here. kube-proxy rewrites a programmed
+// Service's packets before the filter table sees them (nat PREROUTING
+// for Pods, nat OUTPUT for the host), so only unprogrammed ones match.
+func guardServices() error {
+	rules := [][]string{
+		{"-N", guardChain},
+		{"-A", guardChain, "-d", plane.ServiceCIDR, "-p", "tcp", "-j", "REJECT", "--reject-with", "tcp-reset"},
+		{"-A", guardChain, "-d", plane.ServiceCIDR, "-j", "REJECT"},
+		{"-I", "FORWARD", "1", "-d", plane.ServiceCIDR, "-j", guardChain},
+		{"-I", "OUTPUT", "1", "-d", plane.ServiceCIDR, "-j", guardChain},
+	}
+	for _, r := range rules {
+		if out, err := exec.Command("iptables", append([]string{"-w", "-t", "filter"}, r...)...).CombinedOutput(); err != nil {
+			return fmt.Errorf("iptables %s: %w: %s", strings.Join(r, " "), err, out)
+		}
+	}
+	return nil
+}
 
 // removeChains removes the node's iptables chains from every table, IPv4
 // and IPv6: first the rules of other chains that jump to them (by number,

@@ -147,6 +147,9 @@ func Prepare(ctx context.Context, opts Options) (*Node, error) {
 	if err := n.step("bring up "+IP+" on "+nodeLink, nodeAddress); err != nil {
 		return nil, err
 	}
+	if err := n.step("refuse cluster IPs kube-proxy has not programmed", guardServices); err != nil {
+		return nil, err
+	}
 	ok = true
 	return n, nil
 }
