@@ -14,6 +14,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+
+	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
 // TestHostileEnvelopes are requests Metacontroller could not have sent: each
@@ -374,5 +382,73 @@ func TestReadBodyHoldsWhatArrives(t *testing.T) {
 				t.Error("the budget did not come back whole")
 			}
 		})
+	}
+}
+
+// TestGRPCCallsInFlightAreBounded: each gRPC hook stream holds
+// --max-body-bytes of the gRPC budget from its headers to its end, so
+// streams that stall before sending their message cannot make the service
+// hold more than the budget; a call past it is refused before its message
+// is read, health checks still pass, and the budget comes back when a
+// stream ends.
+func TestGRPCCallsInFlightAreBounded(t *testing.T) {
+	const limit = 64 << 10
+	o := defaults(t, "--max-body-bytes", fmt.Sprint(limit), "--max-inflight-body-bytes", fmt.Sprint(2*limit))
+	a, _, _ := serve(t, o, func(_ context.Context, _ *req) (*resp, error) { return &resp{}, nil })
+	conn, err := grpc.NewClient(a.GRPC.String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := v1.NewClusterServiceClient(conn)
+	if _, err := c.Sync(context.Background(), named("first", nil)); err != nil {
+		t.Fatalf("a call with the budget free: %v", err)
+	}
+	// Two streams send their headers and stall: the budget holds two.
+	var cancels []context.CancelFunc
+	defer func() {
+		for _, cancel := range cancels {
+			cancel()
+		}
+	}()
+	for range 2 {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancels = append(cancels, cancel)
+		if _, err := conn.NewStream(ctx, &grpc.StreamDesc{ClientStreams: true}, v1.ClusterService_Sync_FullMethodName); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var busy error
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) { // the stalled streams' headers reach the server
+		if _, busy = c.Sync(context.Background(), named("third", nil)); busy != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if status.Code(busy) != codes.Unavailable || !strings.Contains(busy.Error(), "--max-inflight-body-bytes") {
+		t.Fatalf("a call with the budget held by stalled streams: %v, want Unavailable naming --max-inflight-body-bytes", busy)
+	}
+	m, err := http.Get("http://" + a.HTTP.String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(m.Body)
+	m.Body.Close()
+	if want := `vtmeta_hook_duration_seconds_count{hook="sync",layer="cluster",outcome="busy"} 1`; !strings.Contains(string(text), want) {
+		t.Errorf("the refused call is not counted as %s:\n%s", want, grep(string(text), "outcome="))
+	}
+	if h, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("grpc health with the budget spent: %v %v, want SERVING", h, err)
+	}
+	// One stream ends: its share comes back.
+	cancels[0]()
+	var after error = busy
+	for deadline := time.Now().Add(5 * time.Second); after != nil && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		_, after = c.Sync(context.Background(), named("after", nil))
+	}
+	if after != nil {
+		t.Errorf("after a stalled stream ended: %v, want the call served", after)
 	}
 }

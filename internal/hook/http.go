@@ -75,9 +75,8 @@ func New[Req Request, Resp Response](ctx context.Context, l Layer[Req, Resp], o 
 		}
 	}
 	srv := &Server[Req, Resp]{layer: l, metrics: svc.Metrics, log: log, now: time.Now}
-	// gRPC callers get the same size limit as HTTP ones (gRPC's own
-	// default is 4 MiB, smaller than a large shard's request).
-	grpcOpts = append([]grpc.ServerOption{grpc.MaxRecvMsgSize(grpcLimit(o.MaxBodyBytes))}, grpcOpts...)
+	gate := &grpcGate{svc: svc, bodies: newBudget(o.MaxInflightBodyBytes)}
+	grpcOpts = append(gate.serverOptions(), grpcOpts...)
 	svc.GRPC = grpc.NewServer(grpcOpts...)
 	healthpb.RegisterHealthServer(svc.GRPC, svc.health)
 	reflection.Register(svc.GRPC)
