@@ -464,12 +464,12 @@ const file_vtmeta_v1alpha1_cluster_proto_rawDesc = "" +
 	"\x06vtgate\x18\x04 \x01(\v2\x1e.vtmeta.v1alpha1.ComponentSpecR\x06vtgate\x124\n" +
 	"\x05vtorc\x18\x05 \x01(\v2\x1e.vtmeta.v1alpha1.ComponentSpecR\x05vtorc\x12B\n" +
 	"\forchestrator\x18\x06 \x01(\v2\x1e.vtmeta.v1alpha1.ComponentSpecR\forchestrator:n\xca\xda\x18j\x12h\n" +
-	",!(has(self.vtorc) && has(self.orchestrator))\x128set vtorc or its deprecated alias orchestrator, not both\"\xf8\x10\n" +
+	",!(has(self.vtorc) && has(self.orchestrator))\x128set vtorc or its deprecated alias orchestrator, not both\"\x84\x12\n" +
 	"\x11VitessClusterSpec\x12B\n" +
 	"\bselector\x18\x01 \x01(\v2\x1e.vtmeta.v1alpha1.LabelSelectorB\x06\xca\xda\x18\x02\x18\x01R\bselector\x125\n" +
-	"\btemplate\x18\x02 \x01(\v2\x19.vtmeta.v1alpha1.TemplateR\btemplate\x12?\n" +
-	"\x05cells\x18\x03 \x03(\v2\x19.vtmeta.v1alpha1.CellSpecB\x0e\xca\xda\x18\n" +
-	"\x18\x01H@R\x04nameR\x05cells\x12I\n" +
+	"\btemplate\x18\x02 \x01(\v2\x19.vtmeta.v1alpha1.TemplateR\btemplate\x12\xca\x01\n" +
+	"\x05cells\x18\x03 \x03(\v2\x19.vtmeta.v1alpha1.CellSpecB\x98\x01\xca\xda\x18\x93\x01\x18\x01H@R\x04nameb\x86\x01\n" +
+	"\x0fself.size() > 0\x12_at least one cell is required: list a cell with a name (and the vtgate, vtctld or etcd it runs)\"\x12FieldValueRequiredR\x05cells\x12I\n" +
 	"\tkeyspaces\x18\x04 \x03(\v2\x1d.vtmeta.v1alpha1.KeyspaceSpecB\f\xca\xda\x18\bH@R\x04nameR\tkeyspaces\x12/\n" +
 	"\x06images\x18\x05 \x01(\v2\x17.vtmeta.v1alpha1.ImagesR\x06images\x123\n" +
 	"\x06backup\x18\x06 \x01(\v2\x1b.vtmeta.v1alpha1.BackupSpecR\x06backup\x12V\n" +
