@@ -13,14 +13,15 @@ import (
 	"google.golang.org/grpc/tap"
 )
 
-// grpcGate puts the hook calls of the gRPC port under a body budget of
-// their own. gRPC reads a whole message before any code of a service sees
-// it, so a call cannot be charged as its bytes arrive, as an HTTP one is:
-// instead each hook stream takes --max-body-bytes, the most its message may
-// be, when its headers arrive and gives it back when the stream ends
-// (the stream's context is cancelled on every path that ends it). A call
-// that finds the budget spent is refused with Unavailable before one byte
-// of its message is read. Health and reflection calls are small and pass.
+// grpcGate puts the calls of the gRPC port under a body budget of their
+// own. gRPC reads a whole message before any code of a service sees it, so
+// a call cannot be charged as its bytes arrive, as an HTTP one is: instead
+// each stream takes --max-body-bytes, the most its message may be, when its
+// headers arrive and gives it back when the stream ends (the stream's
+// context is cancelled on every path that ends it). A call that finds the
+// budget spent is refused with Unavailable before one byte of its message
+// is read. Every method is gated, health and reflection too: their
+// messages may be as large as a hook's. The probes of deploy/ use HTTP.
 //
 // The budget is separate from the HTTP one so that tools on the gRPC port
 // can never take the memory Metacontroller's calls need.
@@ -46,16 +47,14 @@ func hookOfMethod(full string) string {
 
 // tap is the gRPC server's InTapHandle.
 func (g *grpcGate) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
-	hook := hookOfMethod(info.FullMethodName)
-	if hook == "" {
-		return ctx, nil
-	}
 	n := g.svc.opts.MaxBodyBytes
 	if !g.bodies.take(n) {
-		g.svc.Metrics.Duration.WithLabelValues(g.svc.layer, hook, OutcomeBusy).Observe(0)
-		g.svc.log.Warn("hook call shed", slog.String("layer", g.svc.layer), slog.String("hook", hook),
-			slog.String("transport", "grpc"), slog.String("error", errBusy.Error()))
-		return nil, status.Errorf(codes.Unavailable, "%v (each gRPC hook call holds --max-body-bytes %d of --max-inflight-body-bytes %d until it ends); retry",
+		if hook := hookOfMethod(info.FullMethodName); hook != "" {
+			g.svc.Metrics.Duration.WithLabelValues(g.svc.layer, hook, OutcomeBusy).Observe(0)
+		}
+		g.svc.log.Warn("gRPC call shed", slog.String("layer", g.svc.layer), slog.String("method", safeLabel(info.FullMethodName)),
+			slog.String("error", errBusy.Error()))
+		return nil, status.Errorf(codes.Unavailable, "%v (each gRPC call holds --max-body-bytes %d of --max-inflight-body-bytes %d until it ends); retry",
 			errBusy, n, g.svc.opts.MaxInflightBodyBytes)
 	}
 	context.AfterFunc(ctx, func() { g.bodies.give(n) })

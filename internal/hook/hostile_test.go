@@ -385,12 +385,12 @@ func TestReadBodyHoldsWhatArrives(t *testing.T) {
 	}
 }
 
-// TestGRPCCallsInFlightAreBounded: each gRPC hook stream holds
-// --max-body-bytes of the gRPC budget from its headers to its end, so
-// streams that stall before sending their message cannot make the service
-// hold more than the budget; a call past it is refused before its message
-// is read, health checks still pass, and the budget comes back when a
-// stream ends.
+// TestGRPCCallsInFlightAreBounded: each gRPC stream holds --max-body-bytes
+// of the gRPC budget from its headers to its end, so streams that stall
+// before sending their message cannot make the service hold more than the
+// budget; a call past it, of any method (a health check's message may be as
+// large as a hook's), is refused before its message is read, and the
+// budget comes back when a stream ends.
 func TestGRPCCallsInFlightAreBounded(t *testing.T) {
 	const limit = 64 << 10
 	o := defaults(t, "--max-body-bytes", fmt.Sprint(limit), "--max-inflight-body-bytes", fmt.Sprint(2*limit))
@@ -438,8 +438,8 @@ func TestGRPCCallsInFlightAreBounded(t *testing.T) {
 	if want := `vtmeta_hook_duration_seconds_count{hook="sync",layer="cluster",outcome="busy"} 1`; !strings.Contains(string(text), want) {
 		t.Errorf("the refused call is not counted as %s:\n%s", want, grep(string(text), "outcome="))
 	}
-	if h, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-		t.Errorf("grpc health with the budget spent: %v %v, want SERVING", h, err)
+	if _, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); status.Code(err) != codes.Unavailable {
+		t.Errorf("grpc health with the budget spent: %v, want Unavailable: its message would not be bounded", err)
 	}
 	// One stream ends: its share comes back.
 	cancels[0]()
@@ -450,5 +450,8 @@ func TestGRPCCallsInFlightAreBounded(t *testing.T) {
 	}
 	if after != nil {
 		t.Errorf("after a stalled stream ended: %v, want the call served", after)
+	}
+	if h, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("grpc health with budget free: %v %v, want SERVING", h, err)
 	}
 }
