@@ -585,25 +585,27 @@ func (s *scenario) follow(ctx context.Context) *logFollower {
 }
 
 func (s *scenario) claimUIDs(t *testing.T, ctx context.Context) map[string]types.UID {
-	out := map[string]types.UID{}
-	for _, tb := range s.tablets {
-		c, err := s.c.CoreV1().PersistentVolumeClaims(Namespace).Get(ctx, tb.Pod, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[tb.Pod] = c.UID
-	}
-	return out
+	return s.uids(t, func(name string) (metav1.Object, error) {
+		return s.c.CoreV1().PersistentVolumeClaims(Namespace).Get(ctx, name, metav1.GetOptions{})
+	})
 }
 
 func (s *scenario) podUIDs(t *testing.T, ctx context.Context) map[string]types.UID {
+	return s.uids(t, func(name string) (metav1.Object, error) {
+		return s.c.CoreV1().Pods(Namespace).Get(ctx, name, metav1.GetOptions{})
+	})
+}
+
+// uids maps each tablet's Pod name to the UID of the object get returns
+// under that name (a tablet's Pod and claim share it).
+func (s *scenario) uids(t *testing.T, get func(name string) (metav1.Object, error)) map[string]types.UID {
 	out := map[string]types.UID{}
 	for _, tb := range s.tablets {
-		p, err := s.c.CoreV1().Pods(Namespace).Get(ctx, tb.Pod, metav1.GetOptions{})
+		o, err := get(tb.Pod)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[tb.Pod] = p.UID
+		out[tb.Pod] = o.GetUID()
 	}
 	return out
 }
