@@ -14,7 +14,9 @@ import (
 // name (hook v1) or namespace/name (hook v2). A type missing, null or
 // unknown, or an entry that is not an object of that type with that name,
 // would make the layer take existing children for absent ones and move
-// them all at once; none of that can come from Metacontroller.
+// them all at once; so would one child listed under both keys, which
+// Index could read either way from call to call. None of that can come
+// from Metacontroller.
 //
 // types are the type keys the layer manages (TypeKey), namespace the
 // parent's.
@@ -28,11 +30,17 @@ func Check(children map[string]*v1.ObjectMap, types []string, namespace string) 
 		if !slices.Contains(types, t) {
 			return fmt.Errorf("children[%q]: not a child type of this layer (it manages %s); check the CompositeController's childResources", t, strings.Join(types, ", "))
 		}
+		keyOf := map[string]string{} // the key each name was found under
 		for _, key := range sortedKeys(children[t].GetObjects()) {
 			o := children[t].GetObjects()[key]
 			if err := checkEntry(t, key, o, namespace); err != nil {
 				return fmt.Errorf("children[%q][%q]: %w", t, key, err)
 			}
+			name := o.GetMetadata().GetName()
+			if other, ok := keyOf[name]; ok {
+				return fmt.Errorf("children[%q]: %s %q is listed twice, under %q and %q: Metacontroller keys each child once, by name (hook v1) or namespace/name (v2), never both", t, o.GetKind(), name, other, key)
+			}
+			keyOf[name] = key
 		}
 	}
 	return nil

@@ -91,6 +91,12 @@ func TestCheck(t *testing.T) {
 		{"another namespace", func(m map[string]*v1.ObjectMap) {
 			m["Pod.v1"].Objects["kube-system/x"] = child("Pod", "v1", "x", "kube-system")
 		}, "not the parent's"},
+		{"one child under both keys", func(m map[string]*v1.ObjectMap) {
+			m["Pod.v1"].Objects["ns/p"] = child("Pod", "v1", "p", "ns")
+		}, `Pod "p" is listed twice, under "ns/p" and "p"`},
+		{"one child under both keys, without a namespace", func(m map[string]*v1.ObjectMap) {
+			m["PersistentVolumeClaim.v1"].Objects["p"] = child("PersistentVolumeClaim", "v1", "p", "")
+		}, "listed twice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -58,10 +58,20 @@ func Stamp(kind, apiVersion, name string, marshal func() ([]byte, error), setHas
 	if at < 0 {
 		return Child{}, fmt.Errorf("encode %s %s: hash annotation missing from the encoding", kind, name)
 	}
+	// The stamp is vtmeta's alone: were the placeholder entry found twice
+	// (a label or a spec field of that key and value), the hash could land
+	// in the wrong one and the child would look out of date for ever.
+	if bytes.Contains(b[at+len(entry):], entry) {
+		return Child{}, fmt.Errorf("encode %s %s: %w", kind, name, ErrReservedKey)
+	}
 	copy(b[at+len(entry)-len(hashPlaceholder)-1:], h)
 	setHash(h)
 	return Child{Kind: kind, APIVersion: apiVersion, Name: name, JSON: b, Hash: h}, nil
 }
+
+// ErrReservedKey means a child carries vtmeta's hash key where only the
+// stamp may: the spec it was built from let a reserved key through.
+var ErrReservedKey = errors.New("the key " + observed.HashAnnotation + " appears more than once in the child: it is vtmeta's, and no label, annotation or spec value may use it")
 
 // Object is one of vtmeta's own kinds, as generated from the proto.
 type Object interface {
@@ -182,7 +192,13 @@ func Walk(desired []Child, obs observed.Children, opts Options) (Result, error) 
 	want := map[string]bool{}
 	gate := true
 	for _, c := range desired {
-		want[observed.TypeKey(c.Kind, c.APIVersion)+"/"+c.Name] = true
+		key := observed.TypeKey(c.Kind, c.APIVersion) + "/" + c.Name
+		if want[key] {
+			// Metacontroller would apply one and drop the other; whatever
+			// the spec, it must not get such an answer.
+			return Result{}, fmt.Errorf("%s is desired twice: two children of one parent may not share a kind and a name", c)
+		}
+		want[key] = true
 		r.Desired++
 		o := obs.Get(c.Kind, c.APIVersion, c.Name)
 		if o == nil {

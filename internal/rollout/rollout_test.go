@@ -278,3 +278,41 @@ func TestStampEqualsEncoding(t *testing.T) {
 		t.Errorf("stamped bytes differ from the object's encoding:\n%s\n%s", c.JSON, again)
 	}
 }
+
+func TestStampRefusesTheHashKeyElsewhere(t *testing.T) {
+	tests := []struct {
+		name string
+		meta *v1.ObjectMeta
+	}{
+		{"a label of the key and the placeholder", &v1.ObjectMeta{Name: "a", Labels: map[string]string{observed.HashAnnotation: hashPlaceholder}}},
+		{"a label of the key and another value", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			md := tt.meta
+			if md == nil {
+				md = &v1.ObjectMeta{Name: "a", Labels: map[string]string{observed.HashAnnotation: "x"}}
+			}
+			o := &v1.VitessCell{ApiVersion: api, Kind: "VitessCell", Metadata: md, Spec: &v1.VitessCellSpec{Name: "a"}}
+			c, err := FromProto(o)
+			if md.Labels[observed.HashAnnotation] == hashPlaceholder {
+				if !errors.Is(err, ErrReservedKey) {
+					t.Fatalf("FromProto = %v, want ErrReservedKey", err)
+				}
+				return
+			}
+			// Another value cannot be taken for the stamp: the stamp lands
+			// in the annotation.
+			if err != nil || c.Hash == "" || o.GetMetadata().GetAnnotations()[observed.HashAnnotation] != c.Hash || md.Labels[observed.HashAnnotation] != "x" {
+				t.Fatalf("FromProto = %v, %v; the hash must land in the annotation alone", c, err)
+			}
+		})
+	}
+}
+
+func TestWalkRefusesTwinChildren(t *testing.T) {
+	_, err := Walk([]Child{cell(t, "a", "x"), cell(t, "b", "x"), cell(t, "a", "y")}, observed.Children{}, Options{})
+	if err == nil || !strings.Contains(err.Error(), "VitessCell a is desired twice") {
+		t.Errorf("Walk = %v, want an error naming the twin", err)
+	}
+}

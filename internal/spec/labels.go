@@ -62,3 +62,7 @@ const (
 	LabelTabletUID  = "vitess.io/tablet-uid"
 	LabelTabletType = "vitess.io/tablet-type"
 )
+
+// LabelComponent names the Vitess component of a Pod or Service (vtctld,
+// vtgate, vtorc, etcd, vttablet); budgets and Services select Pods by it.
+const LabelComponent = "vitess.io/component"

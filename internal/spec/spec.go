@@ -216,21 +216,36 @@ func Tablets(field string, t *v1.TabletsSpec) error {
 	return errors.Join(errs...)
 }
 
-// Pool checks what a tablet pool passes to the Vitess binaries: vttablet's
-// and mysqlctld's extra flags.
+// Pool checks what a tablet pool passes on: vttablet's and mysqlctld's
+// extra flags, its images, labels, annotations, node selector and volume.
 func Pool(field string, p *v1.TabletPoolSpec) error {
 	return errors.Join(
 		ExtraFlags(field+".vttablet.extraFlags", "vttablet", p.GetVttablet().GetExtraFlags()),
-		ExtraFlags(field+".mysql.extraFlags", "mysqlctld", p.GetMysql().GetExtraFlags()))
+		ExtraFlags(field+".mysql.extraFlags", "mysqlctld", p.GetMysql().GetExtraFlags()),
+		Placement(field, p.GetImage(), p.GetLabels(), p.GetAnnotations(), p.GetScheduling()),
+		Image(field+".vttablet.image", p.GetVttablet().GetImage()),
+		Image(field+".mysql.image", p.GetMysql().GetImage()),
+		Size(field+".volumeClaim.resources.requests.storage", p.GetVolumeClaim().GetResources().GetRequests()["storage"]),
+		Claim(field+".volumeClaim", p.GetVolumeClaim()))
 }
 
-// Keyspace checks one keyspace; cells is the set of cell names it may name.
+// Keyspace checks one keyspace; cells is the set of cell names it may name
+// (nil: any valid cell name).
 func Keyspace(field string, k *v1.KeyspaceSpec, cells map[string]bool) error {
 	errs := []error{Name(field+".name", k.GetName())}
+	seen := map[string]bool{}
 	for j, c := range k.GetCells() {
-		if cells != nil && !cells[c] {
-			errs = append(errs, fieldErr(fmt.Sprintf("%s.cells[%d]", field, j), "UnknownCell", "cell %q is not in spec.cells: add it there or remove it here", c))
+		f := fmt.Sprintf("%s.cells[%d]", field, j)
+		switch {
+		case cells == nil:
+			errs = append(errs, Name(f, c))
+		case !cells[c]:
+			errs = append(errs, fieldErr(f, "UnknownCell", "cell %q is not in spec.cells: add it there or remove it here", c))
 		}
+		if seen[c] {
+			errs = append(errs, fieldErr(f, "DuplicateName", "cell %q is listed twice", c))
+		}
+		seen[c] = true
 	}
 	errs = append(errs, Shards(field+".shards", k.GetShards()), Tablets(field+".tablets", k.GetTablets()))
 	for j, s := range k.GetShards() {
@@ -258,7 +273,8 @@ func Component(field, binary string, c *v1.ComponentSpec) error {
 	if c == nil {
 		return nil
 	}
-	return errors.Join(Replicas(field+".replicas", c.Replicas, 1000), ExtraFlags(field+".extraFlags", binary, c.GetExtraFlags()))
+	return errors.Join(Replicas(field+".replicas", c.Replicas, 1000), ExtraFlags(field+".extraFlags", binary, c.GetExtraFlags()),
+		Placement(field, c.GetImage(), c.GetLabels(), c.GetAnnotations(), c.GetScheduling()), Service(field+".service", c.GetService()))
 }
 
 // ExtraFlags checks that the binary takes every flag of an extraFlags map:
@@ -416,6 +432,29 @@ func Cluster(s *v1.VitessClusterSpec) error {
 			}
 		}
 	}
+	errs = append(errs,
+		UserLabels("spec.selector.matchLabels", s.GetSelector().GetMatchLabels()),
+		UserLabels("spec.template.metadata.labels", s.GetTemplate().GetMetadata().GetLabels()),
+		UserAnnotations("spec.template.metadata.annotations", s.GetTemplate().GetMetadata().GetAnnotations()),
+		UserLabels("spec.labels", s.GetLabels()),
+		UserAnnotations("spec.annotations", s.GetAnnotations()),
+		Backup("spec.backup", s.GetBackup()),
+		InitSQL("spec.initSql", s.GetInitSql()))
+	for i, r := range s.GetSelector().GetMatchExpressions() {
+		if Reserved(r.GetKey()) {
+			errs = append(errs, fieldErr(fmt.Sprintf("spec.selector.matchExpressions[%d].key", i), "ReservedKey", "%q is reserved: keys under vitess.io/ and metacontroller.k8s.io/ are vtmeta's and Metacontroller's", r.GetKey()))
+		}
+	}
+	if c := s.GetCredentials(); c != nil {
+		errs = append(errs, ObjectName("spec.credentials.secretName", c.GetSecretName()))
+	}
+	img := s.GetImages()
+	for _, x := range []struct{ f, v string }{
+		{"vtctld", img.GetVtctld()}, {"vtgate", img.GetVtgate()}, {"vtorc", img.GetVtorc()},
+		{"vttablet", img.GetVttablet()}, {"mysqld", img.GetMysqld()}, {"etcd", img.GetEtcd()},
+	} {
+		errs = append(errs, Image("spec.images."+x.f, x.v))
+	}
 	if len(s.GetCells()) == 0 {
 		errs = append(errs, fieldErr("spec.cells", "NoCells", "at least one cell is required"))
 	}
@@ -434,9 +473,7 @@ func Cluster(s *v1.VitessClusterSpec) error {
 			if etcd > 1 {
 				errs = append(errs, fieldErr(f+".etcd", "TooManyTopologies", "only one cell may have an etcd block (the global topology)"))
 			}
-			if n := c.GetEtcd().Size; n != nil && (*n < 1 || *n > 9) {
-				errs = append(errs, fieldErr(f+".etcd.size", "ReplicasOutOfRange", "%d is out of range: use 1 to 9 (an odd number)", *n))
-			}
+			errs = append(errs, Etcd(f+".etcd", c.GetEtcd()))
 		}
 		if c.Vtorc != nil && c.Orchestrator != nil {
 			errs = append(errs, fieldErr(f, "AliasConflict", "set vtorc or its deprecated alias orchestrator, not both"))
@@ -578,27 +615,6 @@ func MergeTablets(base, override *v1.TabletsSpec) *v1.TabletsSpec {
 	return out
 }
 
-// KeyspaceObject checks a VitessKeyspace's spec.
-func KeyspaceObject(s *v1.VitessKeyspaceSpec) error {
-	errs := []error{Name("spec.name", s.GetName())}
-	if s.GetCell() == "" {
-		errs = append(errs, fieldErr("spec.cell", "MissingCell", "the cell the keyspace is served in is required"))
-	}
-	if s.GetCluster() == "" {
-		errs = append(errs, fieldErr("spec.cluster", "MissingCluster", "the cluster's name is required"))
-	}
-	if len(s.GetSelector().GetMatchLabels()) == 0 {
-		errs = append(errs, fieldErr("spec.selector.matchLabels", "MissingSelector", "a selector is required"))
-	}
-	errs = append(errs, Shards("spec.shards", s.GetShards()), Tablets("spec.tablets", s.GetTablets()))
-	for j, sh := range s.GetShards() {
-		if sh.GetTablets() != nil {
-			errs = append(errs, Tablets(fmt.Sprintf("spec.shards[%d].tablets", j), sh.GetTablets()))
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // MaxPoolTablets is the most tablets a pool may have in one shard and cell:
 // a tablet's uid is its pool's base times 100 plus its index.
 const MaxPoolTablets = 99
@@ -618,30 +634,6 @@ func TabletUID(cell, keyspace, shard, tabletType string, index int) uint32 {
 	sum := md5.Sum([]byte(cell + "/" + keyspace + "/" + shard + "/" + tabletType))
 	base := uint32(sum[0])<<16 | uint32(sum[1])<<8 | uint32(sum[2])
 	return base*100 + uint32(index)
-}
-
-// ShardObject checks a VitessShard's spec.
-func ShardObject(s *v1.VitessShardSpec) error {
-	var errs []error
-	for _, f := range [][2]string{{"spec.cluster", s.GetCluster()}, {"spec.cell", s.GetCell()}, {"spec.keyspace", s.GetKeyspace()}, {"spec.name", s.GetName()}} {
-		if f[1] == "" {
-			errs = append(errs, fieldErr(f[0], "MissingField", "%s is required", f[0]))
-		}
-	}
-	if len(s.GetSelector().GetMatchLabels()) == 0 {
-		errs = append(errs, fieldErr("spec.selector.matchLabels", "MissingSelector", "a selector is required"))
-	}
-	if kr := s.GetKeyRange(); kr != nil {
-		if !isHexBytes(kr.GetStart()) || !isHexBytes(kr.GetEnd()) || (kr.GetEnd() != "" && kr.GetStart() >= kr.GetEnd()) {
-			errs = append(errs, fieldErr("spec.keyRange", "InvalidKeyRange", "start %q must be below end %q, both lowercase hex bytes", kr.GetStart(), kr.GetEnd()))
-		}
-	}
-	errs = append(errs, Tablets("spec.tablets", s.GetTablets()))
-	if TabletUID(s.GetCell(), s.GetKeyspace(), s.GetName(), TypeReplica, 0) == TabletUID(s.GetCell(), s.GetKeyspace(), s.GetName(), TypeRdonly, 0) {
-		errs = append(errs, fieldErr("spec.name", "TabletUIDCollision",
-			"the replica and rdonly pools of cell %s, keyspace %s, shard %s hash to the same tablet uids; rename the keyspace or cell", s.GetCell(), s.GetKeyspace(), s.GetName()))
-	}
-	return errors.Join(errs...)
 }
 
 // Ports of the Vitess servers.
@@ -718,39 +710,4 @@ func EligibleTablets(k *v1.KeyspaceSpec) int32 {
 		}
 	}
 	return fewest
-}
-
-// CellObject checks a VitessCell's spec.
-func CellObject(s *v1.VitessCellSpec) error {
-	errs := []error{Name("spec.name", s.GetName())}
-	if s.GetCluster() == "" {
-		errs = append(errs, fieldErr("spec.cluster", "MissingCluster", "the cluster's name is required"))
-	}
-	if len(s.GetSelector().GetMatchLabels()) == 0 {
-		errs = append(errs, fieldErr("spec.selector.matchLabels", "MissingSelector", "a selector is required"))
-	}
-	if s.GetVtorc() != nil && s.GetOrchestrator() != nil {
-		errs = append(errs, fieldErr("spec", "AliasConflict", "set vtorc or its deprecated alias orchestrator, not both"))
-	}
-	if s.GetName() == GlobalCell && (s.GetVtgate() != nil || len(s.GetKeyspaces()) > 0) {
-		errs = append(errs, globalCellError("spec.name"))
-	}
-	if Exposed(s.GetVtgate()) && s.GetClusterConfig().GetCredentials() == nil {
-		errs = append(errs, noAuthError("spec.vtgate.service.type"))
-	}
-	for _, c := range components("spec", s.GetVtctld(), s.GetVtgate(), s.GetVtorc(), s.GetOrchestrator()) {
-		errs = append(errs, Component(c.field, c.binary, c.spec))
-	}
-	errs = append(errs, BackupFlags("spec.clusterConfig.backup", s.GetClusterConfig().GetBackup(), s.GetClusterConfig().GetBackupFlags(), "spec.clusterConfig.backupFlags"))
-	if n := s.GetEtcd().GetSize(); s.GetEtcd() != nil && s.GetEtcd().Size != nil && (n < 1 || n > 9) {
-		errs = append(errs, fieldErr("spec.etcd.size", "ReplicasOutOfRange", "%d is out of range: use 1 to 9 (an odd number)", n))
-	}
-	if s.GetClusterConfig().GetVtctldAddress() == "" || s.GetClusterConfig().GetTopology().GetGlobalServerAddress() == "" {
-		errs = append(errs, fieldErr("spec.clusterConfig", "MissingClusterConfig",
-			"the cell needs its cluster's topology and vtctld addresses, which the cluster layer fills in: is this VitessCell made by a VitessCluster?"))
-	}
-	for i, k := range s.GetKeyspaces() {
-		errs = append(errs, Keyspace(fmt.Sprintf("spec.keyspaces[%d]", i), k, nil))
-	}
-	return errors.Join(errs...)
 }

@@ -132,6 +132,45 @@ func TestCluster(t *testing.T) {
 		}, "spec.cells[1].vtgate.service.type", "ExposedWithoutAuthentication"},
 		{"a cell named global with a vtgate", func(s *v1.VitessClusterSpec) { s.Cells[0].Vtgate = &v1.ComponentSpec{} }, "spec.cells[0].name", "ReservedCellName"},
 		{"a cell named global with tablets", func(s *v1.VitessClusterSpec) { s.Keyspaces[0].Cells = []string{"global"} }, "spec.cells[0].name", "ReservedCellName"},
+		{"the hash key as a cluster label", func(s *v1.VitessClusterSpec) {
+			s.Labels = map[string]string{"vitess.io/desired-hash": "0000000000000000"}
+		}, "spec.labels.vitess.io/desired-hash", "ReservedKey"},
+		{"the hash key as a pool label", func(s *v1.VitessClusterSpec) {
+			s.Keyspaces[0].Tablets.MasterEligible.Labels = map[string]string{"vitess.io/desired-hash": "0000000000000000"}
+		}, "spec.keyspaces[0].tablets.masterEligible.labels.vitess.io/desired-hash", "ReservedKey"},
+		{"a cell label in the template", func(s *v1.VitessClusterSpec) { s.Template.Metadata.Labels["vitess.io/cell"] = "zone9" }, "spec.template.metadata.labels.vitess.io/cell", "ReservedKey"},
+		{"a cluster label in the selector", func(s *v1.VitessClusterSpec) {
+			s.Selector.MatchLabels["vitess.io/cluster"] = "other"
+			s.Template.Metadata.Labels["vitess.io/cluster"] = "other"
+		}, "spec.selector.matchLabels.vitess.io/cluster", "ReservedKey"},
+		{"Metacontroller's record as an annotation", func(s *v1.VitessClusterSpec) {
+			s.Annotations = map[string]string{"metacontroller.k8s.io/last-applied-configuration": "{}"}
+		}, "spec.annotations.metacontroller.k8s.io/last-applied-configuration", "ReservedKey"},
+		{"a reserved subdomain on a vtgate's Service", func(s *v1.VitessClusterSpec) {
+			s.Cells[1].Vtgate = &v1.ComponentSpec{Service: &v1.ServiceSpec{Labels: map[string]string{"x.vitess.io/a": "b"}}}
+		}, "spec.cells[1].vtgate.service.labels.x.vitess.io/a", "ReservedKey"},
+		{"a reserved key on etcd's Pods", func(s *v1.VitessClusterSpec) {
+			s.Cells[0].Etcd.Annotations = map[string]string{"vitess.io/component": "vtgate"}
+		}, "spec.cells[0].etcd.annotations.vitess.io/component", "ReservedKey"},
+		{"a label value that is not one", func(s *v1.VitessClusterSpec) { s.Labels = map[string]string{"team": "a b"} }, "spec.labels.team", "InvalidLabel"},
+		{"a volume of size 0", func(s *v1.VitessClusterSpec) {
+			s.Keyspaces[0].Tablets.Defaults = &v1.TabletPoolSpec{VolumeClaim: &v1.PersistentVolumeClaimSpec{Resources: &v1.VolumeResources{Requests: map[string]string{"storage": "0"}}}}
+		}, "spec.keyspaces[0].tablets.defaults.volumeClaim.resources.requests.storage", "InvalidQuantity"},
+		{"a volume of size -1Gi", func(s *v1.VitessClusterSpec) {
+			s.Keyspaces[0].Tablets.MasterEligible.VolumeClaim = &v1.PersistentVolumeClaimSpec{Resources: &v1.VolumeResources{Requests: map[string]string{"storage": "-1Gi"}}}
+		}, "spec.keyspaces[0].tablets.masterEligible.volumeClaim.resources.requests.storage", "InvalidQuantity"},
+		{"an etcd volume of size 0", func(s *v1.VitessClusterSpec) {
+			s.Cells[0].Etcd.VolumeClaim = &v1.PersistentVolumeClaimSpec{Resources: &v1.VolumeResources{Requests: map[string]string{"storage": "0Mi"}}}
+		}, "spec.cells[0].etcd.volumeClaim.resources.requests.storage", "InvalidQuantity"},
+		{"an image with a space", func(s *v1.VitessClusterSpec) { s.Images = &v1.Images{Vttablet: "vitess/lite:v24 ; rm"} }, "spec.images.vttablet", "InvalidImage"},
+		{"an etcd version that is no tag", func(s *v1.VitessClusterSpec) { s.Cells[0].Etcd.Version = "3.5/../x" }, "spec.cells[0].etcd.version", "InvalidImage"},
+		{"a credentials Secret that is no name", func(s *v1.VitessClusterSpec) {
+			s.Credentials = &v1.Credentials{SecretName: "My_Secret"}
+		}, "spec.credentials.secretName", "InvalidName"},
+		{"an init SQL key with a slash", func(s *v1.VitessClusterSpec) {
+			s.InitSql = &v1.InitSQL{ConfigMapName: "init", Key: "../init.sql"}
+		}, "spec.initSql.key", "InvalidKey"},
+		{"a keyspace with a cell twice", func(s *v1.VitessClusterSpec) { s.Keyspaces[0].Cells = []string{"zone1", "zone1"} }, "spec.keyspaces[0].cells[1]", "DuplicateName"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

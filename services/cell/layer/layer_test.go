@@ -11,6 +11,7 @@ import (
 
 	"github.com/vtmeta/vtmeta/internal/conditions"
 	"github.com/vtmeta/vtmeta/internal/golden"
+	"github.com/vtmeta/vtmeta/internal/spec"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
@@ -151,7 +152,7 @@ func TestRolloutOrder(t *testing.T) {
 	zone := load(t, "every-option-zone")
 	req.Parent.Spec.Vtgate = zone.Parent.Spec.Vtgate
 	req.Parent.Spec.Keyspaces = zone.Parent.Spec.Keyspaces
-	req.Parent.Spec.Name = "hub" // a cell with tablets and vtgates cannot be called global
+	rename(req.Parent, "hub") // a cell with tablets and vtgates cannot be called global
 	l := golden.NewLoop(t, req, Sync)
 	api, sync := l.API, l.Sync
 	l.Apply()
@@ -231,7 +232,7 @@ func TestInvalidCellHolds(t *testing.T) {
 // reads it.
 func TestVtgateServesKeyspacesOfOtherCells(t *testing.T) {
 	req := load(t, "every-option-zone")
-	req.Parent.Spec.Name = "us-east-1b"
+	rename(req.Parent, "us-east-1b")
 	req.Parent.Spec.RemoteKeyspaces = []*v1.RemoteKeyspace{{Name: "lookup", Shards: []string{"0"}}, {Name: "orders", Shards: []string{"-80", "80-"}}}
 	resp, err := Sync(golden.Context(), req)
 	if err != nil {
@@ -311,4 +312,15 @@ func TestChildrenCarryOnlyTheirOwnHash(t *testing.T) {
 		}
 		golden.OwnHashOnly(t, path, resp.GetChildren())
 	})
+}
+
+// rename gives a cell another name, with the identity labels the cluster
+// layer would give it.
+func rename(c *v1.VitessCell, name string) {
+	c.Spec.Name = name
+	for _, m := range []map[string]string{c.GetSpec().GetSelector().GetMatchLabels(), c.GetSpec().GetTemplate().GetMetadata().GetLabels()} {
+		if _, ok := m[spec.LabelCell]; ok {
+			m[spec.LabelCell] = name
+		}
+	}
 }

@@ -24,7 +24,7 @@ import (
 )
 
 // ComponentLabel names the Vitess component of a Pod or Service.
-const ComponentLabel = "vitess.io/component"
+const ComponentLabel = spec.LabelComponent
 
 // Defaults of a cell's components.
 const (

@@ -31,7 +31,7 @@ const APIVersion = "vitess.io/v1alpha1"
 
 // ComponentLabel marks a Pod's Vitess component; the shard's
 // PodDisruptionBudget selects its tablets' Pods by it.
-const ComponentLabel = "vitess.io/component"
+const ComponentLabel = spec.LabelComponent
 
 // The child types of the shard layer.
 var (

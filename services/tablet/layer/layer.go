@@ -9,7 +9,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -220,35 +219,7 @@ func volumeCondition(drift []string) *v1.Condition {
 
 // check refuses a tablet spec the layer cannot run.
 func check(t *v1.VitessTablet) error {
-	s := t.GetSpec()
-	var missing []string
-	for _, f := range [][2]string{{"spec.cell", s.GetCell()}, {"spec.keyspace", s.GetKeyspace()}, {"spec.shard", s.GetShard()}, {"spec.cluster", s.GetCluster()}} {
-		if f[1] == "" {
-			missing = append(missing, f[0])
-		}
-	}
-	if len(missing) > 0 {
-		return &spec.FieldError{Field: missing[0], Reason: "MissingField", Message: strings.Join(missing, ", ") + " required"}
-	}
-	if s.GetClusterConfig().GetVtctldAddress() == "" {
-		return &spec.FieldError{Field: "spec.clusterConfig.vtctldAddress", Reason: "MissingClusterConfig",
-			Message: "the tablet needs its cluster's vtctld address (its Pod moves the primary away through vtctld before it stops), which the cluster layer fills in: is this VitessTablet made by a VitessShard?"}
-	}
-	if s.GetType() != spec.TypeReplica && s.GetType() != spec.TypeRdonly {
-		return &spec.FieldError{Field: "spec.type", Reason: "InvalidTabletType", Message: fmt.Sprintf("%q: use replica or rdonly", s.GetType())}
-	}
-	if s.GetUid() <= 0 || s.GetUid() > 0xffffffff {
-		return &spec.FieldError{Field: "spec.uid", Reason: "InvalidUID", Message: fmt.Sprintf("%d: a tablet uid is 1 to 4294967295", s.GetUid())}
-	}
-	if err := errors.Join(spec.Pool("spec.pool", s.GetPool()),
-		spec.BackupFlags("spec.clusterConfig.backup", s.GetClusterConfig().GetBackup(), s.GetClusterConfig().GetBackupFlags(), "spec.clusterConfig.backupFlags")); err != nil {
-		return err
-	}
-	if s.GetPool().GetVolumeClaim().GetResources().GetRequests()["storage"] == "" {
-		return &spec.FieldError{Field: "spec.pool.volumeClaim.resources.requests.storage", Reason: "MissingVolumeSize",
-			Message: "a tablet needs a volume size: set tablets.defaults.volumeClaim.resources.requests.storage"}
-	}
-	return nil
+	return spec.TabletObject(t.GetSpec())
 }
 
 // Claim returns the tablet's PersistentVolumeClaim. A new claim follows the
