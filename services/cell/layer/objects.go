@@ -18,6 +18,7 @@ import (
 
 	"github.com/vtmeta/vtmeta/internal/kube"
 	"github.com/vtmeta/vtmeta/internal/names"
+	"github.com/vtmeta/vtmeta/internal/shell"
 	"github.com/vtmeta/vtmeta/internal/spec"
 	"github.com/vtmeta/vtmeta/internal/vtflags"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
@@ -460,12 +461,18 @@ func (b builder) TabletService() *corev1.Service {
 		port("web", spec.WebPort), port("grpc", spec.GRPCPort))
 }
 
-// job runs one idempotent vtctldclient script. Its name carries a hash of
-// what it does: a Job cannot change, so a new registration is a new Job and
-// an unchanged one is never run again.
-func (b builder) job(kind, subject, script string) *batchv1.Job {
-	sum := sha256.Sum256([]byte(script))
-	name := names.JoinMax(names.MaxLength, b.cluster(), b.s.GetName(), kind, subject, hex.EncodeToString(sum[:])[:8])
+// job runs one idempotent vtctldclient script with its arguments (the
+// values it acts on, never part of its text: see package shell). Its name
+// carries a hash of the script, its arguments and what else it depends on
+// (more): a Job cannot change, so a new registration is a new Job and an
+// unchanged one is never run again.
+func (b builder) job(kind, subject, script string, args []string, more ...string) *batchv1.Job {
+	h := sha256.New()
+	for _, part := range append(append([]string{script}, args...), more...) {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	name := names.JoinMax(names.MaxLength, b.cluster(), b.s.GetName(), kind, subject, hex.EncodeToString(h.Sum(nil))[:8])
 	backoff := int32(registrationBackoff)
 	podSec, _ := kube.SecurityContext("", nil)
 	meta := b.meta("", "registration")
@@ -482,7 +489,7 @@ func (b builder) job(kind, subject, script string) *batchv1.Job {
 					Containers: []corev1.Container{{
 						Name:            kind,
 						Image:           cmp.Or(b.cfg.GetImages().GetVtctld(), spec.DefaultVitessImage),
-						Command:         []string{"sh", "-c", script},
+						Command:         shell.Command(kind, script, args...),
 						SecurityContext: kube.ContainerSecurity(),
 					}},
 				},
@@ -491,16 +498,27 @@ func (b builder) job(kind, subject, script string) *batchv1.Job {
 	}
 }
 
+// registerScript adds a cell to the global topology unless it is there:
+// $1 vtctld's address, $2 the cell, $3 its root, $4 its topology's address.
+const registerScript = `server=$1 cell=$2 root=$3 address=$4
+vtctldclient "--server=$server" GetCellInfo "$cell" >/dev/null 2>&1 ||
+  vtctldclient "--server=$server" AddCellInfo "--root=$root" "--server-address=$address" "$cell"`
+
 // RegisterCell is the Job that adds the cell to the global topology, once.
 func (b builder) RegisterCell() *batchv1.Job {
 	cell := b.s.GetName()
-	server := vtflags.Flag("server", b.cfg.GetVtctldAddress())
-	script := fmt.Sprintf("vtctldclient %s GetCellInfo %s >/dev/null 2>&1 || vtctldclient %s AddCellInfo %s %s %s",
-		server, cell, server,
-		vtflags.Flag("root", cmp.Or(b.cfg.GetTopology().GetCellRoot(), "/vitess/"+cell)),
-		vtflags.Flag("server-address", topologyClientAddress(b.cfg)), cell)
-	return b.job("register", "cell", script)
+	return b.job("register", "cell", registerScript, []string{b.cfg.GetVtctldAddress(), cell,
+		cmp.Or(b.cfg.GetTopology().GetCellRoot(), "/vitess/"+cell), topologyClientAddress(b.cfg)})
 }
+
+// rebuildScript builds a cell's serving graph of keyspaces, retrying for
+// up to half an hour: $1 vtctld's address, $2 the cell, then the keyspaces.
+const rebuildScript = `server=$1 cell=$2; shift 2
+i=0
+until vtctldclient "--server=$server" RebuildKeyspaceGraph "--cells=$cell" "$@" &&
+  vtctldclient "--server=$server" RebuildVSchemaGraph "--cells=$cell"; do
+  i=$((i+1)); [ $i -ge 360 ] && exit 1; sleep 5
+done`
 
 // RebuildServingGraph is the Job that builds, in this cell's topology, the
 // serving graph (SrvKeyspace, SrvVSchema) of keyspaces whose tablets are all
@@ -509,26 +527,30 @@ func (b builder) RegisterCell() *batchv1.Job {
 // of a shard creates it), for up to half an hour. Its name carries the
 // keyspaces and their shards, so a new shard builds it again.
 func (b builder) RebuildServingGraph() *batchv1.Job {
-	server := vtflags.Flag("server", b.cfg.GetVtctldAddress())
-	cells := vtflags.Flag("cells", b.s.GetName())
-	var ks, shards []string
+	args := []string{b.cfg.GetVtctldAddress(), b.s.GetName()}
+	var shards []string
 	for _, k := range b.s.GetRemoteKeyspaces() {
-		ks = append(ks, k.GetName())
+		args = append(args, k.GetName())
 		shards = append(shards, k.GetName()+"/"+strings.Join(k.GetShards(), ","))
 	}
-	script := fmt.Sprintf("# shards: %s\ni=0; until vtctldclient %s RebuildKeyspaceGraph %s %s && vtctldclient %s RebuildVSchemaGraph %s; do i=$((i+1)); [ $i -ge 360 ] && exit 1; sleep 5; done",
-		strings.Join(shards, " "), server, cells, strings.Join(ks, " "), server, cells)
-	return b.job("rebuild", "serving", script)
+	return b.job("rebuild", "serving", rebuildScript, args, shards...)
 }
+
+// keyspaceScript creates a keyspace with its durability policy, or sets
+// the policy of an existing one: $1 vtctld's address, $2 the keyspace,
+// $3 the policy.
+const keyspaceScript = `server=$1 keyspace=$2 policy=$3
+if vtctldclient "--server=$server" GetKeyspace "$keyspace" >/dev/null 2>&1; then
+  vtctldclient "--server=$server" SetKeyspaceDurabilityPolicy "--durability-policy=$policy" "$keyspace"
+else
+  vtctldclient "--server=$server" CreateKeyspace "--durability-policy=$policy" "$keyspace"
+fi`
 
 // SetUpKeyspace is the Job that creates a keyspace in the topology with its
 // durability policy, or sets the policy of an existing one.
 func (b builder) SetUpKeyspace(k *v1.KeyspaceSetup) *batchv1.Job {
-	server := vtflags.Flag("server", b.cfg.GetVtctldAddress())
-	policy := vtflags.Flag("durability-policy", cmp.Or(k.GetDurabilityPolicy(), spec.DurabilityNone))
-	script := fmt.Sprintf("if vtctldclient %[1]s GetKeyspace %[2]s >/dev/null 2>&1; then vtctldclient %[1]s SetKeyspaceDurabilityPolicy %[3]s %[2]s; else vtctldclient %[1]s CreateKeyspace %[3]s %[2]s; fi",
-		server, k.GetName(), policy)
-	return b.job("keyspace", k.GetName(), script)
+	return b.job("keyspace", k.GetName(), keyspaceScript,
+		[]string{b.cfg.GetVtctldAddress(), k.GetName(), cmp.Or(k.GetDurabilityPolicy(), spec.DurabilityNone)})
 }
 
 // topologyClientAddress is the etcd client address cells register with.

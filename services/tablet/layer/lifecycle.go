@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/vtmeta/vtmeta/internal/names"
+	"github.com/vtmeta/vtmeta/internal/shell"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
@@ -51,37 +52,41 @@ func stopTimings(pool *v1.TabletPoolSpec) timings {
 // avoids it, bounded by the reparent budget. What it did goes to the
 // container's log (and, when the reparent fails, to the Pod's events, as
 // the hook then exits non-zero). It leaves reparentDone in every case.
-func reparentScript(t *v1.VitessTablet, tm timings) string {
+// The tablet's alias, keyspace/shard and vtctld address are its arguments
+// ($1, $2, $3), never part of its text.
+func reparentScript(t *v1.VitessTablet, tm timings) []string {
 	s := t.GetSpec()
 	alias := names.Alias(s.GetCell(), uint32(s.GetUid()))
 	target := s.GetKeyspace() + "/" + s.GetShard()
-	client := fmt.Sprintf("vtctldclient --server=%s --action-timeout=%ds", s.GetClusterConfig().GetVtctldAddress(), tm.reparent)
-	return fmt.Sprintf(`log() { echo "preStop %[1]s: $*" >>/proc/1/fd/1 2>/dev/null; echo "preStop %[1]s: $*"; }
+	script := fmt.Sprintf(`log() { echo "preStop $1: $2" >>/proc/1/fd/1 2>/dev/null; echo "preStop $1: $2"; }
+alias=$1 target=$2 server=$3
+client() { vtctldclient "--server=$server" --action-timeout=%[1]ds "$@"; }
 rc=0
-if ! info=$(%[3]s GetTablet %[1]s 2>&1); then
-  rc=1; log "cannot tell whether it is the primary of %[2]s, stopping anyway: $info"
+if ! info=$(client GetTablet "$alias" 2>&1); then
+  rc=1; log "$alias" "cannot tell whether it is the primary of $target, stopping anyway: $info"
 elif echo "$info" | grep -Eq '"type": *"PRIMARY"'; then
-  log "primary of %[2]s: PlannedReparentShard --avoid-primary=%[1]s"
-  if out=$(%[3]s PlannedReparentShard %[2]s --avoid-primary=%[1]s --wait-replicas-timeout=%[4]ds 2>&1); then
-    log "the primary of %[2]s moved away"
+  log "$alias" "primary of $target: PlannedReparentShard --avoid-primary=$alias"
+  if out=$(client PlannedReparentShard "$target" "--avoid-primary=$alias" --wait-replicas-timeout=%[2]ds 2>&1); then
+    log "$alias" "the primary of $target moved away"
   else
-    rc=1; log "planned reparent failed, stopping anyway: $out"
+    rc=1; log "$alias" "planned reparent failed, stopping anyway: $out"
   fi
 else
-  log "not the primary of %[2]s: nothing to move"
+  log "$alias" "not the primary of $target: nothing to move"
 fi
-touch %[5]s
-exit $rc`, alias, target, client, max(tm.reparent/2, 1), reparentDone)
+touch %[3]s
+exit $rc`, tm.reparent, max(tm.reparent/2, 1), reparentDone)
+	return shell.Command("prestop", script, alias, target, s.GetClusterConfig().GetVtctldAddress())
 }
 
 // waitScript is the mysqld container's preStop: keep mysqld up until the
 // vttablet hook is done (a planned reparent needs the primary's mysqld),
 // at most the reparent budget and a little more.
-func waitScript(tm timings) string {
-	return fmt.Sprintf("i=0; while [ ! -e %s ] && [ $i -lt %d ]; do sleep 1; i=$((i+1)); done", reparentDone, tm.reparent+15)
+func waitScript(tm timings) []string {
+	return shell.Command("wait-for-reparent", fmt.Sprintf("i=0; while [ ! -e %s ] && [ $i -lt %d ]; do sleep 1; i=$((i+1)); done", reparentDone, tm.reparent+15))
 }
 
-// preStop is an exec preStop hook running a shell script.
-func preStop(script string) *corev1.Lifecycle {
-	return &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"sh", "-c", script}}}}
+// preStop is an exec preStop hook running a command.
+func preStop(command []string) *corev1.Lifecycle {
+	return &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: command}}}
 }

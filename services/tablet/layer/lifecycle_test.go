@@ -78,10 +78,10 @@ func TestReparentScript(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			fakeVtctld(t, dir, tt.tabletType, tt.getFails, tt.prsFails)
-			script := reparentScript(req.GetParent(), stopTimings(req.GetParent().GetSpec().GetPool()))
-			script = strings.ReplaceAll(script, LifecycleDir, dir)
-			script = strings.ReplaceAll(script, "/proc/1/fd/1", dir+"/container.log")
-			cmd := exec.Command("sh", "-c", script)
+			argv := reparentScript(req.GetParent(), stopTimings(req.GetParent().GetSpec().GetPool()))
+			argv[2] = strings.ReplaceAll(argv[2], LifecycleDir, dir)
+			argv[2] = strings.ReplaceAll(argv[2], "/proc/1/fd/1", dir+"/container.log")
+			cmd := exec.Command(argv[0], argv[1:]...)
 			cmd.Env = []string{"PATH=" + dir + ":" + os.Getenv("PATH")}
 			out, err := cmd.CombinedOutput()
 			code := 0
@@ -120,7 +120,7 @@ func TestReparentScript(t *testing.T) {
 // and after its bound when it never is.
 func TestWaitScript(t *testing.T) {
 	dir := t.TempDir()
-	script := strings.ReplaceAll(waitScript(timings{reparent: -14}), LifecycleDir, dir) // a bound of 1s
+	script := strings.ReplaceAll(waitScript(timings{reparent: -14})[2], LifecycleDir, dir) // a bound of 1s
 	start := time.Now()
 	if out, err := exec.Command("sh", "-c", script).CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
@@ -131,7 +131,7 @@ func TestWaitScript(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "reparent-done"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	script = strings.ReplaceAll(waitScript(timings{reparent: 60}), LifecycleDir, dir)
+	script = strings.ReplaceAll(waitScript(timings{reparent: 60})[2], LifecycleDir, dir)
 	start = time.Now()
 	if out, err := exec.Command("sh", "-c", script).CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)

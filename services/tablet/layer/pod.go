@@ -10,6 +10,7 @@ import (
 
 	"github.com/vtmeta/vtmeta/internal/kube"
 	"github.com/vtmeta/vtmeta/internal/names"
+	"github.com/vtmeta/vtmeta/internal/shell"
 	"github.com/vtmeta/vtmeta/internal/spec"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
@@ -87,7 +88,7 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 				// and the passwords (credentials.go).
 				Name:            "init-vt",
 				Image:           vtImage,
-				Command:         []string{"sh", "-c", initScript(cfg)},
+				Command:         shell.Command("init-vt", initScript(cfg)),
 				VolumeMounts:    append([]corev1.VolumeMount{sharedMount}, initMounts(cfg)...),
 				SecurityContext: containerSec,
 			}},
