@@ -78,7 +78,7 @@ func TestTreeCommand(t *testing.T) {
 	}
 	for _, want := range []string{
 		"VitessCluster/vitess", "└─ VitessCell/vitess-zone1", "VitessShard/vitess-zone1-main-80-x",
-		"Pod/vitess-vttablet-zone1-1213596500", "PersistentVolumeClaim/vitess-vttablet-zone1-1213596500  Bound",
+		"Pod/vitess-vttablet-zone1-1700000200", "PersistentVolumeClaim/vitess-vttablet-zone1-1700000200  Bound",
 		"StatefulSet/vitess-etcd", "3/3",
 	} {
 		if !strings.Contains(r.stdout, want) {
@@ -135,9 +135,9 @@ func unready(t *testing.T, c *fake.FakeDynamicClient, name string) {
 
 func TestTreeShowsTheStuckPod(t *testing.T) {
 	c, _ := live(t, examples["original"])
-	unready(t, c, "vitess-vttablet-zone1-1213596500")
+	unready(t, c, "vitess-vttablet-zone1-1700000200")
 	r := cli(t, withClient(c), "tree", "vitess")
-	want := "Not ready, holding up the rest:\n  Pod/vitess-vttablet-zone1-1213596500: Ready=False: ContainersNotReady: containers with unready status: [mysqld] (phase Running) (since "
+	want := "Not ready, holding up the rest:\n  Pod/vitess-vttablet-zone1-1700000200: Ready=False: ContainersNotReady: containers with unready status: [mysqld] (phase Running) (since "
 	if !strings.Contains(r.stdout, want) || !regexp.MustCompile(`\(since \S+Z, (9\d|1\d\d)s ago\)`).MatchString(r.stdout) {
 		t.Errorf("tree does not show the stuck Pod, since when:\n%s", r.stdout)
 	}
@@ -181,9 +181,9 @@ func TestTreeWatch(t *testing.T) {
 		}
 	}
 	wait("the tree", func(s string) bool { return strings.Contains(s, "VitessCluster/mini") })
-	unready(t, c, "mini-vttablet-zone1-0729587901")
+	unready(t, c, "mini-vttablet-zone1-1700000001")
 	wait("the stuck Pod", func(s string) bool {
-		return strings.Contains(s, "Not ready, holding up the rest:\n  Pod/mini-vttablet-zone1-0729587901")
+		return strings.Contains(s, "Not ready, holding up the rest:\n  Pod/mini-vttablet-zone1-1700000001")
 	})
 	cancel()
 	if code := <-done; code != 0 {

@@ -187,7 +187,7 @@ func layerProblems(stored map[string]any, seen []problem) []problem {
 		return []problem{{Field: "spec", Message: err.Error(), By: "the cluster layer", Fix: "write the field with the type kubectl explain shows"}}
 	}
 	var out []problem
-	for _, fe := range fieldErrors(spec.Cluster(vc.GetSpec())) {
+	for _, fe := range fieldErrors(spec.ClusterObject(vc.GetMetadata().GetName(), vc.GetSpec())) {
 		if slices.ContainsFunc(seen, func(p problem) bool { return within(fe.Field, p.Field) || within(p.Field, fe.Field) }) {
 			continue
 		}

@@ -114,10 +114,10 @@ func CRD(m *protogen.Message) (*apiextv1.CustomResourceDefinition, error) {
 		// values) comes from the object's name: refuse one that cannot
 		// give valid names here, where the user sees it, rather than in
 		// the hook, where only Metacontroller's log would.
-		XValidations: apiextv1.ValidationRules{{
+		XValidations: append(apiextv1.ValidationRules{{
 			Rule:    "self.metadata.name.size() <= 63 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",
 			Message: "metadata.name must be a DNS-1123 label: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit (vtmeta derives Pod hostnames and Service names from it)",
-		}},
+		}}, celRules(messageRules(m).GetCel())...),
 	}
 	var columns []apiextv1.CustomResourceColumnDefinition
 	for _, c := range kind.GetPrinterColumns() {

@@ -10,7 +10,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/vtmeta/vtmeta/internal/hook"
-
+	"github.com/vtmeta/vtmeta/internal/kjson"
 	"github.com/vtmeta/vtmeta/internal/observed"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
@@ -63,6 +63,13 @@ func (c *Cluster) Apply(children []*v1.Raw) ([]string, error) {
 			ann[k] = v
 		}
 		ann[observed.LastAppliedAnnotation] = string(ch.GetJson())
+		// What a request carries of the child's spec, read as the
+		// runtime reads a request.
+		var read v1.Object
+		if err := kjson.Unmarshal(ch.GetJson(), &read); err != nil {
+			return nil, fmt.Errorf("child %s: %w", key, err)
+		}
+		o.Spec = read.GetSpec()
 		o.Metadata.Name, o.Metadata.Namespace = head.Metadata.Name, head.Metadata.Namespace
 		o.Metadata.Labels, o.Metadata.Annotations = head.Metadata.Labels, ann
 		o.Metadata.Generation++

@@ -3,17 +3,21 @@ package golden
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/vtmeta/vtmeta/internal/names"
 	"github.com/vtmeta/vtmeta/internal/observed"
+	"github.com/vtmeta/vtmeta/internal/spec"
 )
 
 // Rules are what a layer's answers must respect, for CheckAnswer.
@@ -58,9 +62,16 @@ func dig(v any, path ...string) any {
 //   - no panic reached the answer;
 //   - a 200 is one JSON object (no duplicate keys, nothing after it) with
 //     one "children" array and a "status" object;
-//   - every child is an object with apiVersion, kind and metadata.name;
+//   - every child is an object with apiVersion, kind and metadata.name, the
+//     name valid for its kind (names.Valid), and no two share kind and name;
+//   - a child the layer built carries no reserved key it could only have
+//     taken from input: vtmeta's hash key nowhere but as its own stamp,
+//     no other vitess.io/ or metacontroller.k8s.io/ annotation, and no
+//     vitess.io/ label vtmeta does not set;
 //   - every observed child of the layer's types that carries a last-applied
-//     record is in a 200, unless the layer's rules let it go;
+//     record is in a 200, unless the layer's rules let it go, which they
+//     never do while a field the parent is named by is invalid (a child
+//     renamed from such a field would replace the one it drops);
 //   - a child sent back with the identity of an observed one is either its
 //     record byte for byte (held), carries the desired-hash annotation
 //     (built by the layer) or is a change the rules allow, never a mangled
@@ -83,18 +94,32 @@ func CheckAnswer(req []byte, code int, answer []byte, rules Rules) error {
 			Kind       string `json:"kind"`
 			Metadata   struct {
 				Name        string            `json:"name"`
+				Labels      map[string]string `json:"labels"`
 				Annotations map[string]string `json:"annotations"`
 			} `json:"metadata"`
 		}
 		if err := json.Unmarshal(c, &head); err != nil || head.APIVersion == "" || head.Kind == "" || head.Metadata.Name == "" {
 			return fmt.Errorf("child %d lacks apiVersion, kind or metadata.name (%v): %.300s", i, err, c)
 		}
-		sent[observed.TypeKey(head.Kind, head.APIVersion)+"/"+head.Metadata.Name] = c
+		key := observed.TypeKey(head.Kind, head.APIVersion) + "/" + head.Metadata.Name
+		if _, ok := sent[key]; ok {
+			return fmt.Errorf("two children are %s %s: Metacontroller would apply one", head.Kind, head.Metadata.Name)
+		}
+		sent[key] = c
+		if _, built := head.Metadata.Annotations[observed.HashAnnotation]; built {
+			if err := names.Valid(head.Kind, head.Metadata.Name); err != nil {
+				return fmt.Errorf("child %d: %w", i, err)
+			}
+			if err := ownKeys(head.Metadata.Labels, head.Metadata.Annotations); err != nil {
+				return fmt.Errorf("%s %s: %w", head.Kind, head.Metadata.Name, err)
+			}
+		}
 	}
 	var r map[string]any
 	if json.Unmarshal(req, &r) != nil {
 		return nil // kjson read what encoding/json does not; nothing to compare
 	}
+	named := identityValid(r)
 	chs, _ := r["children"].(map[string]any)
 	for _, typ := range rules.Types {
 		objs, _ := chs[typ].(map[string]any)
@@ -106,6 +131,9 @@ func CheckAnswer(req []byte, code int, answer []byte, rules Rules) error {
 			}
 			got, ok := sent[typ+"/"+name]
 			if !ok {
+				if named != nil {
+					return fmt.Errorf("observed %s %s is missing from a 200 while %v: Metacontroller would delete it", typ, name, named)
+				}
 				if rules.MayGo == nil || !rules.MayGo(r, typ, name) {
 					return fmt.Errorf("observed %s %s is missing from a 200: Metacontroller would delete it", typ, name)
 				}
@@ -118,6 +146,56 @@ func CheckAnswer(req []byte, code int, answer []byte, rules Rules) error {
 		}
 	}
 	return nil
+}
+
+// vtmetaLabels are the label keys vtmeta sets on what it builds.
+var vtmetaLabels = []string{spec.LabelCluster, spec.LabelCell, spec.LabelKeyspace, spec.LabelShard,
+	spec.LabelTabletUID, spec.LabelTabletType, spec.LabelTabletIndex, spec.LabelComponent}
+
+// ownKeys checks that a built child's reserved keys are vtmeta's own.
+func ownKeys(labels, annotations map[string]string) error {
+	for k := range labels {
+		if spec.Reserved(k) && !slices.Contains(vtmetaLabels, k) {
+			return fmt.Errorf("label %s is reserved, and not one vtmeta sets: it came from input", k)
+		}
+	}
+	for k := range annotations {
+		if spec.Reserved(k) && k != observed.HashAnnotation {
+			return fmt.Errorf("annotation %s is reserved: it came from input", k)
+		}
+	}
+	return nil
+}
+
+// identityValid checks the fields a request's parent is named by, as the
+// layers name children from them: its cluster, cell, keyspace and shard,
+// and its own name field. It says which is invalid, or nil.
+func identityValid(req map[string]any) error {
+	kind, _ := dig(req, "parent", "kind").(string)
+	sp, _ := dig(req, "parent", "spec").(map[string]any)
+	str := func(k string) (string, bool) {
+		v, ok := sp[k]
+		s, isStr := v.(string)
+		return s, ok && isStr
+	}
+	var errs []error
+	if v, ok := str("cluster"); ok {
+		errs = append(errs, spec.ClusterName("spec.cluster", v))
+	}
+	for _, f := range []string{"cell", "keyspace"} {
+		if v, ok := str(f); ok {
+			errs = append(errs, spec.Name("spec."+f, v))
+		}
+	}
+	if v, ok := str("name"); ok && (kind == "VitessCell" || kind == "VitessKeyspace") {
+		errs = append(errs, spec.Name("spec.name", v))
+	}
+	for f, k := range map[string]string{"name": "VitessShard", "shard": "VitessTablet"} {
+		if v, ok := str(f); ok && kind == k {
+			errs = append(errs, spec.ValidShardName("spec."+f, v))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // answerChildren reads a 200 as Metacontroller must be able to: one JSON

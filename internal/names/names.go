@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // MaxLength is the longest name vtmeta gives an object: a DNS-1123 label, so
@@ -99,3 +101,19 @@ func Vtorc(cluster, cell string) string { return Join(cluster, cell, "vtorc") }
 
 // Vtgate is the name of a cell's vtgate Deployment and Service.
 func Vtgate(cluster, cell string) string { return Join(cluster, cell, "vtgate") }
+
+// Valid checks an object's name as vtmeta names objects: a DNS-1123 label,
+// and for a Service a DNS-1035 label (starting with a letter), which
+// Kubernetes requires of Service names before 1.36.
+func Valid(kind, name string) error {
+	var msgs []string
+	if kind == "Service" {
+		msgs = validation.IsDNS1035Label(name)
+	} else {
+		msgs = validation.IsDNS1123Label(name)
+	}
+	if len(msgs) > 0 {
+		return fmt.Errorf("%s name %q: %s", kind, name, strings.Join(msgs, "; "))
+	}
+	return nil
+}

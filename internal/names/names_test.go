@@ -63,3 +63,21 @@ func TestEtcdLeavesRoomForOrdinals(t *testing.T) {
 		t.Error("EtcdClient too long")
 	}
 }
+
+func TestValid(t *testing.T) {
+	for _, tt := range []struct {
+		kind, name string
+		ok         bool
+	}{
+		{"Service", "db-zone1-vtgate", true},
+		{"Service", "2024-db-zone1-vtgate", false},
+		{"Pod", "2024-db-vttablet-zone1-1700000000", true},
+		{"Pod", "db-vttablet-zone_1-1700000000", false},
+		{"VitessShard", "db-zone1-main-x-80", true},
+		{"Job", strings.Repeat("a", 64), false},
+	} {
+		if err := Valid(tt.kind, tt.name); (err == nil) != tt.ok {
+			t.Errorf("Valid(%s, %s) = %v, want ok %v", tt.kind, tt.name, err, tt.ok)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/vtmeta/vtmeta/internal/hookctx"
@@ -14,8 +15,10 @@ import (
 // spec's validation error) is not nil, it reports each reason to the
 // runtime's metrics and freezes every owned child as last applied;
 // otherwise it builds the desired children, in rollout order, and walks
-// them. It returns the walk's result and the conditions it implies, which
-// the layer merges with the parent's previous ones.
+// them. A spec problem found while building (a *spec.FieldError from
+// desired) holds the children as an invalid spec does. It returns the
+// walk's result and the conditions it implies, which the layer merges with
+// the parent's previous ones.
 func Plan(ctx context.Context, obs observed.Children, invalid error, desired func() ([]Child, error), opts Options) (Result, []*v1.Condition, error) {
 	if invalid != nil {
 		for _, r := range spec.Reasons(invalid) {
@@ -29,6 +32,12 @@ func Plan(ctx context.Context, obs observed.Children, invalid error, desired fun
 		return res, InvalidConditions(invalid), nil
 	}
 	children, err := desired()
+	var fe *spec.FieldError
+	if errors.As(err, &fe) {
+		// A problem of the spec found while building (a quantity that
+		// does not parse, no uid slot left): held as any invalid spec is.
+		return Plan(ctx, obs, err, nil, opts)
+	}
 	if err != nil {
 		return Result{}, nil, fmt.Errorf("build desired children: %w", err)
 	}

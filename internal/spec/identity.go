@@ -37,15 +37,24 @@ func ClusterName(field, name string) error {
 // range as start-end in lowercase hex bytes.
 var shardNamePattern = regexp.MustCompile(`^(0|([0-9a-f]{2})*-([0-9a-f]{2})*)$`)
 
-// ShardObjectName checks a shard's Vitess name against its key range: the
-// name the keyspace layer derives from it ("-80", "80-"), or "0" for the
-// unsharded shard, which has none.
-func ShardObjectName(field, name string, kr *v1.KeyRange) error {
+// ValidShardName checks that a shard's Vitess name has the form of one:
+// "0", or start-end of a key range in lowercase hex bytes.
+func ValidShardName(field, name string) error {
 	if name == "" {
 		return fieldErr(field, "MissingName", "the shard's Vitess name is required")
 	}
 	if !shardNamePattern.MatchString(name) || len(name) > 65 {
 		return fieldErr(field, "InvalidShardName", "%q is not a shard name: use 0 for an unsharded keyspace, or start-end of its key range in lowercase hex bytes, such as -80 or 80-", name)
+	}
+	return nil
+}
+
+// ShardObjectName checks a shard's Vitess name against its key range: the
+// name the keyspace layer derives from it ("-80", "80-"), or "0" for the
+// unsharded shard, which has none.
+func ShardObjectName(field, name string, kr *v1.KeyRange) error {
+	if err := ValidShardName(field, name); err != nil {
+		return err
 	}
 	if want := ShardName(kr); name != want {
 		return fieldErr(field, "ShardNameMismatch", "%q does not name the key range, which is shard %q", name, want)

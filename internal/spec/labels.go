@@ -61,6 +61,9 @@ func Over(base, top map[string]string) map[string]string {
 const (
 	LabelTabletUID  = "vitess.io/tablet-uid"
 	LabelTabletType = "vitess.io/tablet-type"
+	// LabelTabletIndex is a tablet's index in its pool: with its type, its
+	// place in the shard, which keeps its uid.
+	LabelTabletIndex = "vitess.io/tablet-index"
 )
 
 // LabelComponent names the Vitess component of a Pod or Service (vtctld,

@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/vtmeta/vtmeta/internal/names"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
@@ -39,6 +40,12 @@ func durability(field, d string) error {
 		return nil
 	}
 	return fieldErr(field, "InvalidDurabilityPolicy", "%q is not a durability policy: use none, semi_sync or cross_cell", d)
+}
+
+// ClusterObject checks a VitessCluster: its name, as ClusterName, and its
+// spec, as Cluster.
+func ClusterObject(name string, s *v1.VitessClusterSpec) error {
+	return errors.Join(ClusterName("metadata.name", name), Cluster(s))
 }
 
 // CellIdentity is the labels a VitessCell's selector carries as its
@@ -111,9 +118,7 @@ func CellObject(s *v1.VitessCellSpec) error {
 		f := fmt.Sprintf("spec.remoteKeyspaces[%d]", i)
 		errs = append(errs, Name(f+".name", k.GetName()))
 		for j, sh := range k.GetShards() {
-			if !shardNamePattern.MatchString(sh) {
-				errs = append(errs, fieldErr(fmt.Sprintf("%s.shards[%d]", f, j), "InvalidShardName", "%q is not a shard name such as 0, -80 or 80-", sh))
-			}
+			errs = append(errs, ValidShardName(fmt.Sprintf("%s.shards[%d]", f, j), sh))
 		}
 	}
 	return errors.Join(errs...)
@@ -151,6 +156,9 @@ func KeyspaceObject(s *v1.VitessKeyspaceSpec) error {
 	for j, c := range s.GetCells() {
 		errs = append(errs, Name(fmt.Sprintf("spec.cells[%d]", j), c))
 	}
+	if s.UidSlot != nil && (s.GetUidSlot() < 0 || s.GetUidSlot() >= KeyspaceSlots) {
+		errs = append(errs, fieldErr("spec.uidSlot", "InvalidUID", "%d: a keyspace's uid slot is 0 to %d; the cell layer sets it", s.GetUidSlot(), KeyspaceSlots-1))
+	}
 	return errors.Join(errs...)
 }
 
@@ -171,7 +179,11 @@ func ShardObject(s *v1.VitessShardSpec) error {
 	errs = append(errs, Config("spec.clusterConfig", s.GetClusterConfig()),
 		durability("spec.durabilityPolicy", s.GetDurabilityPolicy()),
 		Tablets("spec.tablets", s.GetTablets()))
-	if TabletUID(s.GetCell(), s.GetKeyspace(), s.GetName(), TypeReplica, 0) == TabletUID(s.GetCell(), s.GetKeyspace(), s.GetName(), TypeRdonly, 0) {
+	if b := s.GetUidBase(); b != 0 {
+		if b < SlotsBase || b > math.MaxUint32-ShardUIDs+1 || (b-SlotsBase)%ShardUIDs != 0 {
+			errs = append(errs, fieldErr("spec.uidBase", "InvalidUID", "%d is no shard's uid range; the keyspace layer sets it", b))
+		}
+	} else if TabletUID(s.GetCell(), s.GetKeyspace(), s.GetName(), TypeReplica, 0) == TabletUID(s.GetCell(), s.GetKeyspace(), s.GetName(), TypeRdonly, 0) {
 		errs = append(errs, fieldErr("spec.name", "TabletUIDCollision",
 			"the replica and rdonly pools of cell %s, keyspace %s, shard %s hash to the same tablet uids; rename the keyspace or cell", s.GetCell(), s.GetKeyspace(), s.GetName()))
 	}

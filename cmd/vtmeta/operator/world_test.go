@@ -138,8 +138,8 @@ func TestRolloutOrder(t *testing.T) {
 		}
 	}
 	want := []string{
-		"vitess-vttablet-zone1-1327744200", "vitess-vttablet-zone1-0214747900", "vitess-vttablet-zone1-0214747901", // -80: rdonly, replicas
-		"vitess-vttablet-zone1-1007420500", "vitess-vttablet-zone1-1213596500", "vitess-vttablet-zone1-1213596501", // 80-
+		"vitess-vttablet-zone1-1700000100", "vitess-vttablet-zone1-1700000000", "vitess-vttablet-zone1-1700000001", // -80: rdonly, replicas
+		"vitess-vttablet-zone1-1700000300", "vitess-vttablet-zone1-1700000200", "vitess-vttablet-zone1-1700000201", // 80-
 		"vtgate",
 	}
 	if strings.Join(order, " ") != strings.Join(want, " ") {

@@ -39,7 +39,7 @@ type VitessCellSpec struct {
 	Vtorc *ComponentSpec `protobuf:"bytes,6,opt,name=vtorc,proto3" json:"vtorc,omitempty"`
 	// orchestrator is the deprecated name of vtorc.
 	Orchestrator *ComponentSpec `protobuf:"bytes,7,opt,name=orchestrator,proto3" json:"orchestrator,omitempty"`
-	// keyspaces are the keyspaces served in this cell.
+	// keyspaces are the keyspaces served in this cell, unique by name.
 	Keyspaces []*KeyspaceSpec `protobuf:"bytes,8,rep,name=keyspaces,proto3" json:"keyspaces,omitempty"`
 	// selector selects the cell's children; it must match template labels.
 	Selector *LabelSelector `protobuf:"bytes,9,opt,name=selector,proto3" json:"selector,omitempty"`
@@ -595,7 +595,7 @@ var File_vtmeta_v1alpha1_cell_proto protoreflect.FileDescriptor
 
 const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	"\n" +
-	"\x1avtmeta/v1alpha1/cell.proto\x12\x0fvtmeta.v1alpha1\x1a\x1cvtmeta/v1alpha1/common.proto\x1a\x1evtmeta/v1alpha1/keyspace.proto\x1a\x1dvtmeta/v1alpha1/options.proto\"\xa7\b\n" +
+	"\x1avtmeta/v1alpha1/cell.proto\x12\x0fvtmeta.v1alpha1\x1a\x1cvtmeta/v1alpha1/common.proto\x1a\x1evtmeta/v1alpha1/keyspace.proto\x1a\x1dvtmeta/v1alpha1/options.proto\"\xbb\b\n" +
 	"\x0eVitessCellSpec\x12E\n" +
 	"\x0ecluster_config\x18\x01 \x01(\v2\x1e.vtmeta.v1alpha1.ClusterConfigR\rclusterConfig\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
@@ -603,26 +603,26 @@ const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	"\x06vtctld\x18\x04 \x01(\v2\x1e.vtmeta.v1alpha1.ComponentSpecR\x06vtctld\x126\n" +
 	"\x06vtgate\x18\x05 \x01(\v2\x1e.vtmeta.v1alpha1.ComponentSpecR\x06vtgate\x124\n" +
 	"\x05vtorc\x18\x06 \x01(\v2\x1e.vtmeta.v1alpha1.ComponentSpecR\x05vtorc\x12B\n" +
-	"\forchestrator\x18\a \x01(\v2\x1e.vtmeta.v1alpha1.ComponentSpecR\forchestrator\x12C\n" +
-	"\tkeyspaces\x18\b \x03(\v2\x1d.vtmeta.v1alpha1.KeyspaceSpecB\x06\xca\xda\x18\x02H@R\tkeyspaces\x12:\n" +
+	"\forchestrator\x18\a \x01(\v2\x1e.vtmeta.v1alpha1.ComponentSpecR\forchestrator\x12I\n" +
+	"\tkeyspaces\x18\b \x03(\v2\x1d.vtmeta.v1alpha1.KeyspaceSpecB\f\xca\xda\x18\bH@R\x04nameR\tkeyspaces\x12:\n" +
 	"\bselector\x18\t \x01(\v2\x1e.vtmeta.v1alpha1.LabelSelectorR\bselector\x125\n" +
 	"\btemplate\x18\n" +
 	" \x01(\v2\x19.vtmeta.v1alpha1.TemplateR\btemplate\x12S\n" +
 	"\fbackup_flags\x18\v \x03(\v20.vtmeta.v1alpha1.VitessCellSpec.BackupFlagsEntryR\vbackupFlags\x12\x18\n" +
-	"\acluster\x18\f \x01(\tR\acluster\x12M\n" +
-	"\x0ekeyspace_setup\x18\r \x03(\v2\x1e.vtmeta.v1alpha1.KeyspaceSetupB\x06\xca\xda\x18\x02H@R\rkeyspaceSetup\x12'\n" +
-	"\vwatch_cells\x18\x0e \x03(\tB\x06\xca\xda\x18\x02H@R\n" +
-	"watchCells\x12R\n" +
-	"\x10remote_keyspaces\x18\x0f \x03(\v2\x1f.vtmeta.v1alpha1.RemoteKeyspaceB\x06\xca\xda\x18\x02H@R\x0fremoteKeyspaces\x1a>\n" +
+	"\acluster\x18\f \x01(\tR\acluster\x12S\n" +
+	"\x0ekeyspace_setup\x18\r \x03(\v2\x1e.vtmeta.v1alpha1.KeyspaceSetupB\f\xca\xda\x18\bH@R\x04nameR\rkeyspaceSetup\x12)\n" +
+	"\vwatch_cells\x18\x0e \x03(\tB\b\xca\xda\x18\x04H@X\x01R\n" +
+	"watchCells\x12X\n" +
+	"\x10remote_keyspaces\x18\x0f \x03(\v2\x1f.vtmeta.v1alpha1.RemoteKeyspaceB\f\xca\xda\x18\bH@R\x04nameR\x0fremoteKeyspaces\x1a>\n" +
 	"\x10BackupFlagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:n\xca\xda\x18j\x12h\n" +
-	",!(has(self.vtorc) && has(self.orchestrator))\x128set vtorc or its deprecated alias orchestrator, not both\"E\n" +
-	"\x0eRemoteKeyspace\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1f\n" +
-	"\x06shards\x18\x02 \x03(\tB\a\xca\xda\x18\x03H\x80\x02R\x06shards\"P\n" +
-	"\rKeyspaceSetup\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12+\n" +
+	",!(has(self.vtorc) && has(self.orchestrator))\x128set vtorc or its deprecated alias orchestrator, not both\"M\n" +
+	"\x0eRemoteKeyspace\x12\x1a\n" +
+	"\x04name\x18\x01 \x01(\tB\x06\xca\xda\x18\x02\x18\x01R\x04name\x12\x1f\n" +
+	"\x06shards\x18\x02 \x03(\tB\a\xca\xda\x18\x03H\x80\x02R\x06shards\"X\n" +
+	"\rKeyspaceSetup\x12\x1a\n" +
+	"\x04name\x18\x01 \x01(\tB\x06\xca\xda\x18\x02\x18\x01R\x04name\x12+\n" +
 	"\x11durability_policy\x18\x02 \x01(\tR\x10durabilityPolicy\"c\n" +
 	"\x0fComponentStatus\x12\x18\n" +
 	"\adesired\x18\x01 \x01(\x05R\adesired\x12\x14\n" +

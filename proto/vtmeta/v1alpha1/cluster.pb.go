@@ -505,14 +505,14 @@ const file_vtmeta_v1alpha1_cluster_proto_rawDesc = "" +
 	"\vready_cells\x18\x04 \x01(\x05R\n" +
 	"readyCells\x12#\n" +
 	"\rupdated_cells\x18\x05 \x01(\x05R\fupdatedCells\x12#\n" +
-	"\rretired_cells\x18\x06 \x03(\tR\fretiredCells:\x06\xca\xda\x18\x020\x01\"\x81\a\n" +
+	"\rretired_cells\x18\x06 \x03(\tR\fretiredCells:\x06\xca\xda\x18\x020\x01\"\xf6\b\n" +
 	"\rVitessCluster\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x127\n" +
 	"\bmetadata\x18\x03 \x01(\v2\x1b.vtmeta.v1alpha1.ObjectMetaR\bmetadata\x126\n" +
 	"\x04spec\x18\x04 \x01(\v2\".vtmeta.v1alpha1.VitessClusterSpecR\x04spec\x12<\n" +
-	"\x06status\x18\x05 \x01(\v2$.vtmeta.v1alpha1.VitessClusterStatusR\x06status:\x8b\x05\xca\xda\x18\x86\x05\n" +
+	"\x06status\x18\x05 \x01(\v2$.vtmeta.v1alpha1.VitessClusterStatusR\x06status:\x80\a\xca\xda\x18\xfb\x06\n" +
 	"\x83\x05\n" +
 	"\rVitessCluster\x12\x0evitessclusters\x1a\x02vt\"\x06vitess*\x82\x01\n" +
 	"\tAvailable\x12\x06string\x1a1.status.conditions[?(@.type==\"Available\")].status\":whether it serves (a healthy rolling update keeps it True)*b\n" +
@@ -521,7 +521,8 @@ const file_vtmeta_v1alpha1_cluster_proto_rawDesc = "" +
 	"\vReady-Cells\x12\ainteger\x1a\x12.status.readyCells\"\x15number of ready cells*m\n" +
 	"\aUpdated\x12\x06string\x1a/.status.conditions[?(@.type==\"Updated\")].status\")whether every cell is on the current spec*_\n" +
 	"\bProgress\x12\x06string\x1a4.status.conditions[?(@.type==\"Progressing\")].message\"\x13what is rolling now(\x01*(\n" +
-	"\x03Age\x12\x04date\x1a\x1b.metadata.creationTimestampB9Z7github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1;v1alpha1b\x06proto3"
+	"\x03Age\x12\x04date\x1a\x1b.metadata.creationTimestamp\x12\xf2\x01\n" +
+	"$self.metadata.name.matches('^[a-z]')\x12\xc9\x01metadata.name must start with a letter: every Service of the cluster is named after it, and Kubernetes takes only DNS-1035 Service names before 1.36 (rename it, for example db-2024 rather than 2024-db)B9Z7github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1;v1alpha1b\x06proto3"
 
 var (
 	file_vtmeta_v1alpha1_cluster_proto_rawDescOnce sync.Once

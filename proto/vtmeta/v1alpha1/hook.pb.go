@@ -180,7 +180,9 @@ type Object struct {
 	// metadata is the object's metadata.
 	Metadata *ObjectMeta `protobuf:"bytes,3,opt,name=metadata,proto3" json:"metadata,omitempty"`
 	// status is the object's status.
-	Status        *ObjectStatus `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	Status *ObjectStatus `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	// spec is what the layers read of a child's spec: its tablet uid slot.
+	Spec          *ObjectSpec `protobuf:"bytes,5,opt,name=spec,proto3" json:"spec,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -243,6 +245,71 @@ func (x *Object) GetStatus() *ObjectStatus {
 	return nil
 }
 
+func (x *Object) GetSpec() *ObjectSpec {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+// ObjectSpec is the part of an observed child's spec a layer reads back:
+// the tablet uid slot it gave a VitessKeyspace, or the first tablet uid it
+// gave a VitessShard, which stay the child's for its whole life. Other
+// kinds have neither; everything else is skipped when decoding.
+type ObjectSpec struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// uid_slot is a VitessKeyspace's spec.uidSlot.
+	UidSlot *int32 `protobuf:"varint,1,opt,name=uid_slot,json=uidSlot,proto3,oneof" json:"uid_slot,omitempty"`
+	// uid_base is a VitessShard's spec.uidBase.
+	UidBase       int64 `protobuf:"varint,2,opt,name=uid_base,json=uidBase,proto3" json:"uid_base,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ObjectSpec) Reset() {
+	*x = ObjectSpec{}
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ObjectSpec) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ObjectSpec) ProtoMessage() {}
+
+func (x *ObjectSpec) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ObjectSpec.ProtoReflect.Descriptor instead.
+func (*ObjectSpec) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ObjectSpec) GetUidSlot() int32 {
+	if x != nil && x.UidSlot != nil {
+		return *x.UidSlot
+	}
+	return 0
+}
+
+func (x *ObjectSpec) GetUidBase() int64 {
+	if x != nil {
+		return x.UidBase
+	}
+	return 0
+}
+
 // ObjectMap is Metacontroller's map of observed objects of one type, keyed by
 // name (hook v1) or namespace/name (hook v2); on the wire it is the map itself.
 type ObjectMap struct {
@@ -255,7 +322,7 @@ type ObjectMap struct {
 
 func (x *ObjectMap) Reset() {
 	*x = ObjectMap{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[2]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -267,7 +334,7 @@ func (x *ObjectMap) String() string {
 func (*ObjectMap) ProtoMessage() {}
 
 func (x *ObjectMap) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[2]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -280,7 +347,7 @@ func (x *ObjectMap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectMap.ProtoReflect.Descriptor instead.
 func (*ObjectMap) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{2}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ObjectMap) GetObjects() map[string]*Object {
@@ -310,7 +377,7 @@ type ClusterSyncRequest struct {
 
 func (x *ClusterSyncRequest) Reset() {
 	*x = ClusterSyncRequest{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[3]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -322,7 +389,7 @@ func (x *ClusterSyncRequest) String() string {
 func (*ClusterSyncRequest) ProtoMessage() {}
 
 func (x *ClusterSyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[3]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -335,7 +402,7 @@ func (x *ClusterSyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterSyncRequest.ProtoReflect.Descriptor instead.
 func (*ClusterSyncRequest) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{3}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ClusterSyncRequest) GetController() *Object {
@@ -390,7 +457,7 @@ type ClusterSyncResponse struct {
 
 func (x *ClusterSyncResponse) Reset() {
 	*x = ClusterSyncResponse{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[4]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -402,7 +469,7 @@ func (x *ClusterSyncResponse) String() string {
 func (*ClusterSyncResponse) ProtoMessage() {}
 
 func (x *ClusterSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[4]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -415,7 +482,7 @@ func (x *ClusterSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterSyncResponse.ProtoReflect.Descriptor instead.
 func (*ClusterSyncResponse) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{4}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ClusterSyncResponse) GetStatus() *VitessClusterStatus {
@@ -466,7 +533,7 @@ type CellSyncRequest struct {
 
 func (x *CellSyncRequest) Reset() {
 	*x = CellSyncRequest{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[5]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -478,7 +545,7 @@ func (x *CellSyncRequest) String() string {
 func (*CellSyncRequest) ProtoMessage() {}
 
 func (x *CellSyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[5]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -491,7 +558,7 @@ func (x *CellSyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CellSyncRequest.ProtoReflect.Descriptor instead.
 func (*CellSyncRequest) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{5}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CellSyncRequest) GetController() *Object {
@@ -546,7 +613,7 @@ type CellSyncResponse struct {
 
 func (x *CellSyncResponse) Reset() {
 	*x = CellSyncResponse{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[6]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -558,7 +625,7 @@ func (x *CellSyncResponse) String() string {
 func (*CellSyncResponse) ProtoMessage() {}
 
 func (x *CellSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[6]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -571,7 +638,7 @@ func (x *CellSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CellSyncResponse.ProtoReflect.Descriptor instead.
 func (*CellSyncResponse) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{6}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CellSyncResponse) GetStatus() *VitessCellStatus {
@@ -622,7 +689,7 @@ type KeyspaceSyncRequest struct {
 
 func (x *KeyspaceSyncRequest) Reset() {
 	*x = KeyspaceSyncRequest{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[7]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -634,7 +701,7 @@ func (x *KeyspaceSyncRequest) String() string {
 func (*KeyspaceSyncRequest) ProtoMessage() {}
 
 func (x *KeyspaceSyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[7]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -647,7 +714,7 @@ func (x *KeyspaceSyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyspaceSyncRequest.ProtoReflect.Descriptor instead.
 func (*KeyspaceSyncRequest) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{7}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *KeyspaceSyncRequest) GetController() *Object {
@@ -702,7 +769,7 @@ type KeyspaceSyncResponse struct {
 
 func (x *KeyspaceSyncResponse) Reset() {
 	*x = KeyspaceSyncResponse{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[8]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -714,7 +781,7 @@ func (x *KeyspaceSyncResponse) String() string {
 func (*KeyspaceSyncResponse) ProtoMessage() {}
 
 func (x *KeyspaceSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[8]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -727,7 +794,7 @@ func (x *KeyspaceSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyspaceSyncResponse.ProtoReflect.Descriptor instead.
 func (*KeyspaceSyncResponse) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{8}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *KeyspaceSyncResponse) GetStatus() *VitessKeyspaceStatus {
@@ -778,7 +845,7 @@ type ShardSyncRequest struct {
 
 func (x *ShardSyncRequest) Reset() {
 	*x = ShardSyncRequest{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[9]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -790,7 +857,7 @@ func (x *ShardSyncRequest) String() string {
 func (*ShardSyncRequest) ProtoMessage() {}
 
 func (x *ShardSyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[9]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -803,7 +870,7 @@ func (x *ShardSyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardSyncRequest.ProtoReflect.Descriptor instead.
 func (*ShardSyncRequest) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{9}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ShardSyncRequest) GetController() *Object {
@@ -858,7 +925,7 @@ type ShardSyncResponse struct {
 
 func (x *ShardSyncResponse) Reset() {
 	*x = ShardSyncResponse{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[10]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -870,7 +937,7 @@ func (x *ShardSyncResponse) String() string {
 func (*ShardSyncResponse) ProtoMessage() {}
 
 func (x *ShardSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[10]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -883,7 +950,7 @@ func (x *ShardSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardSyncResponse.ProtoReflect.Descriptor instead.
 func (*ShardSyncResponse) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{10}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ShardSyncResponse) GetStatus() *VitessShardStatus {
@@ -934,7 +1001,7 @@ type TabletSyncRequest struct {
 
 func (x *TabletSyncRequest) Reset() {
 	*x = TabletSyncRequest{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[11]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -946,7 +1013,7 @@ func (x *TabletSyncRequest) String() string {
 func (*TabletSyncRequest) ProtoMessage() {}
 
 func (x *TabletSyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[11]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -959,7 +1026,7 @@ func (x *TabletSyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TabletSyncRequest.ProtoReflect.Descriptor instead.
 func (*TabletSyncRequest) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{11}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TabletSyncRequest) GetController() *Object {
@@ -1014,7 +1081,7 @@ type TabletSyncResponse struct {
 
 func (x *TabletSyncResponse) Reset() {
 	*x = TabletSyncResponse{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[12]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1026,7 +1093,7 @@ func (x *TabletSyncResponse) String() string {
 func (*TabletSyncResponse) ProtoMessage() {}
 
 func (x *TabletSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[12]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1039,7 +1106,7 @@ func (x *TabletSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TabletSyncResponse.ProtoReflect.Descriptor instead.
 func (*TabletSyncResponse) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{12}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TabletSyncResponse) GetStatus() *VitessTabletStatus {
@@ -1093,13 +1160,19 @@ const file_vtmeta_v1alpha1_hook_proto_rawDesc = "" +
 	"\bcapacity\x18\f \x03(\v2+.vtmeta.v1alpha1.ObjectStatus.CapacityEntryB\x06\xca\xda\x18\x02\x10\x01R\bcapacity\x1a;\n" +
 	"\rCapacityEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xad\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xde\x01\n" +
 	"\x06Object\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x127\n" +
 	"\bmetadata\x18\x03 \x01(\v2\x1b.vtmeta.v1alpha1.ObjectMetaR\bmetadata\x125\n" +
-	"\x06status\x18\x04 \x01(\v2\x1d.vtmeta.v1alpha1.ObjectStatusR\x06status\"\xab\x01\n" +
+	"\x06status\x18\x04 \x01(\v2\x1d.vtmeta.v1alpha1.ObjectStatusR\x06status\x12/\n" +
+	"\x04spec\x18\x05 \x01(\v2\x1b.vtmeta.v1alpha1.ObjectSpecR\x04spec\"T\n" +
+	"\n" +
+	"ObjectSpec\x12\x1e\n" +
+	"\buid_slot\x18\x01 \x01(\x05H\x00R\auidSlot\x88\x01\x01\x12\x19\n" +
+	"\buid_base\x18\x02 \x01(\x03R\auidBaseB\v\n" +
+	"\t_uid_slot\"\xab\x01\n" +
 	"\tObjectMap\x12A\n" +
 	"\aobjects\x18\x01 \x03(\v2'.vtmeta.v1alpha1.ObjectMap.ObjectsEntryR\aobjects\x1aS\n" +
 	"\fObjectsEntry\x12\x10\n" +
@@ -1223,99 +1296,101 @@ func file_vtmeta_v1alpha1_hook_proto_rawDescGZIP() []byte {
 	return file_vtmeta_v1alpha1_hook_proto_rawDescData
 }
 
-var file_vtmeta_v1alpha1_hook_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_vtmeta_v1alpha1_hook_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_vtmeta_v1alpha1_hook_proto_goTypes = []any{
 	(*ObjectStatus)(nil),         // 0: vtmeta.v1alpha1.ObjectStatus
 	(*Object)(nil),               // 1: vtmeta.v1alpha1.Object
-	(*ObjectMap)(nil),            // 2: vtmeta.v1alpha1.ObjectMap
-	(*ClusterSyncRequest)(nil),   // 3: vtmeta.v1alpha1.ClusterSyncRequest
-	(*ClusterSyncResponse)(nil),  // 4: vtmeta.v1alpha1.ClusterSyncResponse
-	(*CellSyncRequest)(nil),      // 5: vtmeta.v1alpha1.CellSyncRequest
-	(*CellSyncResponse)(nil),     // 6: vtmeta.v1alpha1.CellSyncResponse
-	(*KeyspaceSyncRequest)(nil),  // 7: vtmeta.v1alpha1.KeyspaceSyncRequest
-	(*KeyspaceSyncResponse)(nil), // 8: vtmeta.v1alpha1.KeyspaceSyncResponse
-	(*ShardSyncRequest)(nil),     // 9: vtmeta.v1alpha1.ShardSyncRequest
-	(*ShardSyncResponse)(nil),    // 10: vtmeta.v1alpha1.ShardSyncResponse
-	(*TabletSyncRequest)(nil),    // 11: vtmeta.v1alpha1.TabletSyncRequest
-	(*TabletSyncResponse)(nil),   // 12: vtmeta.v1alpha1.TabletSyncResponse
-	nil,                          // 13: vtmeta.v1alpha1.ObjectStatus.CapacityEntry
-	nil,                          // 14: vtmeta.v1alpha1.ObjectMap.ObjectsEntry
-	nil,                          // 15: vtmeta.v1alpha1.ClusterSyncRequest.ChildrenEntry
-	nil,                          // 16: vtmeta.v1alpha1.ClusterSyncRequest.RelatedEntry
-	nil,                          // 17: vtmeta.v1alpha1.CellSyncRequest.ChildrenEntry
-	nil,                          // 18: vtmeta.v1alpha1.CellSyncRequest.RelatedEntry
-	nil,                          // 19: vtmeta.v1alpha1.KeyspaceSyncRequest.ChildrenEntry
-	nil,                          // 20: vtmeta.v1alpha1.KeyspaceSyncRequest.RelatedEntry
-	nil,                          // 21: vtmeta.v1alpha1.ShardSyncRequest.ChildrenEntry
-	nil,                          // 22: vtmeta.v1alpha1.ShardSyncRequest.RelatedEntry
-	nil,                          // 23: vtmeta.v1alpha1.TabletSyncRequest.ChildrenEntry
-	nil,                          // 24: vtmeta.v1alpha1.TabletSyncRequest.RelatedEntry
-	(*Condition)(nil),            // 25: vtmeta.v1alpha1.Condition
-	(*ObjectMeta)(nil),           // 26: vtmeta.v1alpha1.ObjectMeta
-	(*VitessCluster)(nil),        // 27: vtmeta.v1alpha1.VitessCluster
-	(*VitessClusterStatus)(nil),  // 28: vtmeta.v1alpha1.VitessClusterStatus
-	(*Raw)(nil),                  // 29: vtmeta.v1alpha1.Raw
-	(*VitessCell)(nil),           // 30: vtmeta.v1alpha1.VitessCell
-	(*VitessCellStatus)(nil),     // 31: vtmeta.v1alpha1.VitessCellStatus
-	(*VitessKeyspace)(nil),       // 32: vtmeta.v1alpha1.VitessKeyspace
-	(*VitessKeyspaceStatus)(nil), // 33: vtmeta.v1alpha1.VitessKeyspaceStatus
-	(*VitessShard)(nil),          // 34: vtmeta.v1alpha1.VitessShard
-	(*VitessShardStatus)(nil),    // 35: vtmeta.v1alpha1.VitessShardStatus
-	(*VitessTablet)(nil),         // 36: vtmeta.v1alpha1.VitessTablet
-	(*VitessTabletStatus)(nil),   // 37: vtmeta.v1alpha1.VitessTabletStatus
+	(*ObjectSpec)(nil),           // 2: vtmeta.v1alpha1.ObjectSpec
+	(*ObjectMap)(nil),            // 3: vtmeta.v1alpha1.ObjectMap
+	(*ClusterSyncRequest)(nil),   // 4: vtmeta.v1alpha1.ClusterSyncRequest
+	(*ClusterSyncResponse)(nil),  // 5: vtmeta.v1alpha1.ClusterSyncResponse
+	(*CellSyncRequest)(nil),      // 6: vtmeta.v1alpha1.CellSyncRequest
+	(*CellSyncResponse)(nil),     // 7: vtmeta.v1alpha1.CellSyncResponse
+	(*KeyspaceSyncRequest)(nil),  // 8: vtmeta.v1alpha1.KeyspaceSyncRequest
+	(*KeyspaceSyncResponse)(nil), // 9: vtmeta.v1alpha1.KeyspaceSyncResponse
+	(*ShardSyncRequest)(nil),     // 10: vtmeta.v1alpha1.ShardSyncRequest
+	(*ShardSyncResponse)(nil),    // 11: vtmeta.v1alpha1.ShardSyncResponse
+	(*TabletSyncRequest)(nil),    // 12: vtmeta.v1alpha1.TabletSyncRequest
+	(*TabletSyncResponse)(nil),   // 13: vtmeta.v1alpha1.TabletSyncResponse
+	nil,                          // 14: vtmeta.v1alpha1.ObjectStatus.CapacityEntry
+	nil,                          // 15: vtmeta.v1alpha1.ObjectMap.ObjectsEntry
+	nil,                          // 16: vtmeta.v1alpha1.ClusterSyncRequest.ChildrenEntry
+	nil,                          // 17: vtmeta.v1alpha1.ClusterSyncRequest.RelatedEntry
+	nil,                          // 18: vtmeta.v1alpha1.CellSyncRequest.ChildrenEntry
+	nil,                          // 19: vtmeta.v1alpha1.CellSyncRequest.RelatedEntry
+	nil,                          // 20: vtmeta.v1alpha1.KeyspaceSyncRequest.ChildrenEntry
+	nil,                          // 21: vtmeta.v1alpha1.KeyspaceSyncRequest.RelatedEntry
+	nil,                          // 22: vtmeta.v1alpha1.ShardSyncRequest.ChildrenEntry
+	nil,                          // 23: vtmeta.v1alpha1.ShardSyncRequest.RelatedEntry
+	nil,                          // 24: vtmeta.v1alpha1.TabletSyncRequest.ChildrenEntry
+	nil,                          // 25: vtmeta.v1alpha1.TabletSyncRequest.RelatedEntry
+	(*Condition)(nil),            // 26: vtmeta.v1alpha1.Condition
+	(*ObjectMeta)(nil),           // 27: vtmeta.v1alpha1.ObjectMeta
+	(*VitessCluster)(nil),        // 28: vtmeta.v1alpha1.VitessCluster
+	(*VitessClusterStatus)(nil),  // 29: vtmeta.v1alpha1.VitessClusterStatus
+	(*Raw)(nil),                  // 30: vtmeta.v1alpha1.Raw
+	(*VitessCell)(nil),           // 31: vtmeta.v1alpha1.VitessCell
+	(*VitessCellStatus)(nil),     // 32: vtmeta.v1alpha1.VitessCellStatus
+	(*VitessKeyspace)(nil),       // 33: vtmeta.v1alpha1.VitessKeyspace
+	(*VitessKeyspaceStatus)(nil), // 34: vtmeta.v1alpha1.VitessKeyspaceStatus
+	(*VitessShard)(nil),          // 35: vtmeta.v1alpha1.VitessShard
+	(*VitessShardStatus)(nil),    // 36: vtmeta.v1alpha1.VitessShardStatus
+	(*VitessTablet)(nil),         // 37: vtmeta.v1alpha1.VitessTablet
+	(*VitessTabletStatus)(nil),   // 38: vtmeta.v1alpha1.VitessTabletStatus
 }
 var file_vtmeta_v1alpha1_hook_proto_depIdxs = []int32{
-	25, // 0: vtmeta.v1alpha1.ObjectStatus.conditions:type_name -> vtmeta.v1alpha1.Condition
-	13, // 1: vtmeta.v1alpha1.ObjectStatus.capacity:type_name -> vtmeta.v1alpha1.ObjectStatus.CapacityEntry
-	26, // 2: vtmeta.v1alpha1.Object.metadata:type_name -> vtmeta.v1alpha1.ObjectMeta
+	26, // 0: vtmeta.v1alpha1.ObjectStatus.conditions:type_name -> vtmeta.v1alpha1.Condition
+	14, // 1: vtmeta.v1alpha1.ObjectStatus.capacity:type_name -> vtmeta.v1alpha1.ObjectStatus.CapacityEntry
+	27, // 2: vtmeta.v1alpha1.Object.metadata:type_name -> vtmeta.v1alpha1.ObjectMeta
 	0,  // 3: vtmeta.v1alpha1.Object.status:type_name -> vtmeta.v1alpha1.ObjectStatus
-	14, // 4: vtmeta.v1alpha1.ObjectMap.objects:type_name -> vtmeta.v1alpha1.ObjectMap.ObjectsEntry
-	1,  // 5: vtmeta.v1alpha1.ClusterSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
-	27, // 6: vtmeta.v1alpha1.ClusterSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessCluster
-	15, // 7: vtmeta.v1alpha1.ClusterSyncRequest.children:type_name -> vtmeta.v1alpha1.ClusterSyncRequest.ChildrenEntry
-	16, // 8: vtmeta.v1alpha1.ClusterSyncRequest.related:type_name -> vtmeta.v1alpha1.ClusterSyncRequest.RelatedEntry
-	28, // 9: vtmeta.v1alpha1.ClusterSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessClusterStatus
-	29, // 10: vtmeta.v1alpha1.ClusterSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
-	1,  // 11: vtmeta.v1alpha1.CellSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
-	30, // 12: vtmeta.v1alpha1.CellSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessCell
-	17, // 13: vtmeta.v1alpha1.CellSyncRequest.children:type_name -> vtmeta.v1alpha1.CellSyncRequest.ChildrenEntry
-	18, // 14: vtmeta.v1alpha1.CellSyncRequest.related:type_name -> vtmeta.v1alpha1.CellSyncRequest.RelatedEntry
-	31, // 15: vtmeta.v1alpha1.CellSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessCellStatus
-	29, // 16: vtmeta.v1alpha1.CellSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
-	1,  // 17: vtmeta.v1alpha1.KeyspaceSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
-	32, // 18: vtmeta.v1alpha1.KeyspaceSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessKeyspace
-	19, // 19: vtmeta.v1alpha1.KeyspaceSyncRequest.children:type_name -> vtmeta.v1alpha1.KeyspaceSyncRequest.ChildrenEntry
-	20, // 20: vtmeta.v1alpha1.KeyspaceSyncRequest.related:type_name -> vtmeta.v1alpha1.KeyspaceSyncRequest.RelatedEntry
-	33, // 21: vtmeta.v1alpha1.KeyspaceSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessKeyspaceStatus
-	29, // 22: vtmeta.v1alpha1.KeyspaceSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
-	1,  // 23: vtmeta.v1alpha1.ShardSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
-	34, // 24: vtmeta.v1alpha1.ShardSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessShard
-	21, // 25: vtmeta.v1alpha1.ShardSyncRequest.children:type_name -> vtmeta.v1alpha1.ShardSyncRequest.ChildrenEntry
-	22, // 26: vtmeta.v1alpha1.ShardSyncRequest.related:type_name -> vtmeta.v1alpha1.ShardSyncRequest.RelatedEntry
-	35, // 27: vtmeta.v1alpha1.ShardSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessShardStatus
-	29, // 28: vtmeta.v1alpha1.ShardSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
-	1,  // 29: vtmeta.v1alpha1.TabletSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
-	36, // 30: vtmeta.v1alpha1.TabletSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessTablet
-	23, // 31: vtmeta.v1alpha1.TabletSyncRequest.children:type_name -> vtmeta.v1alpha1.TabletSyncRequest.ChildrenEntry
-	24, // 32: vtmeta.v1alpha1.TabletSyncRequest.related:type_name -> vtmeta.v1alpha1.TabletSyncRequest.RelatedEntry
-	37, // 33: vtmeta.v1alpha1.TabletSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessTabletStatus
-	29, // 34: vtmeta.v1alpha1.TabletSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
-	1,  // 35: vtmeta.v1alpha1.ObjectMap.ObjectsEntry.value:type_name -> vtmeta.v1alpha1.Object
-	2,  // 36: vtmeta.v1alpha1.ClusterSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	2,  // 37: vtmeta.v1alpha1.ClusterSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	2,  // 38: vtmeta.v1alpha1.CellSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	2,  // 39: vtmeta.v1alpha1.CellSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	2,  // 40: vtmeta.v1alpha1.KeyspaceSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	2,  // 41: vtmeta.v1alpha1.KeyspaceSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	2,  // 42: vtmeta.v1alpha1.ShardSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	2,  // 43: vtmeta.v1alpha1.ShardSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	2,  // 44: vtmeta.v1alpha1.TabletSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	2,  // 45: vtmeta.v1alpha1.TabletSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	46, // [46:46] is the sub-list for method output_type
-	46, // [46:46] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	2,  // 4: vtmeta.v1alpha1.Object.spec:type_name -> vtmeta.v1alpha1.ObjectSpec
+	15, // 5: vtmeta.v1alpha1.ObjectMap.objects:type_name -> vtmeta.v1alpha1.ObjectMap.ObjectsEntry
+	1,  // 6: vtmeta.v1alpha1.ClusterSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
+	28, // 7: vtmeta.v1alpha1.ClusterSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessCluster
+	16, // 8: vtmeta.v1alpha1.ClusterSyncRequest.children:type_name -> vtmeta.v1alpha1.ClusterSyncRequest.ChildrenEntry
+	17, // 9: vtmeta.v1alpha1.ClusterSyncRequest.related:type_name -> vtmeta.v1alpha1.ClusterSyncRequest.RelatedEntry
+	29, // 10: vtmeta.v1alpha1.ClusterSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessClusterStatus
+	30, // 11: vtmeta.v1alpha1.ClusterSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
+	1,  // 12: vtmeta.v1alpha1.CellSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
+	31, // 13: vtmeta.v1alpha1.CellSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessCell
+	18, // 14: vtmeta.v1alpha1.CellSyncRequest.children:type_name -> vtmeta.v1alpha1.CellSyncRequest.ChildrenEntry
+	19, // 15: vtmeta.v1alpha1.CellSyncRequest.related:type_name -> vtmeta.v1alpha1.CellSyncRequest.RelatedEntry
+	32, // 16: vtmeta.v1alpha1.CellSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessCellStatus
+	30, // 17: vtmeta.v1alpha1.CellSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
+	1,  // 18: vtmeta.v1alpha1.KeyspaceSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
+	33, // 19: vtmeta.v1alpha1.KeyspaceSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessKeyspace
+	20, // 20: vtmeta.v1alpha1.KeyspaceSyncRequest.children:type_name -> vtmeta.v1alpha1.KeyspaceSyncRequest.ChildrenEntry
+	21, // 21: vtmeta.v1alpha1.KeyspaceSyncRequest.related:type_name -> vtmeta.v1alpha1.KeyspaceSyncRequest.RelatedEntry
+	34, // 22: vtmeta.v1alpha1.KeyspaceSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessKeyspaceStatus
+	30, // 23: vtmeta.v1alpha1.KeyspaceSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
+	1,  // 24: vtmeta.v1alpha1.ShardSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
+	35, // 25: vtmeta.v1alpha1.ShardSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessShard
+	22, // 26: vtmeta.v1alpha1.ShardSyncRequest.children:type_name -> vtmeta.v1alpha1.ShardSyncRequest.ChildrenEntry
+	23, // 27: vtmeta.v1alpha1.ShardSyncRequest.related:type_name -> vtmeta.v1alpha1.ShardSyncRequest.RelatedEntry
+	36, // 28: vtmeta.v1alpha1.ShardSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessShardStatus
+	30, // 29: vtmeta.v1alpha1.ShardSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
+	1,  // 30: vtmeta.v1alpha1.TabletSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
+	37, // 31: vtmeta.v1alpha1.TabletSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessTablet
+	24, // 32: vtmeta.v1alpha1.TabletSyncRequest.children:type_name -> vtmeta.v1alpha1.TabletSyncRequest.ChildrenEntry
+	25, // 33: vtmeta.v1alpha1.TabletSyncRequest.related:type_name -> vtmeta.v1alpha1.TabletSyncRequest.RelatedEntry
+	38, // 34: vtmeta.v1alpha1.TabletSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessTabletStatus
+	30, // 35: vtmeta.v1alpha1.TabletSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
+	1,  // 36: vtmeta.v1alpha1.ObjectMap.ObjectsEntry.value:type_name -> vtmeta.v1alpha1.Object
+	3,  // 37: vtmeta.v1alpha1.ClusterSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	3,  // 38: vtmeta.v1alpha1.ClusterSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	3,  // 39: vtmeta.v1alpha1.CellSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	3,  // 40: vtmeta.v1alpha1.CellSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	3,  // 41: vtmeta.v1alpha1.KeyspaceSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	3,  // 42: vtmeta.v1alpha1.KeyspaceSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	3,  // 43: vtmeta.v1alpha1.ShardSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	3,  // 44: vtmeta.v1alpha1.ShardSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	3,  // 45: vtmeta.v1alpha1.TabletSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	3,  // 46: vtmeta.v1alpha1.TabletSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	47, // [47:47] is the sub-list for method output_type
+	47, // [47:47] is the sub-list for method input_type
+	47, // [47:47] is the sub-list for extension type_name
+	47, // [47:47] is the sub-list for extension extendee
+	0,  // [0:47] is the sub-list for field type_name
 }
 
 func init() { file_vtmeta_v1alpha1_hook_proto_init() }
@@ -1330,13 +1405,14 @@ func file_vtmeta_v1alpha1_hook_proto_init() {
 	file_vtmeta_v1alpha1_options_proto_init()
 	file_vtmeta_v1alpha1_shard_proto_init()
 	file_vtmeta_v1alpha1_tablet_proto_init()
+	file_vtmeta_v1alpha1_hook_proto_msgTypes[2].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vtmeta_v1alpha1_hook_proto_rawDesc), len(file_vtmeta_v1alpha1_hook_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -529,7 +529,13 @@ type VitessKeyspaceSpec struct {
 	// example's field; informational).
 	Cells []string `protobuf:"bytes,10,rep,name=cells,proto3" json:"cells,omitempty"`
 	// backup_flags are the cluster's deprecated raw backup flags.
-	BackupFlags   map[string]string `protobuf:"bytes,11,rep,name=backup_flags,json=backupFlags,proto3" json:"backup_flags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	BackupFlags map[string]string `protobuf:"bytes,11,rep,name=backup_flags,json=backupFlags,proto3" json:"backup_flags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// uid_slot is the keyspace's slot among the keyspaces of its cell, set by
+	// the cell layer and kept for the keyspace's life: its shards' tablet uids
+	// are drawn from the slot's range, so no two tablets of a cell share an
+	// alias. Unset, the shards' tablets get uids hashed from their names, as
+	// before slots were.
+	UidSlot       *int32 `protobuf:"varint,12,opt,name=uid_slot,json=uidSlot,proto3,oneof" json:"uid_slot,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -639,6 +645,13 @@ func (x *VitessKeyspaceSpec) GetBackupFlags() map[string]string {
 		return x.BackupFlags
 	}
 	return nil
+}
+
+func (x *VitessKeyspaceSpec) GetUidSlot() int32 {
+	if x != nil && x.UidSlot != nil {
+		return *x.UidSlot
+	}
+	return 0
 }
 
 // VitessKeyspaceStatus is the observed state of a keyspace in one cell.
@@ -881,7 +894,7 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"\atablets\x18\x04 \x01(\v2\x1c.vtmeta.v1alpha1.TabletsSpecR\atablets\x12N\n" +
 	"\x11durability_policy\x18\x05 \x01(\tB!\xca\xda\x18\x1dB\x04noneB\tsemi_syncB\n" +
 	"cross_cellR\x10durabilityPolicy:\x9c\a\xca\xda\x18\x97\a\x12\x94\a\n" +
-	"\x9a\x04!has(self.durabilityPolicy) || self.durabilityPolicy == 'none' || (has(self.tablets) && ((has(self.tablets.replica) && (has(self.tablets.replica.replicas) ? self.tablets.replica.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) >= 3) || (has(self.tablets.masterEligible) && (has(self.tablets.masterEligible.replicas) ? self.tablets.masterEligible.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) >= 3)))\x12\xe1\x02durabilityPolicy semi_sync and cross_cell need at least 3 primary-eligible tablets per shard (tablets.replica.replicas): with fewer, writes stop whenever a replica is down, as during every rollout, and a lost primary cannot fail over. Set replica replicas to 3 or more, or durabilityPolicy none, or leave it unset (semi_sync from 3 replicas, none below)\x1a\x11.durabilityPolicy\"\xe1\x04\n" +
+	"\x9a\x04!has(self.durabilityPolicy) || self.durabilityPolicy == 'none' || (has(self.tablets) && ((has(self.tablets.replica) && (has(self.tablets.replica.replicas) ? self.tablets.replica.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) >= 3) || (has(self.tablets.masterEligible) && (has(self.tablets.masterEligible.replicas) ? self.tablets.masterEligible.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) >= 3)))\x12\xe1\x02durabilityPolicy semi_sync and cross_cell need at least 3 primary-eligible tablets per shard (tablets.replica.replicas): with fewer, writes stop whenever a replica is down, as during every rollout, and a lost primary cannot fail over. Set replica replicas to 3 or more, or durabilityPolicy none, or leave it unset (semi_sync from 3 replicas, none below)\x1a\x11.durabilityPolicy\"\x99\x05\n" +
 	"\x12VitessKeyspaceSpec\x12E\n" +
 	"\x0ecluster_config\x18\x01 \x01(\v2\x1e.vtmeta.v1alpha1.ClusterConfigR\rclusterConfig\x12\x12\n" +
 	"\x04cell\x18\x02 \x01(\tR\x04cell\x12\x12\n" +
@@ -894,10 +907,12 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"\acluster\x18\t \x01(\tR\acluster\x12\x14\n" +
 	"\x05cells\x18\n" +
 	" \x03(\tR\x05cells\x12W\n" +
-	"\fbackup_flags\x18\v \x03(\v24.vtmeta.v1alpha1.VitessKeyspaceSpec.BackupFlagsEntryR\vbackupFlags\x1a>\n" +
+	"\fbackup_flags\x18\v \x03(\v24.vtmeta.v1alpha1.VitessKeyspaceSpec.BackupFlagsEntryR\vbackupFlags\x12)\n" +
+	"\buid_slot\x18\f \x01(\x05B\t\xca\xda\x18\x05 \x00(\xde\x18H\x00R\auidSlot\x88\x01\x01\x1a>\n" +
 	"\x10BackupFlagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x94\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
+	"\t_uid_slot\"\x94\x02\n" +
 	"\x14VitessKeyspaceStatus\x12/\n" +
 	"\x13observed_generation\x18\x01 \x01(\x03R\x12observedGeneration\x12:\n" +
 	"\n" +
@@ -1005,6 +1020,7 @@ func file_vtmeta_v1alpha1_keyspace_proto_init() {
 	file_vtmeta_v1alpha1_common_proto_init()
 	file_vtmeta_v1alpha1_options_proto_init()
 	file_vtmeta_v1alpha1_keyspace_proto_msgTypes[2].OneofWrappers = []any{}
+	file_vtmeta_v1alpha1_keyspace_proto_msgTypes[6].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -45,7 +45,12 @@ type VitessShardSpec struct {
 	// template is the metadata of the shard's children.
 	Template *Template `protobuf:"bytes,10,opt,name=template,proto3" json:"template,omitempty"`
 	// backup_flags are the cluster's deprecated raw backup flags.
-	BackupFlags   map[string]string `protobuf:"bytes,11,rep,name=backup_flags,json=backupFlags,proto3" json:"backup_flags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	BackupFlags map[string]string `protobuf:"bytes,11,rep,name=backup_flags,json=backupFlags,proto3" json:"backup_flags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// uid_base is the first tablet uid of the shard's range, set by the
+	// keyspace layer and kept for the shard's life: its replica pool's tablets
+	// take the uids from it, its rdonly pool's from 100 above. 0: the shard
+	// predates uid ranges, and its tablets' uids are hashed from its names.
+	UidBase       int64 `protobuf:"varint,12,opt,name=uid_base,json=uidBase,proto3" json:"uid_base,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -155,6 +160,13 @@ func (x *VitessShardSpec) GetBackupFlags() map[string]string {
 		return x.BackupFlags
 	}
 	return nil
+}
+
+func (x *VitessShardSpec) GetUidBase() int64 {
+	if x != nil {
+		return x.UidBase
+	}
+	return 0
 }
 
 // VitessShardStatus is the observed state of a shard in one cell.
@@ -336,7 +348,7 @@ var File_vtmeta_v1alpha1_shard_proto protoreflect.FileDescriptor
 
 const file_vtmeta_v1alpha1_shard_proto_rawDesc = "" +
 	"\n" +
-	"\x1bvtmeta/v1alpha1/shard.proto\x12\x0fvtmeta.v1alpha1\x1a\x1cvtmeta/v1alpha1/common.proto\x1a\x1evtmeta/v1alpha1/keyspace.proto\x1a\x1dvtmeta/v1alpha1/options.proto\"\xdc\x04\n" +
+	"\x1bvtmeta/v1alpha1/shard.proto\x12\x0fvtmeta.v1alpha1\x1a\x1cvtmeta/v1alpha1/common.proto\x1a\x1evtmeta/v1alpha1/keyspace.proto\x1a\x1dvtmeta/v1alpha1/options.proto\"\x85\x05\n" +
 	"\x0fVitessShardSpec\x12E\n" +
 	"\x0ecluster_config\x18\x01 \x01(\v2\x1e.vtmeta.v1alpha1.ClusterConfigR\rclusterConfig\x12\x18\n" +
 	"\acluster\x18\x02 \x01(\tR\acluster\x12\x12\n" +
@@ -349,7 +361,8 @@ const file_vtmeta_v1alpha1_shard_proto_rawDesc = "" +
 	"\bselector\x18\t \x01(\v2\x1e.vtmeta.v1alpha1.LabelSelectorR\bselector\x125\n" +
 	"\btemplate\x18\n" +
 	" \x01(\v2\x19.vtmeta.v1alpha1.TemplateR\btemplate\x12T\n" +
-	"\fbackup_flags\x18\v \x03(\v21.vtmeta.v1alpha1.VitessShardSpec.BackupFlagsEntryR\vbackupFlags\x1a>\n" +
+	"\fbackup_flags\x18\v \x03(\v21.vtmeta.v1alpha1.VitessShardSpec.BackupFlagsEntryR\vbackupFlags\x12'\n" +
+	"\buid_base\x18\f \x01(\x03B\f\xca\xda\x18\b \x00(\xff\xff\xff\xff\x0fR\auidBase\x1a>\n" +
 	"\x10BackupFlagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x99\x02\n" +

@@ -48,7 +48,7 @@ func Sync(ctx context.Context, req *v1.CellSyncRequest) (*v1.CellSyncResponse, e
 	res, conds, err := rollout.Plan(ctx, obs, spec.CellObject(s),
 		func() ([]rollout.Child, error) {
 			var err error
-			plan, err = Children(c)
+			plan, err = Children(c, obs)
 			if err != nil {
 				return nil, err
 			}
@@ -116,8 +116,9 @@ type Plan struct {
 	etcd, vtctld, vtorc, vtgate workload
 }
 
-// Children builds the desired children of a valid VitessCell.
-func Children(c *v1.VitessCell) (*Plan, error) {
+// Children builds the desired children of a valid VitessCell; obs are
+// its observed children, whose keyspaces keep their uid slots.
+func Children(c *v1.VitessCell, obs observed.Children) (*Plan, error) {
 	s := c.GetSpec()
 	b := builder{cell: c, s: s, ns: c.GetMetadata().GetNamespace(), cfg: s.GetClusterConfig()}
 	plan := &Plan{}
@@ -169,8 +170,12 @@ func Children(c *v1.VitessCell) (*Plan, error) {
 		}
 		plan.Children = append(plan.Children, c)
 	}
+	slots, err := KeyspaceSlots(c, obs)
+	if err != nil {
+		return nil, err
+	}
 	for _, k := range s.GetKeyspaces() {
-		ks, err := rollout.FromProto(Keyspace(c, k))
+		ks, err := rollout.FromProto(Keyspace(c, k, slots[k.GetName()]))
 		if err != nil {
 			return nil, err
 		}
@@ -212,8 +217,42 @@ func replicas(c component) int32 {
 	return c.replicas
 }
 
-// Keyspace builds the VitessKeyspace of a keyspace served in the cell.
-func Keyspace(c *v1.VitessCell, k *v1.KeyspaceSpec) *v1.VitessKeyspace {
+// keyspaceType is the type of the cell's VitessKeyspaces.
+var keyspaceType = rollout.Type{Kind: "VitessKeyspace", APIVersion: APIVersion}
+
+// KeyspaceSlots gives each keyspace of the cell its tablet uid slot (see
+// spec.AssignSlots): the one its observed VitessKeyspace has, else the
+// lowest slot no observed VitessKeyspace of the cell has, retired ones
+// included. Slots are by keyspace name.
+func KeyspaceSlots(c *v1.VitessCell, obs observed.Children) (map[string]int32, error) {
+	s := c.GetSpec()
+	held := map[string]int{}
+	for _, name := range obs.Names(keyspaceType.Kind, keyspaceType.APIVersion) {
+		if sp := obs.Get(keyspaceType.Kind, keyspaceType.APIVersion, name).GetSpec(); sp != nil && sp.UidSlot != nil {
+			held[name] = int(sp.GetUidSlot())
+		}
+	}
+	byObject := make(map[string]string, len(s.GetKeyspaces()))
+	keys := make([]string, 0, len(s.GetKeyspaces()))
+	for _, k := range s.GetKeyspaces() {
+		name := names.Keyspace(s.GetCluster(), s.GetName(), k.GetName())
+		byObject[name] = k.GetName()
+		keys = append(keys, name)
+	}
+	got, err := spec.AssignSlots(keys, held, spec.KeyspaceSlots, "cell "+s.GetName())
+	if err != nil {
+		return nil, spec.SlotsFull("spec.keyspaces", err)
+	}
+	out := make(map[string]int32, len(got))
+	for name, slot := range got {
+		out[byObject[name]] = int32(slot)
+	}
+	return out, nil
+}
+
+// Keyspace builds the VitessKeyspace of a keyspace served in the cell,
+// with its tablet uid slot.
+func Keyspace(c *v1.VitessCell, k *v1.KeyspaceSpec, slot int32) *v1.VitessKeyspace {
 	s := c.GetSpec()
 	sel, tmpl := spec.Narrow(s.GetSelector(), s.GetTemplate(), spec.LabelKeyspace, k.GetName())
 	return &v1.VitessKeyspace{
@@ -239,6 +278,7 @@ func Keyspace(c *v1.VitessCell, k *v1.KeyspaceSpec) *v1.VitessKeyspace {
 			Selector:         sel,
 			Template:         tmpl,
 			BackupFlags:      s.GetBackupFlags(),
+			UidSlot:          &slot,
 		},
 	}
 }

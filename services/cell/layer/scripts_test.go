@@ -33,7 +33,7 @@ func TestJobScriptsCallVtctld(t *testing.T) {
 	rename(req.Parent, "us-east-1b")
 	req.Parent.Spec.RemoteKeyspaces = []*v1.RemoteKeyspace{{Name: "lookup", Shards: []string{"0"}}, {Name: "orders", Shards: []string{"-80", "80-"}}}
 	req.Parent.Spec.KeyspaceSetup = []*v1.KeyspaceSetup{{Name: "orders", DurabilityPolicy: "semi_sync"}}
-	plan, err := Children(req.GetParent())
+	plan, err := Children(req.GetParent(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestScriptsNeverRunASpecValue(t *testing.T) {
 			s.ClusterConfig.VtctldAddress = "v" + p
 			s.ClusterConfig.Topology.GlobalServerAddress = "g" + p
 			s.ClusterConfig.Topology.CellRoot = "/root" + p
-			plan, err := Children(req.GetParent())
+			plan, err := Children(req.GetParent(), nil)
 			if err != nil {
 				t.Fatal(err)
 			}

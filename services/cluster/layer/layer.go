@@ -6,7 +6,6 @@ package layer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -33,8 +32,7 @@ var owned = []rollout.Type{{Kind: "VitessCell", APIVersion: APIVersion}}
 func Sync(ctx context.Context, req *v1.ClusterSyncRequest) (*v1.ClusterSyncResponse, error) {
 	p := req.GetParent()
 	s := p.GetSpec()
-	invalid := errors.Join(spec.ClusterName("metadata.name", p.GetMetadata().GetName()), spec.Cluster(s))
-	res, conds, err := rollout.Plan(ctx, observed.Index(req.GetChildren()), invalid,
+	res, conds, err := rollout.Plan(ctx, observed.Index(req.GetChildren()), spec.ClusterObject(p.GetMetadata().GetName(), s),
 		func() ([]rollout.Child, error) { return Cells(p) },
 		rollout.Options{Owned: owned, Retain: s.GetReclaimPolicy() != spec.ReclaimDelete})
 	if err != nil {

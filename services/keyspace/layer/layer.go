@@ -29,8 +29,9 @@ var owned = []rollout.Type{{Kind: "VitessShard", APIVersion: APIVersion}}
 func Sync(ctx context.Context, req *v1.KeyspaceSyncRequest) (*v1.KeyspaceSyncResponse, error) {
 	p := req.GetParent()
 	s := p.GetSpec()
-	res, conds, err := rollout.Plan(ctx, observed.Index(req.GetChildren()), spec.KeyspaceObject(s),
-		func() ([]rollout.Child, error) { return Shards(p) },
+	obs := observed.Index(req.GetChildren())
+	res, conds, err := rollout.Plan(ctx, obs, spec.KeyspaceObject(s),
+		func() ([]rollout.Child, error) { return Shards(p, obs) },
 		rollout.Options{Owned: owned, Retain: s.GetClusterConfig().GetReclaimPolicy() != spec.ReclaimDelete})
 	if err != nil {
 		return nil, fmt.Errorf("VitessKeyspace %s/%s: %w", p.GetMetadata().GetNamespace(), p.GetMetadata().GetName(), err)
@@ -51,12 +52,17 @@ func Sync(ctx context.Context, req *v1.KeyspaceSyncRequest) (*v1.KeyspaceSyncRes
 }
 
 // Shards returns the desired VitessShards of a valid VitessKeyspace in
-// rollout order: key order, lowest first, as a valid spec lists them.
-func Shards(p *v1.VitessKeyspace) ([]rollout.Child, error) {
+// rollout order: key order, lowest first, as a valid spec lists them. obs
+// are its observed children, whose shards keep their uid ranges.
+func Shards(p *v1.VitessKeyspace, obs observed.Children) ([]rollout.Child, error) {
 	s := p.GetSpec()
 	ranges := s.GetShards()
 	if len(ranges) == 0 {
 		ranges = []*v1.ShardSpec{{}} // unsharded: one shard "0"
+	}
+	bases, err := UIDBases(p, ranges, obs)
+	if err != nil {
+		return nil, err
 	}
 	// Most shards take the keyspace's tablets as they are: merge them once.
 	base := spec.MergeTablets(s.GetTablets(), nil)
@@ -66,7 +72,7 @@ func Shards(p *v1.VitessKeyspace) ([]rollout.Child, error) {
 		if r.GetTablets() != nil {
 			tablets = spec.MergeTablets(s.GetTablets(), r.GetTablets())
 		}
-		c, err := rollout.FromProto(Shard(p, r, tablets))
+		c, err := rollout.FromProto(Shard(p, r, tablets, bases[shardObject(p, r)]))
 		if err != nil {
 			return nil, err
 		}
@@ -75,9 +81,56 @@ func Shards(p *v1.VitessKeyspace) ([]rollout.Child, error) {
 	return out, nil
 }
 
-// Shard builds the VitessShard of one key range with its merged tablets;
-// r without a key range is the unsharded shard "0".
-func Shard(p *v1.VitessKeyspace, r *v1.ShardSpec, tablets *v1.TabletsSpec) *v1.VitessShard {
+// shardType is the type of the keyspace's VitessShards.
+var shardType = owned[0]
+
+// shardObject is the name of a key range's VitessShard.
+func shardObject(p *v1.VitessKeyspace, r *v1.ShardSpec) string {
+	s := p.GetSpec()
+	return names.ShardObject(s.GetCluster(), s.GetCell(), s.GetName(), spec.ShardName(r.GetKeyRange()))
+}
+
+// UIDBases gives each shard its range of tablet uids, by VitessShard name:
+// the one its observed VitessShard has, else the lowest range of the
+// keyspace's uid slot that no observed VitessShard has, retired ones
+// included. A keyspace without a slot (made before slots) gives none (0):
+// its shards' tablets keep hashing their uids from their names.
+func UIDBases(p *v1.VitessKeyspace, ranges []*v1.ShardSpec, obs observed.Children) (map[string]int64, error) {
+	s := p.GetSpec()
+	out := make(map[string]int64, len(ranges))
+	if s.UidSlot == nil {
+		return out, nil
+	}
+	slot := int(s.GetUidSlot())
+	held := map[string]int{}
+	var keys []string
+	for _, name := range obs.Names(shardType.Kind, shardType.APIVersion) {
+		base := obs.Get(shardType.Kind, shardType.APIVersion, name).GetSpec().GetUidBase()
+		if n, ok := spec.ShardSlot(slot, base); ok {
+			held[name] = n
+		} else if base != 0 {
+			out[name] = base // a range of another slot: it stays the shard's
+		}
+	}
+	for _, r := range ranges {
+		if name := shardObject(p, r); out[name] == 0 {
+			keys = append(keys, name)
+		}
+	}
+	got, err := spec.AssignSlots(keys, held, spec.ShardSlots, "keyspace "+s.GetName()+" in cell "+s.GetCell())
+	if err != nil {
+		return nil, spec.SlotsFull("spec.shards", err)
+	}
+	for name, n := range got {
+		out[name] = spec.ShardBase(slot, n)
+	}
+	return out, nil
+}
+
+// Shard builds the VitessShard of one key range with its merged tablets
+// and the first uid of its range (0: none); r without a key range is the
+// unsharded shard "0".
+func Shard(p *v1.VitessKeyspace, r *v1.ShardSpec, tablets *v1.TabletsSpec, base int64) *v1.VitessShard {
 	s := p.GetSpec()
 	var kr *v1.KeyRange
 	if r.GetKeyRange() != nil {
@@ -106,6 +159,7 @@ func Shard(p *v1.VitessKeyspace, r *v1.ShardSpec, tablets *v1.TabletsSpec) *v1.V
 			Selector:         sel,
 			Template:         tmpl,
 			BackupFlags:      s.GetBackupFlags(),
+			UidBase:          base,
 		},
 	}
 }

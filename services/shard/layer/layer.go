@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strconv"
 
 	"google.golang.org/protobuf/proto"
 	policyv1 "k8s.io/api/policy/v1"
@@ -148,13 +149,14 @@ func Children(p *v1.VitessShard, obs observed.Children) (*Plan, error) {
 		return nil, err
 	}
 	plan.Budget = budget
+	held := heldUIDs(obs)
 	for _, pool := range []struct {
 		typ  string
 		spec *v1.TabletPoolSpec
 	}{{spec.TypeRdonly, rdonly}, {spec.TypeReplica, replica}} {
 		for i := range int(pool.spec.GetReplicas()) {
-			uid := spec.TabletUID(s.GetCell(), s.GetKeyspace(), s.GetName(), pool.typ, i)
-			c, err := rollout.FromProto(Tablet(p, pool.typ, uid, pool.spec))
+			uid := TabletUID(p, held, obs, pool.typ, i)
+			c, err := rollout.FromProto(Tablet(p, pool.typ, i, uid, pool.spec))
 			if err != nil {
 				return nil, err
 			}
@@ -179,10 +181,54 @@ func Children(p *v1.VitessShard, obs observed.Children) (*Plan, error) {
 	return plan, nil
 }
 
-// Tablet builds the VitessTablet of one tablet. The pool's size is left
-// out of the tablet's spec: resizing a pool must not restart the tablets
-// that stay.
-func Tablet(p *v1.VitessShard, typ string, uid uint32, pool *v1.TabletPoolSpec) *v1.VitessTablet {
+// slotKey is a tablet's place in its shard: its pool and index.
+type slotKey struct {
+	typ   string
+	index int
+}
+
+// heldUIDs are the uids of the observed tablets that carry their place in
+// the shard (every tablet made since uid ranges exist does): the lowest
+// uid per place, should two claim one.
+func heldUIDs(obs observed.Children) map[slotKey]uint32 {
+	out := map[slotKey]uint32{}
+	for _, name := range obs.Names(tabletType.Kind, tabletType.APIVersion) {
+		l := obs.Get(tabletType.Kind, tabletType.APIVersion, name).GetMetadata().GetLabels()
+		i, ierr := strconv.Atoi(l[spec.LabelTabletIndex])
+		uid, uerr := strconv.ParseUint(l[spec.LabelTabletUID], 10, 32)
+		if ierr != nil || uerr != nil || i < 0 || uid == 0 {
+			continue
+		}
+		k := slotKey{l[spec.LabelTabletType], i}
+		if have, ok := out[k]; !ok || uint32(uid) < have {
+			out[k] = uint32(uid)
+		}
+	}
+	return out
+}
+
+// TabletUID is the uid of the index-th tablet of a pool. A tablet that
+// exists keeps its uid, whatever scheme gave it: the one its VitessTablet
+// says, or, for a tablet made before tablets said it, the uid hashed from
+// its names when a tablet of that name exists. A new tablet takes its
+// place in the shard's uid range, or, in a shard without one (made before
+// ranges), the hashed uid.
+func TabletUID(p *v1.VitessShard, held map[slotKey]uint32, obs observed.Children, typ string, index int) uint32 {
+	if uid, ok := held[slotKey{typ, index}]; ok {
+		return uid
+	}
+	s := p.GetSpec()
+	hashed := spec.TabletUID(s.GetCell(), s.GetKeyspace(), s.GetName(), typ, index)
+	if s.GetUidBase() == 0 || obs.Get(tabletType.Kind, tabletType.APIVersion, names.Tablet(s.GetCluster(), s.GetCell(), hashed)) != nil {
+		return hashed
+	}
+	return spec.PoolUID(s.GetUidBase(), typ, index)
+}
+
+// Tablet builds the VitessTablet of the index-th tablet of a pool. The
+// pool's size is left out of the tablet's spec: resizing a pool must not
+// restart the tablets that stay.
+func Tablet(p *v1.VitessShard, typ string, index int, uid uint32, pool *v1.TabletPoolSpec) *v1.VitessTablet {
 	s := p.GetSpec()
 	pool = proto.Clone(pool).(*v1.TabletPoolSpec)
 	pool.Replicas = nil
@@ -195,7 +241,8 @@ func Tablet(p *v1.VitessShard, typ string, uid uint32, pool *v1.TabletPoolSpec) 
 			Name:      names.Tablet(s.GetCluster(), s.GetCell(), uid),
 			Namespace: p.GetMetadata().GetNamespace(),
 			Labels: spec.Over(s.GetClusterConfig().GetLabels(),
-				spec.Labels(s.GetSelector(), s.GetTemplate(), spec.LabelTabletUID, uidLabel, spec.LabelTabletType, typ)),
+				spec.Labels(s.GetSelector(), s.GetTemplate(), spec.LabelTabletUID, uidLabel, spec.LabelTabletType, typ,
+					spec.LabelTabletIndex, strconv.Itoa(index))),
 			// A copy: the hash stamped on it must not reach the cluster's
 			// annotations, which the spec and the next tablets carry.
 			Annotations: maps.Clone(s.GetClusterConfig().GetAnnotations()),

@@ -55,7 +55,7 @@ func stuckPod(t *testing.T, ctx context.Context, e *Env, vcs dynamic.ResourceInt
 	if !strings.Contains(out, "VitessCluster/vitess") || strings.Contains(out, "Not ready") {
 		t.Fatalf("a Ready cluster's tree:\n%s", out)
 	}
-	const pod = "vitess-vttablet-zone1-1213596500"
+	const pod = "vitess-vttablet-zone1-1700000200"
 	setReady := func(status string) {
 		t.Helper()
 		patch := fmt.Sprintf(`{"status":{"conditions":[{"type":"Ready","status":%q,"reason":"E2EProbe","message":"set by the end-to-end suite","lastTransitionTime":%q}]}}`,

@@ -68,7 +68,7 @@ func TestOriginalExampleComesUp(t *testing.T) {
 			t.Errorf("no Service %s", name)
 		}
 	}
-	for _, name := range []string{"vitess-vttablet-zone1-0214747900", "vitess-vttablet-zone1-1327744200"} {
+	for _, name := range []string{"vitess-vttablet-zone1-1700000000", "vitess-vttablet-zone1-1700000100"} {
 		if w.Get("Pod", "default", name) == nil || w.Get("PersistentVolumeClaim", "default", name) == nil {
 			t.Errorf("tablet %s has no Pod or claim", name)
 		}
@@ -119,12 +119,13 @@ func TestImageEditRollsThroughEveryLayer(t *testing.T) {
 	}
 	// Shard by shard in key order, each with its rdonly tablet first.
 	for i, shard := range []string{"-80", "80-"} {
-		rdonly := fmt.Sprintf("vitess-vttablet-zone1-%010d", vtspec.TabletUID("zone1", "main", shard, vtspec.TypeRdonly, 0))
+		base := vtspec.ShardBase(0, i) // keyspace main's slot in zone1, the shard's range in it
+		rdonly := fmt.Sprintf("vitess-vttablet-zone1-%010d", vtspec.PoolUID(base, vtspec.TypeRdonly, 0))
 		if !strings.Contains(recreated[3*i], rdonly) {
 			t.Errorf("shard %s: first recreated %s, want its rdonly tablet %s (order %v)", shard, recreated[3*i], rdonly, recreated)
 		}
 		for _, r := range recreated[3*i : 3*i+3] {
-			if !strings.Contains(r, fmt.Sprintf("%010d", vtspec.TabletUID("zone1", "main", shard, vtspec.TypeReplica, 0))[:8]) && !strings.Contains(r, rdonly) {
+			if !strings.Contains(r, fmt.Sprintf("%010d", vtspec.PoolUID(base, vtspec.TypeReplica, 0))[:8]) && !strings.Contains(r, rdonly) {
 				t.Errorf("shard %s's tablets are not replaced together: %v", shard, recreated)
 			}
 		}
@@ -175,7 +176,7 @@ func TestScaleDownAndUpKeepsTheVolume(t *testing.T) {
 	if err := w.Converge(60, nil, clusterReady(w)); err != nil {
 		t.Fatal(err)
 	}
-	gone := "vitess-vttablet-zone1-0214747901"
+	gone := "vitess-vttablet-zone1-1700000001"
 	claimUID := w.Get("PersistentVolumeClaim", "default", gone).UID
 	pool := vc["spec"].(map[string]any)["keyspaces"].([]any)[0].(map[string]any)["tablets"].(map[string]any)["masterEligible"].(map[string]any)
 	pool["replicas"] = 1

@@ -118,8 +118,8 @@ type Tablet struct {
 // Tablets are the scenario's tablets, one per shard.
 func Tablets() []Tablet {
 	var out []Tablet
-	for _, sh := range Shards {
-		uid := spec.TabletUID("zone1", Keyspace, sh, spec.TypeReplica, 0)
+	for i, sh := range Shards {
+		uid := spec.PoolUID(spec.ShardBase(0, i), spec.TypeReplica, 0) // the keyspace's slot in zone1, the shard's range in it
 		out = append(out, Tablet{Shard: sh, UID: uid, Alias: names.Alias("zone1", uid), Pod: names.Tablet(Cluster, "zone1", uid)})
 	}
 	return out
