@@ -53,13 +53,32 @@ func TestAdmitCreate(t *testing.T) {
 		{"CEL rule", func(o map[string]any) {
 			o["spec"].(map[string]any)["keyspaces"] = []any{map[string]any{"name": "k", "cells": []any{"mars"}}}
 		}, "spec.keyspaces", "must name cells listed in spec.cells"},
+		{"a name starting with a digit", func(o map[string]any) { o["metadata"].(map[string]any)["name"] = "2024-db" }, "", "metadata.name must start with a letter"},
+		{"the hash key as a cluster label", func(o map[string]any) {
+			o["spec"].(map[string]any)["labels"] = map[string]any{"vitess.io/desired-hash": "0000000000000000"}
+		}, "spec.labels", "reserved"},
+		{"Metacontroller's record as a vtgate annotation", func(o map[string]any) {
+			o["spec"].(map[string]any)["cells"] = []any{map[string]any{"name": "zone1", "vtgate": map[string]any{"annotations": map[string]any{"metacontroller.k8s.io/last-applied-configuration": "{}"}}}}
+		}, "spec.cells[0].vtgate.annotations", "reserved"},
+		{"the hash key as a keyspace pool label", func(o map[string]any) {
+			o["spec"].(map[string]any)["keyspaces"] = []any{map[string]any{"name": "k", "tablets": map[string]any{"defaults": map[string]any{"labels": map[string]any{"vitess.io/desired-hash": "x"}}}}}
+		}, "spec.keyspaces[0].tablets.defaults.labels", "reserved"},
+		{"a cell label in the selector", func(o map[string]any) {
+			o["spec"].(map[string]any)["selector"] = map[string]any{"matchLabels": map[string]any{"app": "mini", "vitess.io/cell": "zone1"}}
+		}, "spec.selector", "none under vitess.io/"},
+		{"a cluster label in the template", func(o map[string]any) {
+			o["spec"].(map[string]any)["template"] = map[string]any{"metadata": map[string]any{"labels": map[string]any{"app": "mini", "vitess.io/cluster": "x"}}}
+		}, "spec.template", "none under vitess.io/"},
+		{"a keyspace twice in a cell's keyspaces is a cluster's duplicate", func(o map[string]any) {
+			o["spec"].(map[string]any)["keyspaces"] = []any{map[string]any{"name": "k"}, map[string]any{"name": "k"}}
+		}, "spec.keyspaces[1]", "Duplicate value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			obj := cluster(t, minimal)
 			tt.edit(obj)
 			stored, errs := k.Admit(context.Background(), obj, nil)
-			if tt.field == "" {
+			if tt.field == "" && tt.msg == "" {
 				if len(errs) > 0 {
 					t.Fatalf("refused: %v", errs.ToAggregate())
 				}
@@ -69,7 +88,7 @@ func TestAdmitCreate(t *testing.T) {
 				return
 			}
 			for _, e := range errs {
-				if e.Field == tt.field && strings.Contains(e.Error(), tt.msg) {
+				if (e.Field == tt.field || tt.field == "") && strings.Contains(e.Error(), tt.msg) {
 					return
 				}
 			}
@@ -173,6 +192,46 @@ func TestSupportedImagesPolicy(t *testing.T) {
 				t.Errorf("decisions %+v, want none", ds)
 			case tt.want != "" && (len(ds) != 1 || ds[0].Denies() || !strings.Contains(ds[0].Message, tt.want)):
 				t.Errorf("decisions %+v, want one warning naming %s", ds, tt.want)
+			}
+		})
+	}
+}
+
+// TestReservedKeysPolicy evaluates deploy/policy's refusal of reserved
+// keys in a shard's own tablet pools, where the CRD's rule does not reach.
+func TestReservedKeysPolicy(t *testing.T) {
+	policies, err := LoadPolicies(deploy.FS, "policy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	policies = byName(t, policies, "vtmeta-reserved-keys")
+	crds, err := LoadCRDs(deploy.FS, "crds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := crds["VitessCluster"].Resource()
+	shard := func(pool string) string {
+		return "  keyspaces:\n  - name: k\n    shards:\n    - keyRange: {start: '', end: '80'}\n    - keyRange: {start: '80', end: ''}\n      tablets: {" + pool + "}\n"
+	}
+	for _, tt := range []struct {
+		name, spec, want string
+	}{
+		{"no keys", shard("replica: {replicas: 3}"), ""},
+		{"a key of one's own", shard("replica: {labels: {example.com/team: db}}"), ""},
+		{"the hash key", shard("replica: {labels: {vitess.io/desired-hash: '0000000000000000'}}"), "vitess.io/desired-hash"},
+		{"a subdomain", shard("defaults: {annotations: {x.vitess.io/a: b}}"), "x.vitess.io/a"},
+		{"Metacontroller's record", shard("batch: {annotations: {metacontroller.k8s.io/last-applied-configuration: '{}'}}"), "metacontroller.k8s.io/last-applied-configuration"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ds, err := Evaluate(context.Background(), policies, Request{Operation: admission.Create, Resource: res, Object: unstr(t, minimal+tt.spec)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tt.want == "" && len(ds) > 0:
+				t.Errorf("decisions %+v, want none", ds)
+			case tt.want != "" && (len(ds) != 1 || !ds[0].Denies() || !strings.Contains(ds[0].Message, tt.want)):
+				t.Errorf("decisions %+v, want a refusal naming %s", ds, tt.want)
 			}
 		})
 	}

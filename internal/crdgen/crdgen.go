@@ -7,6 +7,7 @@
 package crdgen
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -86,7 +87,7 @@ func CRD(m *protogen.Message) (*apiextv1.CustomResourceDefinition, error) {
 	if spec == nil || status == nil {
 		return nil, fmt.Errorf("kind %s needs spec and status fields", kind.GetKind())
 	}
-	g := &generator{}
+	g := &generator{repeats: 1}
 	specSchema, err := g.field(spec)
 	if err != nil {
 		return nil, err
@@ -154,7 +155,15 @@ func CRD(m *protogen.Message) (*apiextv1.CustomResourceDefinition, error) {
 
 type generator struct {
 	stack []protoreflect.FullName
+	// repeats is how many times a value at this point of the schema can
+	// occur in one object: the product of the enclosing lists' maxItems.
+	repeats int64
 }
+
+// userKeysRepeats is the most times a user_keys rule may be repeated in
+// an object: CEL's cost budget takes a map of 64 keys in a list of 64
+// items, not in a list of shards in a list of keyspaces (64 × 1024).
+const userKeysRepeats = 64
 
 // field returns the schema of one field, described by its comment.
 func (g *generator) field(f *protogen.Field) (*apiextv1.JSONSchemaProps, error) {
@@ -175,7 +184,10 @@ func (g *generator) field(f *protogen.Field) (*apiextv1.JSONSchemaProps, error) 
 			s.MaxProperties = r.MaxProperties
 		}
 	case f.Desc.IsList():
+		outer := g.repeats
+		g.repeats *= cmp.Or(r.GetMaxItems(), 1<<20)
 		item, err := g.value(f, r)
+		g.repeats = outer
 		if err != nil {
 			return nil, err
 		}
@@ -201,8 +213,25 @@ func (g *generator) field(f *protogen.Field) (*apiextv1.JSONSchemaProps, error) 
 		s.Default = &apiextv1.JSON{Raw: []byte(d)}
 	}
 	s.XValidations = append(s.XValidations, celRules(r.GetCel())...)
+	if r.GetUserKeys() && g.repeats <= userKeysRepeats {
+		if !f.Desc.IsMap() || r.MaxProperties == nil {
+			return nil, fmt.Errorf("%s: user_keys needs a map with max_properties (CEL's cost is bounded by it)", f.Desc.FullName())
+		}
+		s.XValidations = append(s.XValidations, apiextv1.ValidationRule{
+			Rule: ReservedKeysRule,
+			Message: "keys under vitess.io/ and metacontroller.k8s.io/ are reserved: vtmeta and Metacontroller use them to find, hash and own objects; " +
+				"use a key of your own domain, such as example.com/team",
+		})
+	}
 	return s, nil
 }
+
+// ReservedKeysRule refuses a map with a key in the reserved domains
+// (spec.Reserved): prefix tests, whose CEL cost does not grow with the
+// keys' length, so that the rule fits the cost budget of a map nested in
+// a list of shards in a list of keyspaces. The layers also refuse keys of
+// the domains' subdomains.
+const ReservedKeysRule = "self.all(k, !k.startsWith('vitess.io/') && !k.startsWith('metacontroller.k8s.io/'))"
 
 // value returns the schema of a single value of field f (a list element, a
 // map value, or the field itself), with the scalar rules of r.

@@ -119,9 +119,13 @@ func (x *CellSpec) GetOrchestrator() *ComponentSpec {
 type VitessClusterSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// selector selects the cluster's children; Metacontroller requires it.
+	// At most 16 labels, none under vitess.io/ or metacontroller.k8s.io/: the
+	// layers add their own below.
 	Selector *LabelSelector `protobuf:"bytes,1,opt,name=selector,proto3" json:"selector,omitempty"`
 	// template is the metadata of every object of the cluster; its labels must
-	// satisfy the selector. Empty uses the selector's labels.
+	// satisfy the selector. Empty uses the selector's labels. At most 32
+	// labels and 32 annotations, none under vitess.io/ or
+	// metacontroller.k8s.io/.
 	Template *Template `protobuf:"bytes,2,opt,name=template,proto3" json:"template,omitempty"`
 	// cells are the cluster's cells, unique by name.
 	Cells []*CellSpec `protobuf:"bytes,3,rep,name=cells,proto3" json:"cells,omitempty"`
@@ -464,10 +468,13 @@ const file_vtmeta_v1alpha1_cluster_proto_rawDesc = "" +
 	"\x06vtgate\x18\x04 \x01(\v2\x1e.vtmeta.v1alpha1.ComponentSpecR\x06vtgate\x124\n" +
 	"\x05vtorc\x18\x05 \x01(\v2\x1e.vtmeta.v1alpha1.ComponentSpecR\x05vtorc\x12B\n" +
 	"\forchestrator\x18\x06 \x01(\v2\x1e.vtmeta.v1alpha1.ComponentSpecR\forchestrator:n\xca\xda\x18j\x12h\n" +
-	",!(has(self.vtorc) && has(self.orchestrator))\x128set vtorc or its deprecated alias orchestrator, not both\"\x84\x12\n" +
-	"\x11VitessClusterSpec\x12B\n" +
-	"\bselector\x18\x01 \x01(\v2\x1e.vtmeta.v1alpha1.LabelSelectorB\x06\xca\xda\x18\x02\x18\x01R\bselector\x125\n" +
-	"\btemplate\x18\x02 \x01(\v2\x19.vtmeta.v1alpha1.TemplateR\btemplate\x12\xca\x01\n" +
+	",!(has(self.vtorc) && has(self.orchestrator))\x128set vtorc or its deprecated alias orchestrator, not both\"\x9d\x1b\n" +
+	"\x11VitessClusterSpec\x12\x99\x05\n" +
+	"\bselector\x18\x01 \x01(\v2\x1e.vtmeta.v1alpha1.LabelSelectorB\xdc\x04\xca\xda\x18\xd7\x04\x18\x01b\xca\x02\n" +
+	"\x9c\x01!has(self.matchLabels) || (self.matchLabels.size() <= 16 && self.matchLabels.all(k, !k.startsWith('vitess.io/') && !k.startsWith('metacontroller.k8s.io/')))\x12\xa8\x01selector.matchLabels: at most 16 labels, none under vitess.io/ or metacontroller.k8s.io/ (vtmeta adds those of each layer below: cluster, cell, keyspace, shard, tablet)b\x85\x02\n" +
+	"\x8b\x01!has(self.matchExpressions) || self.matchExpressions.all(e, !e.key.startsWith('vitess.io/') && !e.key.startsWith('metacontroller.k8s.io/'))\x12uselector.matchExpressions: no key under vitess.io/ or metacontroller.k8s.io/; those are vtmeta's and Metacontroller'sR\bselector\x12\xe1\x04\n" +
+	"\btemplate\x18\x02 \x01(\v2\x19.vtmeta.v1alpha1.TemplateB\xa9\x04\xca\xda\x18\xa4\x04b\xa1\x04\n" +
+	"\x80\x03!has(self.metadata) || ((!has(self.metadata.labels) || (self.metadata.labels.size() <= 32 && self.metadata.labels.all(k, !k.startsWith('vitess.io/') && !k.startsWith('metacontroller.k8s.io/')))) && (!has(self.metadata.annotations) || (self.metadata.annotations.size() <= 32 && self.metadata.annotations.all(k, !k.startsWith('vitess.io/') && !k.startsWith('metacontroller.k8s.io/')))))\x12\x9b\x01template.metadata: at most 32 labels and 32 annotations, none under vitess.io/ or metacontroller.k8s.io/ (vtmeta adds its own labels to every object below)R\btemplate\x12\xca\x01\n" +
 	"\x05cells\x18\x03 \x03(\v2\x19.vtmeta.v1alpha1.CellSpecB\x98\x01\xca\xda\x18\x93\x01\x18\x01H@R\x04nameb\x86\x01\n" +
 	"\x0fself.size() > 0\x12_at least one cell is required: list a cell with a name (and the vtgate, vtctld or etcd it runs)\"\x12FieldValueRequiredR\x05cells\x12I\n" +
 	"\tkeyspaces\x18\x04 \x03(\v2\x1d.vtmeta.v1alpha1.KeyspaceSpecB\f\xca\xda\x18\bH@R\x04nameR\tkeyspaces\x12/\n" +
@@ -476,10 +483,10 @@ const file_vtmeta_v1alpha1_cluster_proto_rawDesc = "" +
 	"\fbackup_flags\x18\a \x03(\v23.vtmeta.v1alpha1.VitessClusterSpec.BackupFlagsEntryR\vbackupFlags\x12/\n" +
 	"\x13deletion_protection\x18\b \x01(\bR\x12deletionProtection\x12E\n" +
 	"\x0ereclaim_policy\x18\t \x01(\tB\x1e\xca\xda\x18\x1a\n" +
-	"\b\"Retain\"B\x06RetainB\x06DeleteR\rreclaimPolicy\x12F\n" +
+	"\b\"Retain\"B\x06RetainB\x06DeleteR\rreclaimPolicy\x12P\n" +
 	"\x06labels\x18\n" +
-	" \x03(\v2..vtmeta.v1alpha1.VitessClusterSpec.LabelsEntryR\x06labels\x12U\n" +
-	"\vannotations\x18\v \x03(\v23.vtmeta.v1alpha1.VitessClusterSpec.AnnotationsEntryR\vannotations\x12>\n" +
+	" \x03(\v2..vtmeta.v1alpha1.VitessClusterSpec.LabelsEntryB\b\xca\xda\x18\x04h@x\x01R\x06labels\x12_\n" +
+	"\vannotations\x18\v \x03(\v23.vtmeta.v1alpha1.VitessClusterSpec.AnnotationsEntryB\b\xca\xda\x18\x04h@x\x01R\vannotations\x12>\n" +
 	"\vcredentials\x18\f \x01(\v2\x1c.vtmeta.v1alpha1.CredentialsR\vcredentials\x123\n" +
 	"\binit_sql\x18\r \x01(\v2\x18.vtmeta.v1alpha1.InitSQLR\ainitSql\x1a>\n" +
 	"\x10BackupFlagsEntry\x12\x10\n" +

@@ -1617,16 +1617,16 @@ const file_vtmeta_v1alpha1_common_proto_rawDesc = "" +
 	"\x18LabelSelectorRequirement\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12A\n" +
 	"\boperator\x18\x02 \x01(\tB%\xca\xda\x18!B\x02InB\x05NotInB\x06ExistsB\fDoesNotExistR\boperator\x12\x16\n" +
-	"\x06values\x18\x03 \x03(\tR\x06values\"\x83\x02\n" +
+	"\x06values\x18\x03 \x03(\tR\x06values\"\x8b\x02\n" +
 	"\rLabelSelector\x12Z\n" +
-	"\fmatch_labels\x18\x01 \x03(\v2/.vtmeta.v1alpha1.LabelSelector.MatchLabelsEntryB\x06\xca\xda\x18\x02h\x10R\vmatchLabels\x12V\n" +
-	"\x11match_expressions\x18\x02 \x03(\v2).vtmeta.v1alpha1.LabelSelectorRequirementR\x10matchExpressions\x1a>\n" +
+	"\fmatch_labels\x18\x01 \x03(\v2/.vtmeta.v1alpha1.LabelSelector.MatchLabelsEntryB\x06\xca\xda\x18\x02h\x18R\vmatchLabels\x12^\n" +
+	"\x11match_expressions\x18\x02 \x03(\v2).vtmeta.v1alpha1.LabelSelectorRequirementB\x06\xca\xda\x18\x02H\x10R\x10matchExpressions\x1a>\n" +
 	"\x10MatchLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb2\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xba\x02\n" +
 	"\x10TemplateMetadata\x12M\n" +
-	"\x06labels\x18\x01 \x03(\v2-.vtmeta.v1alpha1.TemplateMetadata.LabelsEntryB\x06\xca\xda\x18\x02h R\x06labels\x12T\n" +
-	"\vannotations\x18\x02 \x03(\v22.vtmeta.v1alpha1.TemplateMetadata.AnnotationsEntryR\vannotations\x1a9\n" +
+	"\x06labels\x18\x01 \x03(\v2-.vtmeta.v1alpha1.TemplateMetadata.LabelsEntryB\x06\xca\xda\x18\x02h0R\x06labels\x12\\\n" +
+	"\vannotations\x18\x02 \x03(\v22.vtmeta.v1alpha1.TemplateMetadata.AnnotationsEntryB\x06\xca\xda\x18\x02h@R\vannotations\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
@@ -1667,11 +1667,11 @@ const file_vtmeta_v1alpha1_common_proto_rawDesc = "" +
 	"\vvolume_mode\x18\x04 \x01(\tR\n" +
 	"volumeMode\x12:\n" +
 	"\bselector\x18\x05 \x01(\v2\x1e.vtmeta.v1alpha1.LabelSelectorR\bselectorB\x15\n" +
-	"\x13_storage_class_name\"\xcf\x03\n" +
+	"\x13_storage_class_name\"\xe3\x03\n" +
 	"\vServiceSpec\x12;\n" +
-	"\x04type\x18\x01 \x01(\tB'\xca\xda\x18#B\tClusterIPB\bNodePortB\fLoadBalancerR\x04type\x12O\n" +
-	"\vannotations\x18\x02 \x03(\v2-.vtmeta.v1alpha1.ServiceSpec.AnnotationsEntryR\vannotations\x12@\n" +
-	"\x06labels\x18\x03 \x03(\v2(.vtmeta.v1alpha1.ServiceSpec.LabelsEntryR\x06labels\x12=\n" +
+	"\x04type\x18\x01 \x01(\tB'\xca\xda\x18#B\tClusterIPB\bNodePortB\fLoadBalancerR\x04type\x12Y\n" +
+	"\vannotations\x18\x02 \x03(\v2-.vtmeta.v1alpha1.ServiceSpec.AnnotationsEntryB\b\xca\xda\x18\x04h@x\x01R\vannotations\x12J\n" +
+	"\x06labels\x18\x03 \x03(\v2(.vtmeta.v1alpha1.ServiceSpec.LabelsEntryB\b\xca\xda\x18\x04h@x\x01R\x06labels\x12=\n" +
 	"\x1bload_balancer_source_ranges\x18\x04 \x03(\tR\x18loadBalancerSourceRanges\x126\n" +
 	"\x17external_traffic_policy\x18\x05 \x01(\tR\x15externalTrafficPolicy\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
@@ -1689,15 +1689,15 @@ const file_vtmeta_v1alpha1_common_proto_rawDesc = "" +
 	"\x13priority_class_name\x18\x05 \x01(\tR\x11priorityClassName\x1a?\n" +
 	"\x11NodeSelectorEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfb\x05\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8f\x06\n" +
 	"\rComponentSpec\x12\x14\n" +
 	"\x05image\x18\x01 \x01(\tR\x05image\x12*\n" +
 	"\breplicas\x18\x02 \x01(\x05B\t\xca\xda\x18\x05 \x00(\xe8\aH\x00R\breplicas\x88\x01\x01\x12C\n" +
 	"\tresources\x18\x03 \x01(\v2%.vtmeta.v1alpha1.ResourceRequirementsR\tresources\x12O\n" +
 	"\vextra_flags\x18\x04 \x03(\v2..vtmeta.v1alpha1.ComponentSpec.ExtraFlagsEntryR\n" +
-	"extraFlags\x12B\n" +
-	"\x06labels\x18\x05 \x03(\v2*.vtmeta.v1alpha1.ComponentSpec.LabelsEntryR\x06labels\x12Q\n" +
-	"\vannotations\x18\x06 \x03(\v2/.vtmeta.v1alpha1.ComponentSpec.AnnotationsEntryR\vannotations\x12;\n" +
+	"extraFlags\x12L\n" +
+	"\x06labels\x18\x05 \x03(\v2*.vtmeta.v1alpha1.ComponentSpec.LabelsEntryB\b\xca\xda\x18\x04h@x\x01R\x06labels\x12[\n" +
+	"\vannotations\x18\x06 \x03(\v2/.vtmeta.v1alpha1.ComponentSpec.AnnotationsEntryB\b\xca\xda\x18\x04h@x\x01R\vannotations\x12;\n" +
 	"\n" +
 	"scheduling\x18\a \x01(\v2\x1b.vtmeta.v1alpha1.SchedulingR\n" +
 	"scheduling\x126\n" +
@@ -1712,7 +1712,7 @@ const file_vtmeta_v1alpha1_common_proto_rawDesc = "" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
-	"\t_replicas\"\xca\x05\n" +
+	"\t_replicas\"\xde\x05\n" +
 	"\bEtcdSpec\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x14\n" +
 	"\x05image\x18\x02 \x01(\tR\x05image\x12!\n" +
@@ -1723,9 +1723,9 @@ const file_vtmeta_v1alpha1_common_proto_rawDesc = "" +
 	"extraFlags\x12;\n" +
 	"\n" +
 	"scheduling\x18\a \x01(\v2\x1b.vtmeta.v1alpha1.SchedulingR\n" +
-	"scheduling\x12=\n" +
-	"\x06labels\x18\b \x03(\v2%.vtmeta.v1alpha1.EtcdSpec.LabelsEntryR\x06labels\x12L\n" +
-	"\vannotations\x18\t \x03(\v2*.vtmeta.v1alpha1.EtcdSpec.AnnotationsEntryR\vannotations\x1a=\n" +
+	"scheduling\x12G\n" +
+	"\x06labels\x18\b \x03(\v2%.vtmeta.v1alpha1.EtcdSpec.LabelsEntryB\b\xca\xda\x18\x04h@x\x01R\x06labels\x12V\n" +
+	"\vannotations\x18\t \x03(\v2*.vtmeta.v1alpha1.EtcdSpec.AnnotationsEntryB\b\xca\xda\x18\x04h@x\x01R\vannotations\x1a=\n" +
 	"\x0fExtraFlagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
@@ -1767,15 +1767,15 @@ const file_vtmeta_v1alpha1_common_proto_rawDesc = "" +
 	"\aInitSQL\x12S\n" +
 	"\x0fconfig_map_name\x18\x01 \x01(\tB+\xca\xda\x18'\x18\x012 ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$8\xfd\x01R\rconfigMapName\x12%\n" +
 	"\x03key\x18\x02 \x01(\tB\x13\xca\xda\x18\x0f\n" +
-	"\r\"init_db.sql\"R\x03key\"\x9f\x06\n" +
+	"\r\"init_db.sql\"R\x03key\"\xb3\x06\n" +
 	"\rClusterConfig\x12/\n" +
 	"\x06images\x18\x02 \x01(\v2\x17.vtmeta.v1alpha1.ImagesR\x06images\x123\n" +
 	"\x06backup\x18\x03 \x01(\v2\x1b.vtmeta.v1alpha1.BackupSpecR\x06backup\x12R\n" +
 	"\fbackup_flags\x18\x04 \x03(\v2/.vtmeta.v1alpha1.ClusterConfig.BackupFlagsEntryR\vbackupFlags\x129\n" +
 	"\btopology\x18\x05 \x01(\v2\x1d.vtmeta.v1alpha1.TopologySpecR\btopology\x12%\n" +
-	"\x0ereclaim_policy\x18\x06 \x01(\tR\rreclaimPolicy\x12B\n" +
-	"\x06labels\x18\a \x03(\v2*.vtmeta.v1alpha1.ClusterConfig.LabelsEntryR\x06labels\x12Q\n" +
-	"\vannotations\x18\b \x03(\v2/.vtmeta.v1alpha1.ClusterConfig.AnnotationsEntryR\vannotations\x12%\n" +
+	"\x0ereclaim_policy\x18\x06 \x01(\tR\rreclaimPolicy\x12L\n" +
+	"\x06labels\x18\a \x03(\v2*.vtmeta.v1alpha1.ClusterConfig.LabelsEntryB\b\xca\xda\x18\x04h@x\x01R\x06labels\x12[\n" +
+	"\vannotations\x18\b \x03(\v2/.vtmeta.v1alpha1.ClusterConfig.AnnotationsEntryB\b\xca\xda\x18\x04h@x\x01R\vannotations\x12%\n" +
 	"\x0evtctld_address\x18\t \x01(\tR\rvtctldAddress\x12>\n" +
 	"\vcredentials\x18\n" +
 	" \x01(\v2\x1c.vtmeta.v1alpha1.CredentialsR\vcredentials\x123\n" +

@@ -846,7 +846,7 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"extraFlags\x1a=\n" +
 	"\x0fExtraFlagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb0\x06\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc4\x06\n" +
 	"\x0eTabletPoolSpec\x12)\n" +
 	"\breplicas\x18\x01 \x01(\x05B\b\xca\xda\x18\x04 \x00(cH\x00R\breplicas\x88\x01\x01\x12\x14\n" +
 	"\x05image\x18\x02 \x01(\tR\x05image\x12:\n" +
@@ -855,9 +855,9 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"\fvolume_claim\x18\x05 \x01(\v2*.vtmeta.v1alpha1.PersistentVolumeClaimSpecR\vvolumeClaim\x12;\n" +
 	"\n" +
 	"scheduling\x18\x06 \x01(\v2\x1b.vtmeta.v1alpha1.SchedulingR\n" +
-	"scheduling\x12C\n" +
-	"\x06labels\x18\a \x03(\v2+.vtmeta.v1alpha1.TabletPoolSpec.LabelsEntryR\x06labels\x12R\n" +
-	"\vannotations\x18\b \x03(\v20.vtmeta.v1alpha1.TabletPoolSpec.AnnotationsEntryR\vannotations\x12?\n" +
+	"scheduling\x12M\n" +
+	"\x06labels\x18\a \x03(\v2+.vtmeta.v1alpha1.TabletPoolSpec.LabelsEntryB\b\xca\xda\x18\x04h@x\x01R\x06labels\x12\\\n" +
+	"\vannotations\x18\b \x03(\v20.vtmeta.v1alpha1.TabletPoolSpec.AnnotationsEntryB\b\xca\xda\x18\x04h@x\x01R\vannotations\x12?\n" +
 	"\x10security_context\x18\t \x01(\v2\x14.vtmeta.v1alpha1.RawR\x0fsecurityContext\x12X\n" +
 	" termination_grace_period_seconds\x18\n" +
 	" \x01(\x03B\n" +

@@ -58,7 +58,13 @@ type FieldRules struct {
 	// emit_empty writes the field even when it is empty: Metacontroller reads
 	// a missing children list as "delete every child" and a missing status as
 	// "wipe the status".
-	EmitEmpty     bool `protobuf:"varint,14,opt,name=emit_empty,json=emitEmpty,proto3" json:"emit_empty,omitempty"`
+	EmitEmpty bool `protobuf:"varint,14,opt,name=emit_empty,json=emitEmpty,proto3" json:"emit_empty,omitempty"`
+	// user_keys marks a map of labels or annotations a user writes: the CRD
+	// refuses keys under vitess.io/ and metacontroller.k8s.io/, which vtmeta
+	// and Metacontroller use to find, hash and own objects, wherever CEL's
+	// cost budget allows the rule (not in a shard's own tablets, nested in
+	// two lists: the vtmeta-reserved-keys policy refuses those).
+	UserKeys      bool `protobuf:"varint,15,opt,name=user_keys,json=userKeys,proto3" json:"user_keys,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -187,6 +193,13 @@ func (x *FieldRules) GetMaxProperties() int64 {
 func (x *FieldRules) GetEmitEmpty() bool {
 	if x != nil {
 		return x.EmitEmpty
+	}
+	return false
+}
+
+func (x *FieldRules) GetUserKeys() bool {
+	if x != nil {
+		return x.UserKeys
 	}
 	return false
 }
@@ -564,7 +577,7 @@ var File_vtmeta_v1alpha1_options_proto protoreflect.FileDescriptor
 
 const file_vtmeta_v1alpha1_options_proto_rawDesc = "" +
 	"\n" +
-	"\x1dvtmeta/v1alpha1/options.proto\x12\x0fvtmeta.v1alpha1\x1a google/protobuf/descriptor.proto\"\x96\x04\n" +
+	"\x1dvtmeta/v1alpha1/options.proto\x12\x0fvtmeta.v1alpha1\x1a google/protobuf/descriptor.proto\"\xb3\x04\n" +
 	"\n" +
 	"FieldRules\x12\x18\n" +
 	"\adefault\x18\x01 \x01(\tR\adefault\x12\"\n" +
@@ -583,7 +596,8 @@ const file_vtmeta_v1alpha1_options_proto_rawDesc = "" +
 	"\x03cel\x18\f \x03(\v2\x18.vtmeta.v1alpha1.CELRuleR\x03cel\x12*\n" +
 	"\x0emax_properties\x18\r \x01(\x03H\x04R\rmaxProperties\x88\x01\x01\x12\x1d\n" +
 	"\n" +
-	"emit_empty\x18\x0e \x01(\bR\temitEmptyB\n" +
+	"emit_empty\x18\x0e \x01(\bR\temitEmpty\x12\x1b\n" +
+	"\tuser_keys\x18\x0f \x01(\bR\buserKeysB\n" +
 	"\n" +
 	"\b_minimumB\n" +
 	"\n" +

@@ -231,7 +231,7 @@ func TestSelectorsAreDisjoint(t *testing.T) {
 func TestAll(t *testing.T) {
 	objs := typed(t, build(t, overlay("all")))
 	for kind, n := range map[string]int{"CustomResourceDefinition": 5, "Deployment": 5, "Service": 5, "CompositeController": 5,
-		"ValidatingAdmissionPolicy": 2, "ValidatingAdmissionPolicyBinding": 2, "Namespace": 1} {
+		"ValidatingAdmissionPolicy": 3, "ValidatingAdmissionPolicyBinding": 3, "Namespace": 1} {
 		if len(objs[kind]) != n {
 			t.Errorf("%d %s, want %d", len(objs[kind]), kind, n)
 		}
@@ -252,6 +252,7 @@ func TestAll(t *testing.T) {
 	}{
 		{"vtmeta-deletion-protection", "DELETE", "deletionProtection", admissionv1.Deny},
 		{"vtmeta-supported-images", "CREATE", "variables.old.size() == 0", admissionv1.Warn},
+		{"vtmeta-reserved-keys", "UPDATE", "variables.reserved.size() == 0", admissionv1.Deny},
 	} {
 		vap := policies[p.name]
 		if vap == nil {
