@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/vtmeta/vtmeta/cmd/vtmeta/operator"
 	"github.com/vtmeta/vtmeta/deploy"
 	"github.com/vtmeta/vtmeta/internal/admission"
+	"github.com/vtmeta/vtmeta/internal/names"
 )
 
 // layerFlags are the flags that choose where each layer runs.
@@ -150,6 +152,33 @@ func refusals(w *operator.World) []refusal {
 				out = append(out, refusal{o.Kind, o.Name, strings.TrimPrefix(msg, "spec refused, children held as last applied: ")})
 			}
 		}
+	}
+	return out
+}
+
+// collisions lists what would make the rendered objects collide on a real
+// cluster: a name Kubernetes refuses for its kind, and two VitessTablets of
+// one Vitess alias (cell and uid) — two tablets of one alias corrupt the
+// topology. (Two children of one kind and name from different parents the
+// world refuses as it applies them.)
+func collisions(w *operator.World) []string {
+	var out []string
+	aliases := map[string]string{}
+	for _, o := range w.Objects() {
+		if err := names.Valid(o.Kind, o.Name); err != nil {
+			out = append(out, err.Error())
+		}
+		if o.Kind != "VitessTablet" {
+			continue
+		}
+		s, _ := o.Body["spec"].(map[string]any)
+		cell, _ := s["cell"].(string)
+		uid, _ := strconv.ParseUint(fmt.Sprint(s["uid"]), 10, 32)
+		alias := names.Alias(cell, uint32(uid))
+		if other, ok := aliases[alias]; ok {
+			out = append(out, fmt.Sprintf("VitessTablets %s and %s share the tablet alias %s", other, o.Name, alias))
+		}
+		aliases[alias] = o.Name
 	}
 	return out
 }

@@ -100,6 +100,13 @@ func (a *app) render(cmd *cobra.Command, o *offline, m manifest) (*operator.Worl
 	if err := converge(cmd.Context(), w, stored); err != nil {
 		return nil, err
 	}
+	if cs := collisions(w); len(cs) > 0 {
+		fmt.Fprintf(a.stderr, "%s: the objects would collide:\n", m)
+		for _, c := range cs {
+			fmt.Fprintf(a.stderr, "  %s\n", c)
+		}
+		return nil, errInvalid
+	}
 	if rs := refusals(w); len(rs) > 0 {
 		fmt.Fprintf(a.stderr, "%s: a layer refuses the spec:\n", m)
 		for _, r := range rs {

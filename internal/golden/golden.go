@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,9 +20,11 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/vtmeta/vtmeta/internal/hook"
 	"github.com/vtmeta/vtmeta/internal/hookctx"
 	"github.com/vtmeta/vtmeta/internal/kjson"
 	"github.com/vtmeta/vtmeta/internal/observed"
+	"github.com/vtmeta/vtmeta/internal/spec"
 	"github.com/vtmeta/vtmeta/internal/vtflags"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
@@ -225,4 +228,57 @@ func VitessFlagsIn(t *testing.T, dir string) map[string]bool {
 		}
 	}
 	return seen
+}
+
+// Affinity is an affinity block of about n bytes (node affinity terms of
+// distinct labels), for tests of answers that repeat it.
+func Affinity(n int) []byte {
+	var b strings.Builder
+	b.WriteString(`{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[`)
+	for i := 0; b.Len() < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"matchExpressions":[{"key":"example.com/zone-%d","operator":"In","values":["a","b"]}]}`, i)
+	}
+	b.WriteString(`]}}}`)
+	return []byte(b.String())
+}
+
+// EstimateHolds checks a layer's estimate of an answer against the answer
+// it built: at least its size (the runtime holds the estimate while the
+// answer exists), and, but for the records of held children it counts in
+// full (records), at most four times it (a pessimistic estimate refuses
+// specs it could serve).
+func EstimateHolds(t *testing.T, what string, est, records int64, answer []byte) {
+	t.Helper()
+	if est < int64(len(answer)) || est-records > 4*int64(len(answer)) {
+		t.Errorf("%s: estimated %d bytes (%d of them held records), answered %d (want the estimate at least the answer, and at most four times it but for the records)",
+			what, est, records, len(answer))
+	}
+}
+
+// EstimatesHold checks a layer's estimate (EstimateHolds) for every golden
+// request under dir that the layer answers with children it built (not
+// held for an invalid spec, which no estimate is for), and for the
+// requests more gives.
+func EstimatesHold[Req hook.Request, Resp proto.Message](t *testing.T, dir string, sync func(context.Context, Req) (Resp, error), estimate func(Req) int64, more ...Req) {
+	t.Helper()
+	check := func(what string, req Req) {
+		resp, err := sync(Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := kjson.Marshal(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), `"InvalidSpec"`) {
+			EstimateHolds(t, what, estimate(req), spec.Records(req.GetChildren()), b)
+		}
+	}
+	EachRequest(t, dir, func(path string, req Req) { check(path, req) })
+	for i, req := range more {
+		check(fmt.Sprint("request ", i), req)
+	}
 }

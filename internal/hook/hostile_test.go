@@ -21,6 +21,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/vtmeta/vtmeta/internal/hookctx"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
 
@@ -454,4 +455,77 @@ func TestGRPCCallsInFlightAreBounded(t *testing.T) {
 	if h, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{}); err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		t.Errorf("grpc health with budget free: %v %v, want SERVING", h, err)
 	}
+}
+
+// TestAnswersInFlightAreBounded: a layer whose answers are many times
+// their requests' size holds twice its estimate of the in-flight budget
+// while a call runs; calls past the budget get 503 before the layer builds
+// anything, the layer learns the answer limit, and the budget comes back.
+func TestAnswersInFlightAreBounded(t *testing.T) {
+	const inflight = 1 << 20
+	o := defaults(t, "--max-body-bytes", fmt.Sprint(inflight/4), "--max-inflight-body-bytes", fmt.Sprint(inflight), "--max-answer-bytes", fmt.Sprint(inflight))
+	started, release := make(chan int64, 8), make(chan struct{})
+	l := testLayer(func(ctx context.Context, r *req) (*resp, error) {
+		started <- hookctx.AnswerLimit(ctx)
+		<-release
+		return &resp{}, nil
+	})
+	// Each call estimates a third of the budget: two fit (held twice).
+	l.Estimate = func(*req) int64 { return inflight / 6 }
+	svc, err := New(context.Background(), l, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.SetReady(true)
+	var wg sync.WaitGroup
+	codes := make(chan int, 3)
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes <- post(svc.HTTP, "/sync", request("db", "", "")).Code
+		}()
+	}
+	for range 2 {
+		if limit := <-started; limit != inflight/2 {
+			t.Errorf("the layer learned an answer limit of %d, want half the in-flight budget, %d", limit, inflight/2)
+		}
+	}
+	if c := <-codes; c != http.StatusServiceUnavailable {
+		t.Errorf("a third call got %d, want 503 while two answers hold the budget", c)
+	}
+	close(release)
+	wg.Wait()
+	for range 2 {
+		if c := <-codes; c != http.StatusOK {
+			t.Errorf("a held call got %d", c)
+		}
+	}
+	if free := freeOf(svc.bodies); free != inflight {
+		t.Errorf("%d of %d bytes of the budget came back", free, inflight)
+	}
+	// Over the limit, nothing is held: the layer refuses and holds its
+	// children, an answer no larger than the request.
+	l.Estimate = func(*req) int64 { return 10 * inflight }
+	svc2, err := New(context.Background(), l, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc2.SetReady(true)
+	done := make(chan int, 1)
+	go func() { done <- post(svc2.HTTP, "/sync", request("db", "", "")).Code }()
+	<-started
+	if free := freeOf(svc2.bodies); free < inflight-(64<<10) {
+		t.Errorf("an answer over the limit holds %d bytes of the budget, more than its request's buffer", inflight-free)
+	}
+	if c := <-done; c != http.StatusOK {
+		t.Errorf("got %d", c)
+	}
+}
+
+// freeOf reads a budget's free bytes.
+func freeOf(b *budget) int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.free
 }

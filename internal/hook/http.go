@@ -74,7 +74,7 @@ func New[Req Request, Resp Response](ctx context.Context, l Layer[Req, Resp], o 
 			return nil, fmt.Errorf("--bearer-token-file %s is empty", o.BearerTokenFile)
 		}
 	}
-	srv := &Server[Req, Resp]{layer: l, metrics: svc.Metrics, log: log, now: time.Now}
+	srv := &Server[Req, Resp]{layer: l, metrics: svc.Metrics, log: log, now: time.Now, answers: svc.bodies, maxAnswer: min(o.MaxAnswerBytes, o.MaxInflightBodyBytes/2)}
 	gate := &grpcGate{svc: svc, bodies: newBudget(o.MaxInflightBodyBytes)}
 	grpcOpts = append(gate.serverOptions(), grpcOpts...)
 	svc.GRPC = grpc.NewServer(grpcOpts...)

@@ -22,8 +22,15 @@ type Options struct {
 	// MaxBodyBytes bounds a request body; larger ones get 413.
 	MaxBodyBytes int64
 	// MaxInflightBodyBytes bounds the request body bytes held in memory by
-	// all hook calls at once; a call that would go over it gets 503.
+	// all hook calls at once, and the answers they build (each counted
+	// twice: built, then encoded); a call that would go over it gets 503.
 	MaxInflightBodyBytes int64
+	// MaxAnswerBytes bounds the answer of one call, as its layer
+	// estimates it before building anything, and is itself bounded by half
+	// of MaxInflightBodyBytes (an answer is held twice while it is sent): a
+	// spec whose answer would be larger is refused (InvalidSpec,
+	// AnswerTooLarge) and its children held.
+	MaxAnswerBytes int64
 	// ReadTimeout, WriteTimeout and IdleTimeout bound HTTP connections.
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// ShutdownDelay is how long the service keeps serving after SIGTERM,
@@ -68,7 +75,9 @@ func (o *Options) Bind(fs *flag.FlagSet) {
 	str(&o.FinalizePath, "finalize-path", "/finalize", "path of the finalize hook (/hooks/<layer>/finalize is served too)")
 	fs.Int64Var(&o.MaxBodyBytes, "max-body-bytes", 16<<20, withEnv("max-body-bytes", "largest request body accepted (HTTP and gRPC); larger ones get 413"))
 	fs.Int64Var(&o.MaxInflightBodyBytes, "max-inflight-body-bytes", 64<<20, withEnv("max-inflight-body-bytes",
-		"most request body bytes all HTTP hook calls may hold in memory at once; a call that would go over it gets 503 and Metacontroller retries it"))
+		"most request body and answer bytes all HTTP hook calls may hold in memory at once; a call that would go over it gets 503 and Metacontroller retries it"))
+	fs.Int64Var(&o.MaxAnswerBytes, "max-answer-bytes", 16<<20, withEnv("max-answer-bytes",
+		"largest answer a layer builds, as it estimates it first, and at most half of --max-inflight-body-bytes: a spec whose children would be larger is refused (Ready=False, InvalidSpec, AnswerTooLarge) and its children held"))
 	dur(&o.ReadTimeout, "read-timeout", 30*time.Second, "HTTP read timeout")
 	dur(&o.WriteTimeout, "write-timeout", 30*time.Second, "HTTP write timeout")
 	dur(&o.IdleTimeout, "idle-timeout", 120*time.Second, "HTTP keep-alive idle timeout")
@@ -153,6 +162,9 @@ func (o Options) check() error {
 	}
 	if o.MaxInflightBodyBytes < o.MaxBodyBytes {
 		return fmt.Errorf("--max-inflight-body-bytes %d is below --max-body-bytes %d: a request of the largest size could never be served", o.MaxInflightBodyBytes, o.MaxBodyBytes)
+	}
+	if o.MaxAnswerBytes <= 0 {
+		return fmt.Errorf("--max-answer-bytes must be positive")
 	}
 	for _, d := range []struct {
 		flag string

@@ -288,7 +288,7 @@ func TestUsageNamesEnvironment(t *testing.T) {
 func TestEnvironmentFillsEveryOption(t *testing.T) {
 	env := map[string]string{
 		"VTMETA_HTTP_ADDR": "127.0.0.1:1", "VTMETA_GRPC_ADDR": "127.0.0.1:2",
-		"VTMETA_SYNC_PATH": "/s", "VTMETA_FINALIZE_PATH": "/f", "VTMETA_MAX_BODY_BYTES": "1234", "VTMETA_MAX_INFLIGHT_BODY_BYTES": "5678",
+		"VTMETA_SYNC_PATH": "/s", "VTMETA_FINALIZE_PATH": "/f", "VTMETA_MAX_BODY_BYTES": "1234", "VTMETA_MAX_INFLIGHT_BODY_BYTES": "5678", "VTMETA_MAX_ANSWER_BYTES": "910",
 		"VTMETA_READ_TIMEOUT": "1s", "VTMETA_WRITE_TIMEOUT": "2s", "VTMETA_IDLE_TIMEOUT": "3s",
 		"VTMETA_SHUTDOWN_DELAY": "4s", "VTMETA_SHUTDOWN_TIMEOUT": "5s",
 		"VTMETA_TLS_CERT_FILE": "c", "VTMETA_TLS_KEY_FILE": "k", "VTMETA_CLIENT_CA_FILE": "ca",
@@ -300,7 +300,7 @@ func TestEnvironmentFillsEveryOption(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Options{
-		HTTPAddr: "127.0.0.1:1", GRPCAddr: "127.0.0.1:2", SyncPath: "/s", FinalizePath: "/f", MaxBodyBytes: 1234, MaxInflightBodyBytes: 5678,
+		HTTPAddr: "127.0.0.1:1", GRPCAddr: "127.0.0.1:2", SyncPath: "/s", FinalizePath: "/f", MaxBodyBytes: 1234, MaxInflightBodyBytes: 5678, MaxAnswerBytes: 910,
 		ReadTimeout: time.Second, WriteTimeout: 2 * time.Second, IdleTimeout: 3 * time.Second,
 		ShutdownDelay: 4 * time.Second, ShutdownTimeout: 5 * time.Second,
 		TLSCertFile: "c", TLSKeyFile: "k", ClientCAFile: "ca", BearerTokenFile: "t", ETag: true,

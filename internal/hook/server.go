@@ -68,6 +68,12 @@ type Layer[Req Request, Resp Response] struct {
 	// still answers, with Sync's response and finalized: true, so parents
 	// that carry the finalizer of an older CompositeController are let go.
 	Finalize Func[Req, Resp]
+	// Estimate is the size in bytes of the answer the layer would build for
+	// a request, estimated before building it (see hookctx.AnswerLimit): the
+	// runtime holds twice that much of the in-flight budget while the call
+	// runs, so that answers many times their request's size cannot together
+	// take more memory than the budget. Nil estimates nothing.
+	Estimate func(req Req) int64
 	// Register registers s as the layer's gRPC service on g and its gateway
 	// handlers on mux.
 	Register func(ctx context.Context, g GRPCRegistrar, mux *GatewayMux, s *Server[Req, Resp]) error
@@ -82,6 +88,10 @@ type Server[Req Request, Resp Response] struct {
 	metrics *Metrics
 	log     *slog.Logger
 	now     func() time.Time
+	// answers is the in-flight budget answers are held from, maxAnswer the
+	// largest answer a layer may build (--max-answer-bytes).
+	answers   *budget
+	maxAnswer int64
 }
 
 // Sync serves the sync hook.
@@ -122,6 +132,18 @@ func (s *Server[Req, Resp]) call(ctx context.Context, hookName string, req Req) 
 	ctx = hookctx.WithInvalidRecorder(ctx, func(reason string) {
 		s.metrics.InvalidSpecs.WithLabelValues(s.layer.Name, reason).Inc()
 	})
+	if s.layer.Estimate != nil && s.answers != nil {
+		ctx = hookctx.WithAnswerLimit(ctx, s.maxAnswer)
+		// An answer over the limit is refused: the layer sends back its
+		// children as held, no larger than the request already counted.
+		if est := s.layer.Estimate(req); est <= s.maxAnswer {
+			if !s.answers.take(2 * est) {
+				rec.outcome, rec.err = OutcomeBusy, fmt.Errorf("%w: an answer of about %d bytes", errBusy, est)
+				return zero, status.Errorf(codes.Unavailable, "%v (--max-inflight-body-bytes); retry", rec.err)
+			}
+			defer s.answers.give(2 * est)
+		}
+	}
 	fn, finalize := s.layer.Sync, false
 	if hookName == "finalize" {
 		if s.layer.Finalize != nil {

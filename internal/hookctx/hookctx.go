@@ -42,3 +42,19 @@ func ReportInvalid(ctx context.Context, reason string) {
 		r(reason)
 	}
 }
+
+type answerLimitKey struct{}
+
+// WithAnswerLimit returns ctx whose AnswerLimit is n bytes.
+func WithAnswerLimit(ctx context.Context, n int64) context.Context {
+	return context.WithValue(ctx, answerLimitKey{}, n)
+}
+
+// AnswerLimit is the most bytes a hook call may answer with (the
+// runtime's --max-answer-bytes), or 0 when the call has no limit (a test
+// calling a layer directly). A layer whose answer would be larger refuses
+// the spec, naming what to shrink, before it builds anything.
+func AnswerLimit(ctx context.Context) int64 {
+	n, _ := ctx.Value(answerLimitKey{}).(int64)
+	return n
+}

@@ -120,6 +120,9 @@ func CellObject(s *v1.VitessCellSpec) error {
 		for j, sh := range k.GetShards() {
 			errs = append(errs, ValidShardName(fmt.Sprintf("%s.shards[%d]", f, j), sh))
 		}
+		if h := k.GetShardsHash(); h != "" && (len(h) != 16 || !isHexBytes(h)) {
+			errs = append(errs, fieldErr(f+".shardsHash", "InvalidHash", "%q is not 16 hex digits; the cluster layer writes it", h))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -512,8 +512,79 @@ func Cluster(s *v1.VitessClusterSpec) error {
 	if p := s.GetReclaimPolicy(); p != "" && p != ReclaimRetain && p != ReclaimDelete {
 		errs = append(errs, fieldErr("spec.reclaimPolicy", "InvalidReclaimPolicy", "%q is not a reclaim policy: use Retain or Delete", p))
 	}
-	errs = append(errs, BackupFlags("spec.backup", s.GetBackup(), s.GetBackupFlags(), "spec.backupFlags"))
+	errs = append(errs, BackupFlags("spec.backup", s.GetBackup(), s.GetBackupFlags(), "spec.backupFlags"), tabletsPerCell(s))
+	if n := len(s.GetSelector().GetMatchLabels()); n > MaxSelectorLabels {
+		errs = append(errs, fieldErr("spec.selector.matchLabels", "TooManyLabels", "%d labels: at most %d (each layer below adds its own)", n, MaxSelectorLabels))
+	}
+	if n := len(s.GetTemplate().GetMetadata().GetLabels()); n > MaxTemplateLabels {
+		errs = append(errs, fieldErr("spec.template.metadata.labels", "TooManyLabels", "%d labels: at most %d (each layer below adds its own)", n, MaxTemplateLabels))
+	}
 	return errors.Join(errs...)
+}
+
+// Limits of a cluster's spec, which the CRD holds too.
+const (
+	// MaxSelectorLabels and MaxTemplateLabels bound the cluster's selector
+	// and template: the layers below add up to six labels of their own,
+	// and the lower kinds' schemas take 24 and 48.
+	MaxSelectorLabels = 16
+	MaxTemplateLabels = 32
+	// MaxTabletsPerCell bounds the tablets of a cell: vtmeta renders a
+	// VitessTablet, a Pod and a claim for each, and the cell's topology
+	// holds them all.
+	MaxTabletsPerCell = 4096
+)
+
+// tabletsPerCell refuses a cell of more than MaxTabletsPerCell tablets,
+// counting each shard's own tablets, naming the keyspace that has most.
+func tabletsPerCell(s *v1.VitessClusterSpec) error {
+	counts := make([]int, len(s.GetKeyspaces()))
+	for i, k := range s.GetKeyspaces() {
+		counts[i] = keyspaceTablets(k)
+	}
+	var errs []error
+	for ci, c := range s.GetCells() {
+		total, most := 0, -1
+		for i, k := range s.GetKeyspaces() {
+			if !ServedIn(s, k, c) {
+				continue
+			}
+			total += counts[i]
+			if most < 0 || counts[i] > counts[most] {
+				most = i
+			}
+		}
+		if total > MaxTabletsPerCell {
+			errs = append(errs, fieldErr(fmt.Sprintf("spec.keyspaces[%d]", most), "TooManyTablets",
+				"cell %s (spec.cells[%d]) would hold %d tablets, more than %d: keyspace %s alone has %d there; use fewer shards, fewer tablets per shard, or serve keyspaces in fewer cells",
+				c.GetName(), ci, total, MaxTabletsPerCell, s.GetKeyspaces()[most].GetName(), counts[most]))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// keyspaceTablets is the number of tablets a keyspace has in each cell it
+// is served in, each shard's own tablets laid over the keyspace's.
+func keyspaceTablets(k *v1.KeyspaceSpec) int {
+	count := func(t *v1.TabletsSpec) int {
+		replica, rdonly := Pools(t)
+		return int(replica.GetReplicas() + rdonly.GetReplicas())
+	}
+	if len(k.GetShards()) == 0 {
+		return count(k.GetTablets())
+	}
+	base, n := -1, 0
+	for _, sh := range k.GetShards() {
+		if sh.GetTablets() != nil {
+			n += count(MergeTablets(k.GetTablets(), sh.GetTablets()))
+			continue
+		}
+		if base < 0 {
+			base = count(k.GetTablets())
+		}
+		n += base
+	}
+	return n
 }
 
 // Overlay sets on dst every field src sets: messages merge recursively,

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +16,22 @@ func shards(ranges ...string) []*v1.ShardSpec {
 	for _, r := range ranges {
 		start, end, _ := strings.Cut(r, "-")
 		out = append(out, &v1.ShardSpec{KeyRange: &v1.KeyRange{Start: start, End: end}})
+	}
+	return out
+}
+
+// equal is n shards of equal width over 16-bit keys.
+func equal(n int) []*v1.ShardSpec {
+	out := make([]*v1.ShardSpec, n)
+	for i := range n {
+		kr := &v1.KeyRange{}
+		if i > 0 {
+			kr.Start = fmt.Sprintf("%04x", i*(0x10000/n))
+		}
+		if i < n-1 {
+			kr.End = fmt.Sprintf("%04x", (i+1)*(0x10000/n))
+		}
+		out[i] = &v1.ShardSpec{KeyRange: kr}
 	}
 	return out
 }
@@ -171,6 +188,24 @@ func TestCluster(t *testing.T) {
 			s.InitSql = &v1.InitSQL{ConfigMapName: "init", Key: "../init.sql"}
 		}, "spec.initSql.key", "InvalidKey"},
 		{"a keyspace with a cell twice", func(s *v1.VitessClusterSpec) { s.Keyspaces[0].Cells = []string{"zone1", "zone1"} }, "spec.keyspaces[0].cells[1]", "DuplicateName"},
+		{"more tablets in a cell than it may hold", func(s *v1.VitessClusterSpec) {
+			s.Keyspaces[0].Shards = shards("-80", "80-")
+			s.Keyspaces = append(s.Keyspaces, &v1.KeyspaceSpec{Name: "big", Cells: []string{"zone1"}, Shards: equal(1024),
+				Tablets: &v1.TabletsSpec{Replica: &v1.TabletPoolSpec{Replicas: proto.Int32(3)}, Rdonly: &v1.TabletPoolSpec{Replicas: proto.Int32(1)}}})
+		}, "spec.keyspaces[1]", "TooManyTablets"},
+		{"a shard's own tablets count", func(s *v1.VitessClusterSpec) {
+			s.Keyspaces[0].Shards[1].Tablets = &v1.TabletsSpec{Replica: &v1.TabletPoolSpec{Replicas: proto.Int32(99)}}
+			for i := range 40 {
+				s.Keyspaces = append(s.Keyspaces, &v1.KeyspaceSpec{Name: fmt.Sprint("k", i), Cells: []string{"zone1"}, Shards: shards("-80", "80-"),
+					Tablets: &v1.TabletsSpec{Replica: &v1.TabletPoolSpec{Replicas: proto.Int32(50)}, Rdonly: &v1.TabletPoolSpec{Replicas: proto.Int32(1)}}})
+			}
+		}, "spec.keyspaces[1]", "TooManyTablets"},
+		{"too many selector labels", func(s *v1.VitessClusterSpec) {
+			for i := range 17 {
+				s.Selector.MatchLabels[fmt.Sprint("l", i)] = "x"
+			}
+			s.Template = nil
+		}, "spec.selector.matchLabels", "TooManyLabels"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

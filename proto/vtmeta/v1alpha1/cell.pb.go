@@ -207,9 +207,13 @@ type RemoteKeyspace struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// name is the keyspace's name.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// shards are the keyspace's shard names; the serving graph is rebuilt
-	// when they change.
-	Shards        []string `protobuf:"bytes,2,rep,name=shards,proto3" json:"shards,omitempty"`
+	// shards are the keyspace's shard names, as older cluster layers wrote
+	// them; shards_hash replaces them (each cell would otherwise carry the
+	// shard names of every keyspace it does not serve).
+	Shards []string `protobuf:"bytes,2,rep,name=shards,proto3" json:"shards,omitempty"`
+	// shards_hash is a hash of the keyspace's shard names: the serving graph
+	// is rebuilt when it changes.
+	ShardsHash    string `protobuf:"bytes,3,opt,name=shards_hash,json=shardsHash,proto3" json:"shards_hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -256,6 +260,13 @@ func (x *RemoteKeyspace) GetShards() []string {
 		return x.Shards
 	}
 	return nil
+}
+
+func (x *RemoteKeyspace) GetShardsHash() string {
+	if x != nil {
+		return x.ShardsHash
+	}
+	return ""
 }
 
 // KeyspaceSetup is what the topology needs of a keyspace before its tablets
@@ -617,10 +628,12 @@ const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	"\x10BackupFlagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:n\xca\xda\x18j\x12h\n" +
-	",!(has(self.vtorc) && has(self.orchestrator))\x128set vtorc or its deprecated alias orchestrator, not both\"M\n" +
+	",!(has(self.vtorc) && has(self.orchestrator))\x128set vtorc or its deprecated alias orchestrator, not both\"\x84\x01\n" +
 	"\x0eRemoteKeyspace\x12\x1a\n" +
 	"\x04name\x18\x01 \x01(\tB\x06\xca\xda\x18\x02\x18\x01R\x04name\x12\x1f\n" +
-	"\x06shards\x18\x02 \x03(\tB\a\xca\xda\x18\x03H\x80\x02R\x06shards\"X\n" +
+	"\x06shards\x18\x02 \x03(\tB\a\xca\xda\x18\x03H\x80\x02R\x06shards\x125\n" +
+	"\vshards_hash\x18\x03 \x01(\tB\x14\xca\xda\x18\x102\x0e^[0-9a-f]{16}$R\n" +
+	"shardsHash\"X\n" +
 	"\rKeyspaceSetup\x12\x1a\n" +
 	"\x04name\x18\x01 \x01(\tB\x06\xca\xda\x18\x02\x18\x01R\x04name\x12+\n" +
 	"\x11durability_policy\x18\x02 \x01(\tR\x10durabilityPolicy\"c\n" +

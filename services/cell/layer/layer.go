@@ -10,6 +10,7 @@ package layer
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 
@@ -45,7 +46,7 @@ func Sync(ctx context.Context, req *v1.CellSyncRequest) (*v1.CellSyncResponse, e
 	s := c.GetSpec()
 	obs := observed.Index(req.GetChildren())
 	var plan *Plan
-	res, conds, err := rollout.Plan(ctx, obs, spec.CellObject(s),
+	res, conds, err := rollout.Plan(ctx, obs, errors.Join(spec.CellObject(s), answerFits(s, hookctx.AnswerLimit(ctx))),
 		func() ([]rollout.Child, error) {
 			var err error
 			plan, err = Children(c, obs)

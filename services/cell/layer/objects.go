@@ -531,7 +531,7 @@ func (b builder) RebuildServingGraph() *batchv1.Job {
 	var shards []string
 	for _, k := range b.s.GetRemoteKeyspaces() {
 		args = append(args, k.GetName())
-		shards = append(shards, k.GetName()+"/"+strings.Join(k.GetShards(), ","))
+		shards = append(shards, k.GetName()+"/"+cmp.Or(k.GetShardsHash(), strings.Join(k.GetShards(), ",")))
 	}
 	return b.job("rebuild", "serving", rebuildScript, args, shards...)
 }

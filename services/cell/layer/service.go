@@ -14,6 +14,7 @@ var Service = hook.Layer[*v1.CellSyncRequest, *v1.CellSyncResponse]{
 	ParentKind: "VitessCell",
 	ChildTypes: rollout.Keys(owned),
 	Sync:       Sync,
+	Estimate:   Estimate,
 	Register: func(ctx context.Context, g hook.GRPCRegistrar, mux *hook.GatewayMux, s *hook.Server[*v1.CellSyncRequest, *v1.CellSyncResponse]) error {
 		v1.RegisterCellServiceServer(g, s)
 		return v1.RegisterCellServiceHandlerServer(ctx, mux, s)

@@ -6,6 +6,9 @@ package layer
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -32,7 +35,8 @@ var owned = []rollout.Type{{Kind: "VitessCell", APIVersion: APIVersion}}
 func Sync(ctx context.Context, req *v1.ClusterSyncRequest) (*v1.ClusterSyncResponse, error) {
 	p := req.GetParent()
 	s := p.GetSpec()
-	res, conds, err := rollout.Plan(ctx, observed.Index(req.GetChildren()), spec.ClusterObject(p.GetMetadata().GetName(), s),
+	invalid := errors.Join(spec.ClusterObject(p.GetMetadata().GetName(), s), answerFits(s, hookctx.AnswerLimit(ctx)))
+	res, conds, err := rollout.Plan(ctx, observed.Index(req.GetChildren()), invalid,
 		func() ([]rollout.Child, error) { return Cells(p) },
 		rollout.Options{Owned: owned, Retain: s.GetReclaimPolicy() != spec.ReclaimDelete})
 	if err != nil {
@@ -204,7 +208,7 @@ func Cell(p *v1.VitessCluster, cfg *v1.ClusterConfig, c *v1.CellSpec, host strin
 		if spec.ServedIn(s, k, c) {
 			keyspaces = append(keyspaces, k)
 		} else {
-			others = append(others, &v1.RemoteKeyspace{Name: k.GetName(), Shards: shardNames(k)})
+			others = append(others, &v1.RemoteKeyspace{Name: k.GetName(), ShardsHash: shardsHash(k)})
 		}
 	}
 	var remote []*v1.RemoteKeyspace
@@ -252,14 +256,17 @@ func tabletCells(s *v1.VitessClusterSpec) []string {
 	return out
 }
 
-// shardNames are the Vitess names of a keyspace's shards.
-func shardNames(k *v1.KeyspaceSpec) []string {
+// shardsHash is a hash of the Vitess names of a keyspace's shards: a cell
+// that serves the keyspace from other cells' tablets rebuilds its serving
+// graph when it changes. A hash, not the names: every such cell carries it,
+// for every keyspace it does not hold.
+func shardsHash(k *v1.KeyspaceSpec) string {
+	h := sha256.New()
 	if len(k.GetShards()) == 0 {
-		return []string{spec.UnshardedShard}
+		h.Write([]byte(spec.UnshardedShard))
 	}
-	out := make([]string, 0, len(k.GetShards()))
 	for _, sh := range k.GetShards() {
-		out = append(out, spec.ShardName(sh.GetKeyRange()))
+		h.Write([]byte(spec.ShardName(sh.GetKeyRange()) + ","))
 	}
-	return out
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }

@@ -14,6 +14,7 @@ var Service = hook.Layer[*v1.ClusterSyncRequest, *v1.ClusterSyncResponse]{
 	ParentKind: "VitessCluster",
 	ChildTypes: rollout.Keys(owned),
 	Sync:       Sync,
+	Estimate:   Estimate,
 	Register: func(ctx context.Context, g hook.GRPCRegistrar, mux *hook.GatewayMux, s *hook.Server[*v1.ClusterSyncRequest, *v1.ClusterSyncResponse]) error {
 		v1.RegisterClusterServiceServer(g, s)
 		return v1.RegisterClusterServiceHandlerServer(ctx, mux, s)

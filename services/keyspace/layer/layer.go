@@ -7,6 +7,7 @@ package layer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 
@@ -30,7 +31,8 @@ func Sync(ctx context.Context, req *v1.KeyspaceSyncRequest) (*v1.KeyspaceSyncRes
 	p := req.GetParent()
 	s := p.GetSpec()
 	obs := observed.Index(req.GetChildren())
-	res, conds, err := rollout.Plan(ctx, obs, spec.KeyspaceObject(s),
+	invalid := errors.Join(spec.KeyspaceObject(s), answerFits(p, hookctx.AnswerLimit(ctx)))
+	res, conds, err := rollout.Plan(ctx, obs, invalid,
 		func() ([]rollout.Child, error) { return Shards(p, obs) },
 		rollout.Options{Owned: owned, Retain: s.GetClusterConfig().GetReclaimPolicy() != spec.ReclaimDelete})
 	if err != nil {

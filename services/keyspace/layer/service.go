@@ -14,6 +14,7 @@ var Service = hook.Layer[*v1.KeyspaceSyncRequest, *v1.KeyspaceSyncResponse]{
 	ParentKind: "VitessKeyspace",
 	ChildTypes: rollout.Keys(owned),
 	Sync:       Sync,
+	Estimate:   Estimate,
 	Register: func(ctx context.Context, g hook.GRPCRegistrar, mux *hook.GatewayMux, s *hook.Server[*v1.KeyspaceSyncRequest, *v1.KeyspaceSyncResponse]) error {
 		v1.RegisterKeyspaceServiceServer(g, s)
 		return v1.RegisterKeyspaceServiceHandlerServer(ctx, mux, s)

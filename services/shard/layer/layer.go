@@ -7,6 +7,7 @@ package layer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"strconv"
@@ -47,7 +48,7 @@ func Sync(ctx context.Context, req *v1.ShardSyncRequest) (*v1.ShardSyncResponse,
 	p := req.GetParent()
 	obs := observed.Index(req.GetChildren())
 	var plan *Plan
-	res, conds, err := rollout.Plan(ctx, obs, spec.ShardObject(p.GetSpec()),
+	res, conds, err := rollout.Plan(ctx, obs, errors.Join(spec.ShardObject(p.GetSpec()), answerFits(p, hookctx.AnswerLimit(ctx))),
 		func() ([]rollout.Child, error) {
 			var err error
 			plan, err = Children(p, obs)

@@ -14,6 +14,7 @@ var Service = hook.Layer[*v1.ShardSyncRequest, *v1.ShardSyncResponse]{
 	ParentKind: "VitessShard",
 	ChildTypes: rollout.Keys(owned),
 	Sync:       Sync,
+	Estimate:   Estimate,
 	Register: func(ctx context.Context, g hook.GRPCRegistrar, mux *hook.GatewayMux, s *hook.Server[*v1.ShardSyncRequest, *v1.ShardSyncResponse]) error {
 		v1.RegisterShardServiceServer(g, s)
 		return v1.RegisterShardServiceHandlerServer(ctx, mux, s)

@@ -14,6 +14,7 @@ var Service = hook.Layer[*v1.TabletSyncRequest, *v1.TabletSyncResponse]{
 	ParentKind: "VitessTablet",
 	ChildTypes: rollout.Keys(owned),
 	Sync:       Sync,
+	Estimate:   Estimate,
 	Register: func(ctx context.Context, g hook.GRPCRegistrar, mux *hook.GatewayMux, s *hook.Server[*v1.TabletSyncRequest, *v1.TabletSyncResponse]) error {
 		v1.RegisterTabletServiceServer(g, s)
 		return v1.RegisterTabletServiceHandlerServer(ctx, mux, s)
