@@ -147,7 +147,7 @@ fuzz: ## Fuzz each layer's whole HTTP handler for FUZZTIME each (default 60s); a
 
 SOAK_FLAGS ?=
 .PHONY: soak
-soak: ## Load driver: each layer service as a process, 200 clients for 60s, then with 128 hostile connections; throughput, p99, peak RSS (SOAK_FLAGS: -bin, -clients, -duration, -hostile, -layers).
+soak: ## Load driver: each layer service as a process, 200 clients for 60s, then with 128 hostile connections; throughput, p99, peak RSS (SOAK_FLAGS: -bin, -clients, -duration, -hostile, -layers; -worst: the worst request each layer admits).
 	go run ./test/e2e/cmd/soak $(SOAK_FLAGS)
 
 .PHONY: bench

@@ -48,7 +48,15 @@ func main() {
 	hostile := flag.Int("hostile", 128, "connections that declare a 16 MiB body and send 1 KiB, held open during the second run of each layer (0: no second run)")
 	only := flag.String("layers", strings.Join(manifests.Layers, ","), "layers to drive, comma-separated")
 	shardTablets := flag.Int("shard-tablets", 0, "tablets of the shard layer's request (0: the golden request's 3); 198 makes a request of megabytes")
+	worst := flag.Bool("worst", false, "send each layer the worst request it admits instead of its steady one: the spec grown until the layer's answer is just under the services' default --max-answer-bytes (see worst.go)")
 	flag.Parse()
+	if *worst {
+		if err := runWorst(*bin, *clients, *duration, strings.Split(*only, ",")); err != nil {
+			fmt.Fprintln(os.Stderr, "soak:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*bin, *clients, *duration, *hostile, strings.Split(*only, ","), *shardTablets); err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(1)
@@ -56,17 +64,11 @@ func main() {
 }
 
 func run(bin string, clients int, d time.Duration, hostile int, layers []string, shardTablets int) error {
-	if bin == "" {
-		dir, err := os.MkdirTemp("", "vtmeta-soak")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		if err := build(dir); err != nil {
-			return err
-		}
-		bin = dir
+	bin, done, err := binaries(bin)
+	if err != nil {
+		return err
 	}
+	defer done()
 	bodies, err := steady(shardTablets)
 	if err != nil {
 		return err
@@ -88,6 +90,23 @@ func run(bin string, clients int, d time.Duration, hostile int, layers []string,
 		}
 	}
 	return nil
+}
+
+// binaries is bin, or a temporary directory the services are built into
+// when bin is empty; done removes it.
+func binaries(bin string) (string, func(), error) {
+	if bin != "" {
+		return bin, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "vtmeta-soak")
+	if err != nil {
+		return "", nil, err
+	}
+	if err := build(dir); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return dir, func() { os.RemoveAll(dir) }, nil
 }
 
 // build builds the five services into dir.
@@ -202,39 +221,69 @@ func (r result) p(p int) time.Duration {
 	return r.lat[i].Round(10 * time.Microsecond)
 }
 
-// soak starts the service and drives it.
-func soak(bin string, body []byte, clients int, d time.Duration, hostile int) (res result, err error) {
+// service is a running service process.
+type service struct {
+	cmd     *exec.Cmd
+	addr    string
+	logFile *os.File
+}
+
+// start starts the service binary on a loopback port, with the
+// environment deploy/base gives its container (flags on the command line
+// set the addresses and the log level), and waits until it is ready.
+func start(bin string) (*service, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	env, err := deployedEnv()
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.Command(bin, "--http-addr="+addr, "--grpc-addr=", "--log-level=error")
+	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	// The service's own log goes to a file: under hostile load it logs
-	// every refused call, which would bury the table. It is kept when the
-	// run fails.
+	// every refused call, which would bury the table.
 	logFile, err := os.CreateTemp("", "soak-service-*.log")
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = logFile
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	s := &service{cmd: cmd, addr: addr, logFile: logFile}
+	if err := ready("http://" + addr + "/readyz"); err != nil {
+		s.stop(err)
+		return nil, err
+	}
+	return s, nil
+}
+
+// stop kills the service; its log is kept when err says the run failed.
+func (s *service) stop(err error) error {
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.logFile.Close()
+	if err != nil {
+		return fmt.Errorf("%w (the service's log: %s)", err, s.logFile.Name())
+	}
+	os.Remove(s.logFile.Name())
+	return nil
+}
+
+// soak starts the service and drives it.
+func soak(bin string, body []byte, clients int, d time.Duration, hostile int) (res result, err error) {
+	svc, err := start(bin)
 	if err != nil {
 		return res, err
 	}
-	defer func() {
-		logFile.Close()
-		if err != nil {
-			err = fmt.Errorf("%w (the service's log: %s)", err, logFile.Name())
-			return
-		}
-		os.Remove(logFile.Name())
-	}()
-	cmd.Stderr = logFile
-	if err := cmd.Start(); err != nil {
-		return res, err
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	if err := ready("http://" + addr + "/readyz"); err != nil {
-		return res, err
-	}
+	defer func() { err = svc.stop(err) }()
+	addr, cmd := svc.addr, svc.cmd
 	for i := range hostile {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
