@@ -67,6 +67,8 @@ func TestHostileEnvelopes(t *testing.T) {
 		{"a child of another type", "", with(ok, cell+`:{"p":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}}}`), 400, "is a Pod.v1"},
 		{"a child under another name", "", with(ok, cell+`:{"a":{"apiVersion":"vitess.io/v1alpha1","kind":"VitessCell","metadata":{"name":"b"}}}`), 400, "neither the child's name"},
 		{"two children under one key", "", with(ok, cell+`:{"a":{},"a":{}}`), 400, "duplicate key"},
+		{"one child under both hook versions' keys", "", with(ok, cell+`:{"a":{"apiVersion":"vitess.io/v1alpha1","kind":"VitessCell","metadata":{"name":"a","namespace":"db"}},`+
+			`"db/a":{"apiVersion":"vitess.io/v1alpha1","kind":"VitessCell","metadata":{"name":"a","namespace":"db"}}}`), 400, `VitessCell "a" is listed twice, under "a" and "db/a"`},
 		// The envelope (finding 7).
 		{"trailing bytes", "", with(ok, cell+":{}") + "xyz", 400, "after the top-level object"},
 		{"trailing object", "", with(ok, cell+":{}") + "{}", 400, "after the top-level object"},

@@ -1,6 +1,8 @@
 package layer
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -61,4 +63,25 @@ func TestAnAnswerOverTheLimitIsRefused(t *testing.T) {
 	}
 	b, _ := kjson.Marshal(resp)
 	golden.EstimateHolds(t, "8 shards with a 256 KiB affinity", Estimate(req), spec.Records(req.GetChildren()), b)
+}
+
+// TestTheServiceRefusesAnAnswerOverItsLimit: through the HTTP path, with
+// the runtime's default --max-answer-bytes, the keyspace is a 200
+// that refuses the spec, naming what to shrink, not a 536 MiB answer.
+func TestTheServiceRefusesAnAnswerOverItsLimit(t *testing.T) {
+	req := load(t, "create-two-shards")
+	req.Parent.Spec.Shards = equalShards(1024)
+	req.Parent.Spec.Tablets.Defaults.Scheduling = &v1.Scheduling{Affinity: &v1.Raw{Json: golden.Affinity(256 << 10)}}
+	body, err := kjson.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	golden.Handler(t, Service).ServeHTTP(w, golden.Post("/sync", body))
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "AnswerTooLarge") && !strings.Contains(w.Body.String(), "1024 VitessShards would take about") {
+		t.Fatalf("%d %.500s", w.Code, w.Body)
+	}
+	if w.Body.Len() > 64<<10 {
+		t.Errorf("answered %d bytes", w.Body.Len())
+	}
 }
