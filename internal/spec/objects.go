@@ -159,7 +159,7 @@ func KeyspaceObject(s *v1.VitessKeyspaceSpec) error {
 	for j, c := range s.GetCells() {
 		errs = append(errs, Name(fmt.Sprintf("spec.cells[%d]", j), c))
 	}
-	if s.UidSlot != nil && (s.GetUidSlot() < 0 || s.GetUidSlot() >= KeyspaceSlots) {
+	if s != nil && s.UidSlot != nil && (s.GetUidSlot() < 0 || s.GetUidSlot() >= KeyspaceSlots) {
 		errs = append(errs, fieldErr("spec.uidSlot", "InvalidUID", "%d: a keyspace's uid slot is 0 to %d; the cell layer sets it", s.GetUidSlot(), KeyspaceSlots-1))
 	}
 	return errors.Join(errs...)

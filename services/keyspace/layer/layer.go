@@ -100,7 +100,7 @@ func shardObject(p *v1.VitessKeyspace, r *v1.ShardSpec) string {
 func UIDBases(p *v1.VitessKeyspace, ranges []*v1.ShardSpec, obs observed.Children) (map[string]int64, error) {
 	s := p.GetSpec()
 	out := make(map[string]int64, len(ranges))
-	if s.UidSlot == nil {
+	if s == nil || s.UidSlot == nil {
 		return out, nil
 	}
 	slot := int(s.GetUidSlot())
