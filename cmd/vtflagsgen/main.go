@@ -26,7 +26,7 @@ import (
 )
 
 // Binaries are the Vitess binaries vtmeta renders flags for.
-var Binaries = []string{"mysqlctld", "vtctld", "vtctldclient", "vtgate", "vtorc", "vttablet"}
+var Binaries = []string{"mysqlctld", "vtbackup", "vtctld", "vtctldclient", "vtgate", "vtorc", "vttablet"}
 
 func main() {
 	version := flag.String("version", "", "the vitess.io/vitess module version, e.g. v0.24.4")

@@ -308,7 +308,7 @@ func TestSync(t *testing.T) {
 // TestStrategiesMatchTheOverlays checks the update strategies the offline
 // operator applies against deploy/overlays' CompositeControllers.
 func TestStrategiesMatchTheOverlays(t *testing.T) {
-	kinds := map[string]string{"pods": "Pod", "persistentvolumeclaims": "PersistentVolumeClaim", "jobs": "Job", "services": "Service",
+	kinds := map[string]string{"pods": "Pod", "persistentvolumeclaims": "PersistentVolumeClaim", "jobs": "Job", "cronjobs": "CronJob", "services": "Service",
 		"configmaps": "ConfigMap", "statefulsets": "StatefulSet", "deployments": "Deployment", "poddisruptionbudgets": "PodDisruptionBudget",
 		"vitesscells": "VitessCell", "vitesskeyspaces": "VitessKeyspace", "vitessshards": "VitessShard", "vitesstablets": "VitessTablet"}
 	seen := 0

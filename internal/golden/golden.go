@@ -123,7 +123,8 @@ func Updating() bool { return *update }
 
 // VitessFlags checks every flag of every Vitess binary a response's
 // children run — a container whose command is /vt/bin/<binary>, or
-// mysqlctld from the shared volume — against that binary's flag list at
+// mysqlctld or vtbackup from the shared volume, in a Pod, a workload's
+// template or a CronJob's — against that binary's flag list at
 // vtflags.VitessVersion, and returns the flags checked, as "binary --flag".
 func VitessFlags(t *testing.T, response []byte) []string {
 	t.Helper()
@@ -142,18 +143,25 @@ func VitessFlags(t *testing.T, response []byte) []string {
 				Template struct {
 					Spec podSpec `json:"spec"`
 				} `json:"template"`
+				JobTemplate struct {
+					Spec struct {
+						Template struct {
+							Spec podSpec `json:"spec"`
+						} `json:"template"`
+					} `json:"spec"`
+				} `json:"jobTemplate"`
 			} `json:"spec"`
 		}
 		if err := json.Unmarshal(c, &obj); err != nil {
 			t.Fatal(err)
 		}
-		for _, ps := range []podSpec{obj.Spec.podSpec, obj.Spec.Template.Spec} {
+		for _, ps := range []podSpec{obj.Spec.podSpec, obj.Spec.Template.Spec, obj.Spec.JobTemplate.Spec.Template.Spec} {
 			for _, ct := range append(ps.InitContainers, ps.Containers...) {
 				if len(ct.Command) == 0 {
 					continue
 				}
 				binary := filepath.Base(ct.Command[0])
-				if !strings.HasPrefix(ct.Command[0], "/vt/bin/") && binary != "mysqlctld" {
+				if !strings.HasPrefix(ct.Command[0], "/vt/bin/") && binary != "mysqlctld" && binary != "vtbackup" {
 					continue
 				}
 				for _, a := range ct.Args {

@@ -64,6 +64,12 @@ type Metrics struct {
 	// 1 while the last answer for the parent said a rollout moves
 	// (Progressing=True), else 0; kept like ParentReady.
 	ParentProgressing *prometheus.GaugeVec
+	// ParentBackedUp is vtmeta_parent_backed_up{layer,namespace,name}: for a
+	// parent whose last answer had a BackedUp condition (a schedule covers
+	// its shards), 1 when it was True (every shard's latest backup is as
+	// recent as its schedules ask), else 0; no series without the
+	// condition; kept like ParentReady.
+	ParentBackedUp *prometheus.GaugeVec
 	// ParentSeriesDropped is vtmeta_parent_series_dropped_total{layer}:
 	// parents whose vtmeta_parent_ready series was dropped to stay within
 	// MaxParentSeries.
@@ -110,7 +116,11 @@ func (m *Metrics) series(layer string) *parentSeries {
 }
 
 // parentState is what the metrics keep of a parent's last answer.
-type parentState struct{ ready, available, progressing bool }
+type parentState struct {
+	ready, available, progressing bool
+	// backedUp is the status of the BackedUp condition, "" without one.
+	backedUp string
+}
 
 // gauge is a condition as a gauge value.
 func gauge(b bool) float64 {
@@ -138,12 +148,17 @@ func (m *Metrics) setParent(k parentKey, state parentState, now time.Time) {
 	m.ParentReady.WithLabelValues(k.layer, k.namespace, k.name).Set(gauge(state.ready))
 	m.ParentAvailable.WithLabelValues(k.layer, k.namespace, k.name).Set(gauge(state.available))
 	m.ParentProgressing.WithLabelValues(k.layer, k.namespace, k.name).Set(gauge(state.progressing))
+	if state.backedUp == "" {
+		m.ParentBackedUp.DeleteLabelValues(k.layer, k.namespace, k.name)
+	} else {
+		m.ParentBackedUp.WithLabelValues(k.layer, k.namespace, k.name).Set(gauge(state.backedUp == "True"))
+	}
 }
 
 // drop forgets one parent's series; m.mu is held.
 func (m *Metrics) drop(ps *parentSeries, el *list.Element) {
 	k := el.Value.(*parentEntry).key
-	for _, g := range []*prometheus.GaugeVec{m.ParentReady, m.ParentAvailable, m.ParentProgressing} {
+	for _, g := range []*prometheus.GaugeVec{m.ParentReady, m.ParentAvailable, m.ParentProgressing, m.ParentBackedUp} {
 		g.DeleteLabelValues(k.layer, k.namespace, k.name)
 	}
 	ps.order.Remove(el)
@@ -238,6 +253,9 @@ func NewMetrics() *Metrics {
 		ParentProgressing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "vtmeta_parent_progressing", Help: "1 while the last answer for the parent said a rollout moves (Progressing=True), else 0.",
 		}, []string{"layer", "namespace", "name"}),
+		ParentBackedUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "vtmeta_parent_backed_up", Help: "For a parent whose shards a backup schedule covers: 1 when the last answer said BackedUp=True, else 0.",
+		}, []string{"layer", "namespace", "name"}),
 		ParentSeriesDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vtmeta_parent_series_dropped_total", Help: "Parents whose vtmeta_parent_ready series was dropped to keep at most MaxParentSeries per layer.",
 		}, []string{"layer"}),
@@ -245,7 +263,7 @@ func NewMetrics() *Metrics {
 		parents:    map[string]*parentSeries{},
 	}
 	m.Registry.MustRegister(m.Duration, m.RequestBytes, m.ResponseBytes, m.DesiredChildren,
-		m.InvalidSpecs, m.InFlight, m.BuildInfo, m.ParentReady, m.ParentAvailable, m.ParentProgressing, m.ParentSeriesDropped,
+		m.InvalidSpecs, m.InFlight, m.BuildInfo, m.ParentReady, m.ParentAvailable, m.ParentProgressing, m.ParentBackedUp, m.ParentSeriesDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -180,7 +180,7 @@ func (s *Server[Req, Resp]) call(ctx context.Context, hookName string, req Req) 
 			s.metrics.forgetParent(k)
 		} else {
 			s.metrics.setParent(k, parentState{ready: conditionTrue(resp, "Ready"), available: conditionTrue(resp, "Available"),
-				progressing: conditionTrue(resp, "Progressing")}, s.now())
+				progressing: conditionTrue(resp, "Progressing"), backedUp: conditionStatus(resp, "BackedUp")}, s.now())
 		}
 	}
 	return resp, nil
@@ -290,22 +290,28 @@ func parentKeyOf(req proto.Message) (namespace, name string) {
 // conditionTrue says whether a response's status has the condition of the
 // type, True.
 func conditionTrue(resp proto.Message, typ string) bool {
+	return conditionStatus(resp, typ) == "True"
+}
+
+// conditionStatus is the status of a response's condition of the type, ""
+// when it has none.
+func conditionStatus(resp proto.Message, typ string) string {
 	st := message(resp.ProtoReflect(), "status")
 	if st == nil {
-		return false
+		return ""
 	}
 	fd := st.Descriptor().Fields().ByName("conditions")
 	if fd == nil || !fd.IsList() || fd.Message() == nil {
-		return false
+		return ""
 	}
 	list := st.Get(fd).List()
 	for i := range list.Len() {
 		c := list.Get(i).Message()
 		if str(c, "type") == typ {
-			return str(c, "status") == "True"
+			return str(c, "status")
 		}
 	}
-	return false
+	return ""
 }
 
 // message returns the set message field of m with the name, or nil.

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vtmeta/vtmeta/internal/spec"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
@@ -109,3 +110,35 @@ func ContainerSecurity() *corev1.SecurityContext {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// ClaimSpec converts a volume claim template: its size (required, above
+// zero), access modes (ReadWriteOnce by default), storage class, volume
+// mode and selector.
+func ClaimSpec(field string, tmpl *v1.PersistentVolumeClaimSpec) (corev1.PersistentVolumeClaimSpec, error) {
+	var out corev1.PersistentVolumeClaimSpec
+	size := tmpl.GetResources().GetRequests()["storage"]
+	q, err := resource.ParseQuantity(size)
+	if err != nil || q.Sign() <= 0 {
+		return out, &spec.FieldError{Field: field + ".resources.requests.storage", Reason: "InvalidQuantity",
+			Message: fmt.Sprintf("%q is not a size above zero: write it like 10Gi", size)}
+	}
+	modes := tmpl.GetAccessModes()
+	if len(modes) == 0 {
+		modes = []string{string(corev1.ReadWriteOnce)}
+	}
+	for _, m := range modes {
+		out.AccessModes = append(out.AccessModes, corev1.PersistentVolumeAccessMode(m))
+	}
+	out.Resources.Requests = corev1.ResourceList{corev1.ResourceStorage: q}
+	if tmpl != nil {
+		out.StorageClassName = tmpl.StorageClassName
+	}
+	if tmpl.GetVolumeMode() != "" {
+		mode := corev1.PersistentVolumeMode(tmpl.GetVolumeMode())
+		out.VolumeMode = &mode
+	}
+	if sel := tmpl.GetSelector(); len(sel.GetMatchLabels()) > 0 {
+		out.Selector = &metav1.LabelSelector{MatchLabels: sel.GetMatchLabels()}
+	}
+	return out, nil
+}

@@ -98,6 +98,17 @@ func FromProto(o Object) (Child, error) {
 		})
 }
 
+// Held is an observed child as a desired one, exactly as Metacontroller
+// last applied it: a child a layer keeps as it is for good (a Job that has
+// run). Its hash is the one it carries, so a walk finds it up to date.
+func Held(o *v1.Object) (Child, error) {
+	b, err := observed.LastApplied(o)
+	if err != nil {
+		return Child{}, err
+	}
+	return Child{Kind: o.GetKind(), APIVersion: o.GetApiVersion(), Name: o.GetMetadata().GetName(), JSON: b, Hash: observed.Hash(o)}, nil
+}
+
 // Type is a child type a layer manages.
 type Type struct {
 	// Kind and APIVersion are as in the childResources rule.

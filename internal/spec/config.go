@@ -45,7 +45,7 @@ func Config(field string, c *v1.ClusterConfig) error {
 		errs = append(errs, ObjectName(field+".credentials.secretName", cr.GetSecretName()))
 	}
 	errs = append(errs, InitSQL(field+".initSql", c.GetInitSql()))
-	errs = append(errs, Backup(field+".backup", c.GetBackup()))
+	errs = append(errs, Backup(field+".backup", c.GetBackup(), nil))
 	return errors.Join(errs...)
 }
 
@@ -73,19 +73,6 @@ func configMapKey(k string) bool {
 		}
 	}
 	return true
-}
-
-// Backup checks a backup block's choices (its flags are checked against
-// the binaries' flag lists by BackupFlags).
-func Backup(field string, b *v1.BackupSpec) error {
-	var errs []error
-	if s := b.GetStorage(); s != "" && !slices.Contains([]string{"file", "s3", "gcs", "azblob", "ceph"}, s) {
-		errs = append(errs, fieldErr(field+".storage", "InvalidBackup", "%q is not a backup storage: use file, s3, gcs, azblob or ceph", s))
-	}
-	if e := b.GetEngine(); e != "" && !slices.Contains([]string{"builtin", "xtrabackup", "mysqlshell"}, e) {
-		errs = append(errs, fieldErr(field+".engine", "InvalidBackup", "%q is not a backup engine: use builtin, xtrabackup or mysqlshell", e))
-	}
-	return errors.Join(errs...)
 }
 
 // Placement checks what a user gives of a component's or pool's Pods

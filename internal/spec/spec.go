@@ -438,7 +438,7 @@ func Cluster(s *v1.VitessClusterSpec) error {
 		UserAnnotations("spec.template.metadata.annotations", s.GetTemplate().GetMetadata().GetAnnotations()),
 		UserLabels("spec.labels", s.GetLabels()),
 		UserAnnotations("spec.annotations", s.GetAnnotations()),
-		Backup("spec.backup", s.GetBackup()),
+		Backup("spec.backup", s.GetBackup(), keyspaceShards(s)),
 		InitSQL("spec.initSql", s.GetInitSql()))
 	for i, r := range s.GetSelector().GetMatchExpressions() {
 		if Reserved(r.GetKey()) {
@@ -520,6 +520,21 @@ func Cluster(s *v1.VitessClusterSpec) error {
 		errs = append(errs, fieldErr("spec.template.metadata.labels", "TooManyLabels", "%d labels: at most %d (each layer below adds its own)", n, MaxTemplateLabels))
 	}
 	return errors.Join(errs...)
+}
+
+// keyspaceShards are the shard names of each of the cluster's keyspaces.
+func keyspaceShards(s *v1.VitessClusterSpec) map[string][]string {
+	out := make(map[string][]string, len(s.GetKeyspaces()))
+	for _, k := range s.GetKeyspaces() {
+		if len(k.GetShards()) == 0 {
+			out[k.GetName()] = []string{UnshardedShard}
+			continue
+		}
+		for _, sh := range k.GetShards() {
+			out[k.GetName()] = append(out[k.GetName()], ShardName(sh.GetKeyRange()))
+		}
+	}
+	return out
 }
 
 // Limits of a cluster's spec, which the CRD holds too.

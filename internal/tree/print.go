@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/duration"
 )
 
@@ -30,22 +31,27 @@ const (
 
 // row is one printed line before alignment.
 type row struct {
-	name, ready, updated, age, status string
-	h                                 Health
+	name, ready, updated, age, backup, status string
+	h                                         Health
 }
 
 // Print writes the trees as a table: the tree of names, READY, UPDATED,
-// AGE and STATUS (why something is not ready, since when; where a rollout
-// stands), then the objects that hold the rest up: those not ready whose
-// own children are all ready.
+// AGE, BACKUP (when the cluster keeps backups: the age of the latest
+// backup of the least recently backed-up shard below, "none" while one has
+// none, and "overdue" when its schedules asked for a newer one) and STATUS
+// (why something is not ready, since when; where a rollout stands), then
+// the objects that hold the rest up: those not ready whose own children
+// are all ready.
 func Print(w io.Writer, roots []*Node, opts PrintOptions) error {
-	rows := []row{{name: "NAME", ready: "READY", updated: "UPDATED", age: "AGE", status: "STATUS"}}
+	rows := []row{{name: "NAME", ready: "READY", updated: "UPDATED", age: "AGE", backup: "BACKUP", status: "STATUS"}}
+	backups := false
 	var stuck []*Node
 	var walk func(n *Node, indent, branch string) bool
 	walk = func(n *Node, indent, branch string) bool {
 		o, h := n.Object, Assess(n.Object)
 		r := row{name: indent + branch + o.GetKind() + "/" + o.GetName(), ready: h.Ready, updated: h.Updated,
-			age: age(o.GetCreationTimestamp().Time, opts.Now), status: status(h, opts.Now), h: h}
+			age: age(o.GetCreationTimestamp().Time, opts.Now), backup: backupAge(o, opts.Now), status: status(h, opts.Now), h: h}
+		backups = backups || r.backup != ""
 		rows = append(rows, r)
 		next := indent
 		switch branch {
@@ -79,8 +85,8 @@ func Print(w io.Writer, roots []*Node, opts PrintOptions) error {
 		}
 		return m
 	}
-	wn, wr, wu, wa := width(func(r row) string { return r.name }), width(func(r row) string { return r.ready }),
-		width(func(r row) string { return r.updated }), width(func(r row) string { return r.age })
+	wn, wr, wu, wa, wb := width(func(r row) string { return r.name }), width(func(r row) string { return r.ready }),
+		width(func(r row) string { return r.updated }), width(func(r row) string { return r.age }), width(func(r row) string { return r.backup })
 	var b strings.Builder
 	for i, r := range rows {
 		paint := func(s string) string { return s }
@@ -96,6 +102,9 @@ func Print(w io.Writer, roots []*Node, opts PrintOptions) error {
 			paint = func(s string) string { return green + s + reset }
 		}
 		line := pad(r.name, wn) + "  " + paint(pad(r.ready, wr)) + "  " + pad(r.updated, wu) + "  " + pad(r.age, wa)
+		if backups {
+			line += "  " + pad(r.backup, wb)
+		}
 		if r.status != "" {
 			status := r.status
 			if opts.Color && i > 0 {
@@ -126,6 +135,25 @@ func status(h Health, now time.Time) string {
 		return fmt.Sprintf("%s (since %s, %s ago)", h.Why, h.Since.UTC().Format(time.RFC3339), age(h.Since, now))
 	}
 	return h.Why
+}
+
+// backupAge is the BACKUP column of one of vtmeta's kinds that reports
+// backups: the age of its status.lastBackupTime, "none" while its
+// BackedUp condition says there is none, "overdue" appended when it says
+// the backup is older than its schedules allow; "" otherwise.
+func backupAge(o *unstructured.Unstructured, now time.Time) string {
+	last, _, _ := unstructured.NestedString(o.Object, "status", "lastBackupTime")
+	c := Condition(o, "BackedUp")
+	t, err := time.Parse(time.RFC3339, last)
+	switch {
+	case err == nil && c.Status == "False":
+		return age(t, now) + " (overdue)"
+	case err == nil:
+		return age(t, now)
+	case c.Status != "":
+		return "none"
+	}
+	return ""
 }
 
 // age is a duration as kubectl prints ages: 5m, 3h12m, 2d.

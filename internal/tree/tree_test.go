@@ -219,3 +219,34 @@ func TestAssess(t *testing.T) {
 		})
 	}
 }
+
+// TestBackupAge: the BACKUP column appears when something reports
+// backups: the latest backup's age, none, or overdue.
+func TestBackupAge(t *testing.T) {
+	withBackup := func(o *unstructured.Unstructured, last string, backedUp string) *unstructured.Unstructured {
+		st := o.Object["status"].(map[string]any)
+		if last != "" {
+			st["lastBackupTime"] = last
+		}
+		if backedUp != "" {
+			st["conditions"] = append(st["conditions"].([]any), cond("BackedUp", backedUp, "x", "y", time.Hour))
+		}
+		return o
+	}
+	cluster := withBackup(vt("VitessCluster", "vitess", nil, true, ""), ago(3*time.Hour), "False")
+	cell := vt("VitessCell", "vitess-zone1", cluster, true, "")
+	ks := withBackup(vt("VitessKeyspace", "vitess-zone1-main", cell, true, ""), ago(3*time.Hour), "False")
+	a := withBackup(vt("VitessShard", "vitess-zone1-main-x-80", ks, true, ""), ago(30*time.Minute), "True")
+	b := withBackup(vt("VitessShard", "vitess-zone1-main-80-x", ks, true, ""), ago(3*time.Hour), "False")
+	c := withBackup(vt("VitessShard", "vitess-zone1-other-0", ks, true, ""), "", "False")
+	got := print(t, Options{Namespace: "default", Name: "vitess"}, false, cluster, cell, ks, a, b, c)
+	for _, want := range []string{"BACKUP", "VitessShard/vitess-zone1-main-x-80  True   True     60m  30m",
+		"VitessShard/vitess-zone1-main-80-x  True   True     60m  3h (overdue)", "VitessShard/vitess-zone1-other-0    True   True     60m  none"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("tree lacks %q:\n%s", want, got)
+		}
+	}
+	if got := print(t, Options{Namespace: "default", Name: "vitess"}, false, fixture()...); strings.Contains(got, "BACKUP") {
+		t.Errorf("a BACKUP column without backups:\n%s", got)
+	}
+}

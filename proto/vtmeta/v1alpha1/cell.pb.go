@@ -62,6 +62,9 @@ type VitessCellSpec struct {
 	// tablet in the cell: the cell rebuilds their serving graph in its own
 	// topology, which is where vtgate reads it.
 	RemoteKeyspaces []*RemoteKeyspace `protobuf:"bytes,15,rep,name=remote_keyspaces,json=remoteKeyspaces,proto3" json:"remote_keyspaces,omitempty"`
+	// backup_keyspaces are the keyspaces whose shards' backup Jobs this cell
+	// runs: each keyspace's are run in one cell, the first it is served in.
+	BackupKeyspaces []string `protobuf:"bytes,16,rep,name=backup_keyspaces,json=backupKeyspaces,proto3" json:"backup_keyspaces,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -197,6 +200,13 @@ func (x *VitessCellSpec) GetWatchCells() []string {
 func (x *VitessCellSpec) GetRemoteKeyspaces() []*RemoteKeyspace {
 	if x != nil {
 		return x.RemoteKeyspaces
+	}
+	return nil
+}
+
+func (x *VitessCellSpec) GetBackupKeyspaces() []string {
+	if x != nil {
+		return x.BackupKeyspaces
 	}
 	return nil
 }
@@ -414,9 +424,13 @@ type VitessCellStatus struct {
 	// vtorc counts the vtorc Pods.
 	Vtorc *ComponentStatus `protobuf:"bytes,8,opt,name=vtorc,proto3" json:"vtorc,omitempty"`
 	// vtgate counts the vtgate Pods.
-	Vtgate        *ComponentStatus `protobuf:"bytes,9,opt,name=vtgate,proto3" json:"vtgate,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Vtgate *ComponentStatus `protobuf:"bytes,9,opt,name=vtgate,proto3" json:"vtgate,omitempty"`
+	// last_backup_time is when the shard whose latest backup is oldest, of
+	// the shards whose backups the cell runs, was last backed up (RFC 3339);
+	// empty while one has none.
+	LastBackupTime *string `protobuf:"bytes,11,opt,name=last_backup_time,json=lastBackupTime,proto3,oneof" json:"last_backup_time,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *VitessCellStatus) Reset() {
@@ -519,6 +533,13 @@ func (x *VitessCellStatus) GetVtgate() *ComponentStatus {
 	return nil
 }
 
+func (x *VitessCellStatus) GetLastBackupTime() string {
+	if x != nil && x.LastBackupTime != nil {
+		return *x.LastBackupTime
+	}
+	return ""
+}
+
 // VitessCell is one cell of a cluster; the cluster layer creates it and the
 // cell layer turns it into the topology, vtctld, vtorc, vtgate and keyspaces.
 type VitessCell struct {
@@ -606,7 +627,7 @@ var File_vtmeta_v1alpha1_cell_proto protoreflect.FileDescriptor
 
 const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	"\n" +
-	"\x1avtmeta/v1alpha1/cell.proto\x12\x0fvtmeta.v1alpha1\x1a\x1cvtmeta/v1alpha1/common.proto\x1a\x1evtmeta/v1alpha1/keyspace.proto\x1a\x1dvtmeta/v1alpha1/options.proto\"\xbb\b\n" +
+	"\x1avtmeta/v1alpha1/cell.proto\x12\x0fvtmeta.v1alpha1\x1a\x1cvtmeta/v1alpha1/common.proto\x1a\x1evtmeta/v1alpha1/keyspace.proto\x1a\x1dvtmeta/v1alpha1/options.proto\"\xf0\b\n" +
 	"\x0eVitessCellSpec\x12E\n" +
 	"\x0ecluster_config\x18\x01 \x01(\v2\x1e.vtmeta.v1alpha1.ClusterConfigR\rclusterConfig\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
@@ -624,7 +645,8 @@ const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	"\x0ekeyspace_setup\x18\r \x03(\v2\x1e.vtmeta.v1alpha1.KeyspaceSetupB\f\xca\xda\x18\bH@R\x04nameR\rkeyspaceSetup\x12)\n" +
 	"\vwatch_cells\x18\x0e \x03(\tB\b\xca\xda\x18\x04H@X\x01R\n" +
 	"watchCells\x12X\n" +
-	"\x10remote_keyspaces\x18\x0f \x03(\v2\x1f.vtmeta.v1alpha1.RemoteKeyspaceB\f\xca\xda\x18\bH@R\x04nameR\x0fremoteKeyspaces\x1a>\n" +
+	"\x10remote_keyspaces\x18\x0f \x03(\v2\x1f.vtmeta.v1alpha1.RemoteKeyspaceB\f\xca\xda\x18\bH@R\x04nameR\x0fremoteKeyspaces\x123\n" +
+	"\x10backup_keyspaces\x18\x10 \x03(\tB\b\xca\xda\x18\x04H@X\x01R\x0fbackupKeyspaces\x1a>\n" +
 	"\x10BackupFlagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:n\xca\xda\x18j\x12h\n" +
@@ -640,7 +662,7 @@ const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	"\x0fComponentStatus\x12\x18\n" +
 	"\adesired\x18\x01 \x01(\x05R\adesired\x12\x14\n" +
 	"\x05ready\x18\x02 \x01(\x05R\x05ready\x12\x18\n" +
-	"\aupdated\x18\x03 \x01(\x05R\aupdated:\x06\xca\xda\x18\x020\x01\"\x83\x04\n" +
+	"\aupdated\x18\x03 \x01(\x05R\aupdated:\x06\xca\xda\x18\x020\x01\"\xc7\x04\n" +
 	"\x10VitessCellStatus\x12/\n" +
 	"\x13observed_generation\x18\x01 \x01(\x03R\x12observedGeneration\x12:\n" +
 	"\n" +
@@ -654,7 +676,9 @@ const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	"\x04etcd\x18\x06 \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x04etcd\x128\n" +
 	"\x06vtctld\x18\a \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x06vtctld\x126\n" +
 	"\x05vtorc\x18\b \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x05vtorc\x128\n" +
-	"\x06vtgate\x18\t \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x06vtgate:\x06\xca\xda\x18\x020\x01\"\xe6\x06\n" +
+	"\x06vtgate\x18\t \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x06vtgate\x12-\n" +
+	"\x10last_backup_time\x18\v \x01(\tH\x00R\x0elastBackupTime\x88\x01\x01:\x06\xca\xda\x18\x020\x01B\x13\n" +
+	"\x11_last_backup_time\"\xe6\x06\n" +
 	"\n" +
 	"VitessCell\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
@@ -740,6 +764,7 @@ func file_vtmeta_v1alpha1_cell_proto_init() {
 	file_vtmeta_v1alpha1_common_proto_init()
 	file_vtmeta_v1alpha1_keyspace_proto_init()
 	file_vtmeta_v1alpha1_options_proto_init()
+	file_vtmeta_v1alpha1_cell_proto_msgTypes[4].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

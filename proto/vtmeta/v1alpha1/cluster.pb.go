@@ -297,9 +297,13 @@ type VitessClusterStatus struct {
 	UpdatedCells int32 `protobuf:"varint,5,opt,name=updated_cells,json=updatedCells,proto3" json:"updated_cells,omitempty"`
 	// retired_cells names cells that left the spec but are kept until the
 	// reclaim policy says Delete.
-	RetiredCells  []string `protobuf:"bytes,6,rep,name=retired_cells,json=retiredCells,proto3" json:"retired_cells,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RetiredCells []string `protobuf:"bytes,6,rep,name=retired_cells,json=retiredCells,proto3" json:"retired_cells,omitempty"`
+	// last_backup_time is when the shard whose latest backup is oldest was
+	// last backed up (RFC 3339); empty while a shard has none or the cluster
+	// has no backup schedule.
+	LastBackupTime *string `protobuf:"bytes,7,opt,name=last_backup_time,json=lastBackupTime,proto3,oneof" json:"last_backup_time,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *VitessClusterStatus) Reset() {
@@ -372,6 +376,13 @@ func (x *VitessClusterStatus) GetRetiredCells() []string {
 		return x.RetiredCells
 	}
 	return nil
+}
+
+func (x *VitessClusterStatus) GetLastBackupTime() string {
+	if x != nil && x.LastBackupTime != nil {
+		return *x.LastBackupTime
+	}
+	return ""
 }
 
 // VitessCluster is a whole Vitess cluster: the object users write.
@@ -502,7 +513,7 @@ const file_vtmeta_v1alpha1_cluster_proto_rawDesc = "" +
 	"q!has(self.keyspaces) || self.keyspaces.all(k, !has(k.cells) || k.cells.all(c, self.cells.exists(x, x.name == c)))\x126keyspaces[].cells must name cells listed in spec.cells\x1a\n" +
 	".keyspaces\x12}\n" +
 	"-self.cells.filter(c, has(c.etcd)).size() <= 1\x12Dcells: at most one cell may have an etcd block (the global topology)\x1a\x06.cells\x12\xe2\x02\n" +
-	"\x89\x02!has(self.template) || !has(self.template.metadata) || !has(self.template.metadata.labels) || !has(self.selector.matchLabels) || self.selector.matchLabels.all(k, k in self.template.metadata.labels && self.template.metadata.labels[k] == self.selector.matchLabels[k])\x12Itemplate.metadata.labels must include every label of selector.matchLabels\x1a\t.template\"\x8b\x02\n" +
+	"\x89\x02!has(self.template) || !has(self.template.metadata) || !has(self.template.metadata.labels) || !has(self.selector.matchLabels) || self.selector.matchLabels.all(k, k in self.template.metadata.labels && self.template.metadata.labels[k] == self.selector.matchLabels[k])\x12Itemplate.metadata.labels must include every label of selector.matchLabels\x1a\t.template\"\xcf\x02\n" +
 	"\x13VitessClusterStatus\x12/\n" +
 	"\x13observed_generation\x18\x01 \x01(\x03R\x12observedGeneration\x12:\n" +
 	"\n" +
@@ -512,21 +523,24 @@ const file_vtmeta_v1alpha1_cluster_proto_rawDesc = "" +
 	"\vready_cells\x18\x04 \x01(\x05R\n" +
 	"readyCells\x12#\n" +
 	"\rupdated_cells\x18\x05 \x01(\x05R\fupdatedCells\x12#\n" +
-	"\rretired_cells\x18\x06 \x03(\tR\fretiredCells:\x06\xca\xda\x18\x020\x01\"\xf6\b\n" +
+	"\rretired_cells\x18\x06 \x03(\tR\fretiredCells\x12-\n" +
+	"\x10last_backup_time\x18\a \x01(\tH\x00R\x0elastBackupTime\x88\x01\x01:\x06\xca\xda\x18\x020\x01B\x13\n" +
+	"\x11_last_backup_time\"\xdf\t\n" +
 	"\rVitessCluster\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x127\n" +
 	"\bmetadata\x18\x03 \x01(\v2\x1b.vtmeta.v1alpha1.ObjectMetaR\bmetadata\x126\n" +
 	"\x04spec\x18\x04 \x01(\v2\".vtmeta.v1alpha1.VitessClusterSpecR\x04spec\x12<\n" +
-	"\x06status\x18\x05 \x01(\v2$.vtmeta.v1alpha1.VitessClusterStatusR\x06status:\x80\a\xca\xda\x18\xfb\x06\n" +
-	"\x83\x05\n" +
+	"\x06status\x18\x05 \x01(\v2$.vtmeta.v1alpha1.VitessClusterStatusR\x06status:\xe9\a\xca\xda\x18\xe4\a\n" +
+	"\xec\x05\n" +
 	"\rVitessCluster\x12\x0evitessclusters\x1a\x02vt\"\x06vitess*\x82\x01\n" +
 	"\tAvailable\x12\x06string\x1a1.status.conditions[?(@.type==\"Available\")].status\":whether it serves (a healthy rolling update keeps it True)*b\n" +
 	"\x05Ready\x12\x06string\x1a-.status.conditions[?(@.type==\"Ready\")].status\"\"whether the whole cluster is ready*0\n" +
 	"\x05Cells\x12\ainteger\x1a\r.status.cells\"\x0fnumber of cells*A\n" +
 	"\vReady-Cells\x12\ainteger\x1a\x12.status.readyCells\"\x15number of ready cells*m\n" +
-	"\aUpdated\x12\x06string\x1a/.status.conditions[?(@.type==\"Updated\")].status\")whether every cell is on the current spec*_\n" +
+	"\aUpdated\x12\x06string\x1a/.status.conditions[?(@.type==\"Updated\")].status\")whether every cell is on the current spec*g\n" +
+	"\vLast-Backup\x12\x04date\x1a\x16.status.lastBackupTime\":when the shard least recently backed up was last backed up*_\n" +
 	"\bProgress\x12\x06string\x1a4.status.conditions[?(@.type==\"Progressing\")].message\"\x13what is rolling now(\x01*(\n" +
 	"\x03Age\x12\x04date\x1a\x1b.metadata.creationTimestamp\x12\xf2\x01\n" +
 	"$self.metadata.name.matches('^[a-z]')\x12\xc9\x01metadata.name must start with a letter: every Service of the cluster is named after it, and Kubernetes takes only DNS-1035 Service names before 1.36 (rename it, for example db-2024 rather than 2024-db)B9Z7github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1;v1alpha1b\x06proto3"
@@ -600,6 +614,7 @@ func file_vtmeta_v1alpha1_cluster_proto_init() {
 	file_vtmeta_v1alpha1_common_proto_init()
 	file_vtmeta_v1alpha1_keyspace_proto_init()
 	file_vtmeta_v1alpha1_options_proto_init()
+	file_vtmeta_v1alpha1_cluster_proto_msgTypes[2].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

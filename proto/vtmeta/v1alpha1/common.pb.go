@@ -1196,23 +1196,48 @@ func (x *Images) GetEtcd() string {
 	return ""
 }
 
-// BackupSpec says where and how tablets back up and restore.
+// BackupSpec says where backups are kept, how tablets restore from them,
+// and when vtbackup takes them. Set one storage block (volume, s3, gcs or
+// azblob); tablets then restore the latest backup when their volume is
+// empty, and every new shard is seeded with an initial backup.
 type BackupSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// storage is the backup storage implementation: file, s3, gcs, azblob or
-	// ceph (Vitess --backup-storage-implementation).
+	// storage is the backup storage implementation, written raw: file, s3,
+	// gcs, azblob or ceph (Vitess --backup-storage-implementation), with its
+	// flags in flags. Prefer a storage block.
 	Storage string `protobuf:"bytes,1,opt,name=storage,proto3" json:"storage,omitempty"`
-	// engine is the backup engine: builtin, xtrabackup or mysqlshell
-	// (Vitess --backup-engine-implementation).
+	// engine is the backup engine: builtin (the default), xtrabackup or
+	// mysqlshell (Vitess --backup-engine-implementation).
 	Engine string `protobuf:"bytes,2,opt,name=engine,proto3" json:"engine,omitempty"`
-	// flags are the storage's own flags (bucket, region, root), written with
-	// dashes, added to every component that reads or writes backups.
+	// flags are more Vitess backup flags, written with dashes, added to every
+	// component that reads or writes backups: an escape hatch, each checked
+	// against the flags vttablet takes.
 	Flags map[string]string `protobuf:"bytes,3,rep,name=flags,proto3" json:"flags,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	// restore_from_backup makes new tablets restore the latest backup before
-	// they start serving.
+	// restore_from_backup is deprecated: tablets restore whenever a storage
+	// is set.
 	RestoreFromBackup bool `protobuf:"varint,4,opt,name=restore_from_backup,json=restoreFromBackup,proto3" json:"restore_from_backup,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// volume keeps backups on a shared volume (Vitess file storage), mounted
+	// at /vt/backups in every Pod that reads or writes them.
+	Volume *BackupVolume `protobuf:"bytes,5,opt,name=volume,proto3" json:"volume,omitempty"`
+	// s3 keeps backups in an S3 bucket, or an S3-compatible store.
+	S3 *S3BackupStorage `protobuf:"bytes,6,opt,name=s3,proto3" json:"s3,omitempty"`
+	// gcs keeps backups in a Google Cloud Storage bucket.
+	Gcs *GCSBackupStorage `protobuf:"bytes,7,opt,name=gcs,proto3" json:"gcs,omitempty"`
+	// azblob keeps backups in an Azure Blob Storage container.
+	Azblob *AzblobBackupStorage `protobuf:"bytes,8,opt,name=azblob,proto3" json:"azblob,omitempty"`
+	// retention says which backups vtbackup prunes after each backup.
+	Retention *BackupRetention `protobuf:"bytes,9,opt,name=retention,proto3" json:"retention,omitempty"`
+	// schedules run vtbackup on a schedule, unique by name: it restores the
+	// latest backup into a volume of its own, catches up with the primary
+	// and takes a new backup, so no serving tablet is taken out.
+	Schedules []*BackupSchedule `protobuf:"bytes,10,rep,name=schedules,proto3" json:"schedules,omitempty"`
+	// restore_time makes tablets whose volume is empty restore the latest
+	// backup taken at or before this time (RFC 3339, for example
+	// 2026-12-01T00:00:00Z) rather than the latest: how a new cluster is
+	// restored to a point in time.
+	RestoreTime   string `protobuf:"bytes,11,opt,name=restore_time,json=restoreTime,proto3" json:"restore_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BackupSpec) Reset() {
@@ -1273,6 +1298,553 @@ func (x *BackupSpec) GetRestoreFromBackup() bool {
 	return false
 }
 
+func (x *BackupSpec) GetVolume() *BackupVolume {
+	if x != nil {
+		return x.Volume
+	}
+	return nil
+}
+
+func (x *BackupSpec) GetS3() *S3BackupStorage {
+	if x != nil {
+		return x.S3
+	}
+	return nil
+}
+
+func (x *BackupSpec) GetGcs() *GCSBackupStorage {
+	if x != nil {
+		return x.Gcs
+	}
+	return nil
+}
+
+func (x *BackupSpec) GetAzblob() *AzblobBackupStorage {
+	if x != nil {
+		return x.Azblob
+	}
+	return nil
+}
+
+func (x *BackupSpec) GetRetention() *BackupRetention {
+	if x != nil {
+		return x.Retention
+	}
+	return nil
+}
+
+func (x *BackupSpec) GetSchedules() []*BackupSchedule {
+	if x != nil {
+		return x.Schedules
+	}
+	return nil
+}
+
+func (x *BackupSpec) GetRestoreTime() string {
+	if x != nil {
+		return x.RestoreTime
+	}
+	return ""
+}
+
+// BackupVolume is a volume backups are kept on: an existing claim (it must
+// be ReadWriteMany when tablets run on several nodes) or an NFS share.
+type BackupVolume struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// claim_name names a PersistentVolumeClaim in the cluster's namespace.
+	ClaimName string `protobuf:"bytes,1,opt,name=claim_name,json=claimName,proto3" json:"claim_name,omitempty"`
+	// nfs is an NFS share.
+	Nfs           *NFSVolume `protobuf:"bytes,2,opt,name=nfs,proto3" json:"nfs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupVolume) Reset() {
+	*x = BackupVolume{}
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupVolume) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupVolume) ProtoMessage() {}
+
+func (x *BackupVolume) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupVolume.ProtoReflect.Descriptor instead.
+func (*BackupVolume) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_common_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *BackupVolume) GetClaimName() string {
+	if x != nil {
+		return x.ClaimName
+	}
+	return ""
+}
+
+func (x *BackupVolume) GetNfs() *NFSVolume {
+	if x != nil {
+		return x.Nfs
+	}
+	return nil
+}
+
+// NFSVolume is an NFS share.
+type NFSVolume struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// server is the NFS server's host name or address.
+	Server string `protobuf:"bytes,1,opt,name=server,proto3" json:"server,omitempty"`
+	// path is the exported path.
+	Path          string `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NFSVolume) Reset() {
+	*x = NFSVolume{}
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NFSVolume) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NFSVolume) ProtoMessage() {}
+
+func (x *NFSVolume) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NFSVolume.ProtoReflect.Descriptor instead.
+func (*NFSVolume) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_common_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *NFSVolume) GetServer() string {
+	if x != nil {
+		return x.Server
+	}
+	return ""
+}
+
+func (x *NFSVolume) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+// S3BackupStorage is an S3 bucket (or an S3-compatible store) backups are
+// kept in, under root.
+type S3BackupStorage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// bucket is the bucket's name; it must exist.
+	Bucket string `protobuf:"bytes,1,opt,name=bucket,proto3" json:"bucket,omitempty"`
+	// region is the bucket's region (default us-east-1).
+	Region string `protobuf:"bytes,2,opt,name=region,proto3" json:"region,omitempty"`
+	// endpoint is the store's URL, with its scheme, for a store other than
+	// AWS (for example http://seaweedfs.storage:8333).
+	Endpoint string `protobuf:"bytes,3,opt,name=endpoint,proto3" json:"endpoint,omitempty"`
+	// force_path_style addresses the bucket in the URL's path rather than its
+	// host name, as most S3-compatible stores need.
+	ForcePathStyle bool `protobuf:"varint,4,opt,name=force_path_style,json=forcePathStyle,proto3" json:"force_path_style,omitempty"`
+	// root is the prefix of every backup's objects in the bucket.
+	Root string `protobuf:"bytes,5,opt,name=root,proto3" json:"root,omitempty"`
+	// server_side_encryption is the S3 server-side encryption (AES256,
+	// aws:kms).
+	ServerSideEncryption string `protobuf:"bytes,6,opt,name=server_side_encryption,json=serverSideEncryption,proto3" json:"server_side_encryption,omitempty"`
+	// credentials_secret_name names a Secret with the keys
+	// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; without it the AWS SDK's
+	// own chain applies (an IAM role for the Pods).
+	CredentialsSecretName string `protobuf:"bytes,7,opt,name=credentials_secret_name,json=credentialsSecretName,proto3" json:"credentials_secret_name,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *S3BackupStorage) Reset() {
+	*x = S3BackupStorage{}
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *S3BackupStorage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*S3BackupStorage) ProtoMessage() {}
+
+func (x *S3BackupStorage) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use S3BackupStorage.ProtoReflect.Descriptor instead.
+func (*S3BackupStorage) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_common_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *S3BackupStorage) GetBucket() string {
+	if x != nil {
+		return x.Bucket
+	}
+	return ""
+}
+
+func (x *S3BackupStorage) GetRegion() string {
+	if x != nil {
+		return x.Region
+	}
+	return ""
+}
+
+func (x *S3BackupStorage) GetEndpoint() string {
+	if x != nil {
+		return x.Endpoint
+	}
+	return ""
+}
+
+func (x *S3BackupStorage) GetForcePathStyle() bool {
+	if x != nil {
+		return x.ForcePathStyle
+	}
+	return false
+}
+
+func (x *S3BackupStorage) GetRoot() string {
+	if x != nil {
+		return x.Root
+	}
+	return ""
+}
+
+func (x *S3BackupStorage) GetServerSideEncryption() string {
+	if x != nil {
+		return x.ServerSideEncryption
+	}
+	return ""
+}
+
+func (x *S3BackupStorage) GetCredentialsSecretName() string {
+	if x != nil {
+		return x.CredentialsSecretName
+	}
+	return ""
+}
+
+// GCSBackupStorage is a Google Cloud Storage bucket backups are kept in.
+type GCSBackupStorage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// bucket is the bucket's name.
+	Bucket string `protobuf:"bytes,1,opt,name=bucket,proto3" json:"bucket,omitempty"`
+	// root is the prefix of every backup's objects in the bucket.
+	Root string `protobuf:"bytes,2,opt,name=root,proto3" json:"root,omitempty"`
+	// credentials_secret_name names a Secret whose key key.json is a service
+	// account's key; without it Google's default credentials apply.
+	CredentialsSecretName string `protobuf:"bytes,3,opt,name=credentials_secret_name,json=credentialsSecretName,proto3" json:"credentials_secret_name,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *GCSBackupStorage) Reset() {
+	*x = GCSBackupStorage{}
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GCSBackupStorage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GCSBackupStorage) ProtoMessage() {}
+
+func (x *GCSBackupStorage) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GCSBackupStorage.ProtoReflect.Descriptor instead.
+func (*GCSBackupStorage) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_common_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GCSBackupStorage) GetBucket() string {
+	if x != nil {
+		return x.Bucket
+	}
+	return ""
+}
+
+func (x *GCSBackupStorage) GetRoot() string {
+	if x != nil {
+		return x.Root
+	}
+	return ""
+}
+
+func (x *GCSBackupStorage) GetCredentialsSecretName() string {
+	if x != nil {
+		return x.CredentialsSecretName
+	}
+	return ""
+}
+
+// AzblobBackupStorage is an Azure Blob Storage container backups are kept
+// in.
+type AzblobBackupStorage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// account_name is the storage account's name.
+	AccountName string `protobuf:"bytes,1,opt,name=account_name,json=accountName,proto3" json:"account_name,omitempty"`
+	// container_name is the container's name.
+	ContainerName string `protobuf:"bytes,2,opt,name=container_name,json=containerName,proto3" json:"container_name,omitempty"`
+	// root is the prefix of every backup's blobs in the container.
+	Root string `protobuf:"bytes,3,opt,name=root,proto3" json:"root,omitempty"`
+	// credentials_secret_name names a Secret whose key account-key is the
+	// account's key.
+	CredentialsSecretName string `protobuf:"bytes,4,opt,name=credentials_secret_name,json=credentialsSecretName,proto3" json:"credentials_secret_name,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *AzblobBackupStorage) Reset() {
+	*x = AzblobBackupStorage{}
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AzblobBackupStorage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AzblobBackupStorage) ProtoMessage() {}
+
+func (x *AzblobBackupStorage) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AzblobBackupStorage.ProtoReflect.Descriptor instead.
+func (*AzblobBackupStorage) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_common_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *AzblobBackupStorage) GetAccountName() string {
+	if x != nil {
+		return x.AccountName
+	}
+	return ""
+}
+
+func (x *AzblobBackupStorage) GetContainerName() string {
+	if x != nil {
+		return x.ContainerName
+	}
+	return ""
+}
+
+func (x *AzblobBackupStorage) GetRoot() string {
+	if x != nil {
+		return x.Root
+	}
+	return ""
+}
+
+func (x *AzblobBackupStorage) GetCredentialsSecretName() string {
+	if x != nil {
+		return x.CredentialsSecretName
+	}
+	return ""
+}
+
+// BackupRetention says which backups vtbackup prunes after each backup:
+// those older than min_age, keeping at least min_count.
+type BackupRetention struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// min_count is the fewest backups kept (default 1).
+	MinCount *int32 `protobuf:"varint,1,opt,name=min_count,json=minCount,proto3,oneof" json:"min_count,omitempty"`
+	// min_age is the age a backup must reach before it may be pruned, as a
+	// duration (168h); unset, nothing is pruned.
+	MinAge        string `protobuf:"bytes,2,opt,name=min_age,json=minAge,proto3" json:"min_age,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupRetention) Reset() {
+	*x = BackupRetention{}
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupRetention) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupRetention) ProtoMessage() {}
+
+func (x *BackupRetention) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupRetention.ProtoReflect.Descriptor instead.
+func (*BackupRetention) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_common_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *BackupRetention) GetMinCount() int32 {
+	if x != nil && x.MinCount != nil {
+		return *x.MinCount
+	}
+	return 0
+}
+
+func (x *BackupRetention) GetMinAge() string {
+	if x != nil {
+		return x.MinAge
+	}
+	return ""
+}
+
+// BackupSchedule runs vtbackup on a schedule for the shards of its scope:
+// every shard of the cluster, every shard of a keyspace, or one shard.
+type BackupSchedule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the schedule's name, a DNS-1123 label.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// schedule is when, as a cron expression of five fields (0 3 * * *:
+	// daily at 03:00 UTC), or @hourly, @daily, @weekly.
+	Schedule string `protobuf:"bytes,2,opt,name=schedule,proto3" json:"schedule,omitempty"`
+	// keyspace limits the schedule to one keyspace (empty: every keyspace).
+	Keyspace string `protobuf:"bytes,3,opt,name=keyspace,proto3" json:"keyspace,omitempty"`
+	// shard limits it to one shard of the keyspace (-80, 80-, or 0).
+	Shard string `protobuf:"bytes,4,opt,name=shard,proto3" json:"shard,omitempty"`
+	// resources are vtbackup's, which runs a mysqld of its own.
+	Resources     *ResourceRequirements `protobuf:"bytes,5,opt,name=resources,proto3" json:"resources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupSchedule) Reset() {
+	*x = BackupSchedule{}
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupSchedule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupSchedule) ProtoMessage() {}
+
+func (x *BackupSchedule) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupSchedule.ProtoReflect.Descriptor instead.
+func (*BackupSchedule) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_common_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *BackupSchedule) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *BackupSchedule) GetSchedule() string {
+	if x != nil {
+		return x.Schedule
+	}
+	return ""
+}
+
+func (x *BackupSchedule) GetKeyspace() string {
+	if x != nil {
+		return x.Keyspace
+	}
+	return ""
+}
+
+func (x *BackupSchedule) GetShard() string {
+	if x != nil {
+		return x.Shard
+	}
+	return ""
+}
+
+func (x *BackupSchedule) GetResources() *ResourceRequirements {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
 // TopologySpec says where the Vitess topology lives; the cluster layer fills
 // it in for every layer below.
 type TopologySpec struct {
@@ -1291,7 +1863,7 @@ type TopologySpec struct {
 
 func (x *TopologySpec) Reset() {
 	*x = TopologySpec{}
-	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[16]
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1303,7 +1875,7 @@ func (x *TopologySpec) String() string {
 func (*TopologySpec) ProtoMessage() {}
 
 func (x *TopologySpec) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[16]
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1316,7 +1888,7 @@ func (x *TopologySpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopologySpec.ProtoReflect.Descriptor instead.
 func (*TopologySpec) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_common_proto_rawDescGZIP(), []int{16}
+	return file_vtmeta_v1alpha1_common_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *TopologySpec) GetImplementation() string {
@@ -1365,7 +1937,7 @@ type Credentials struct {
 
 func (x *Credentials) Reset() {
 	*x = Credentials{}
-	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[17]
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1377,7 +1949,7 @@ func (x *Credentials) String() string {
 func (*Credentials) ProtoMessage() {}
 
 func (x *Credentials) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[17]
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1390,7 +1962,7 @@ func (x *Credentials) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credentials.ProtoReflect.Descriptor instead.
 func (*Credentials) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_common_proto_rawDescGZIP(), []int{17}
+	return file_vtmeta_v1alpha1_common_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Credentials) GetSecretName() string {
@@ -1413,7 +1985,7 @@ type InitSQL struct {
 
 func (x *InitSQL) Reset() {
 	*x = InitSQL{}
-	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[18]
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1425,7 +1997,7 @@ func (x *InitSQL) String() string {
 func (*InitSQL) ProtoMessage() {}
 
 func (x *InitSQL) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[18]
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1438,7 +2010,7 @@ func (x *InitSQL) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InitSQL.ProtoReflect.Descriptor instead.
 func (*InitSQL) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_common_proto_rawDescGZIP(), []int{18}
+	return file_vtmeta_v1alpha1_common_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *InitSQL) GetConfigMapName() string {
@@ -1486,7 +2058,7 @@ type ClusterConfig struct {
 
 func (x *ClusterConfig) Reset() {
 	*x = ClusterConfig{}
-	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[19]
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1498,7 +2070,7 @@ func (x *ClusterConfig) String() string {
 func (*ClusterConfig) ProtoMessage() {}
 
 func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[19]
+	mi := &file_vtmeta_v1alpha1_common_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1511,7 +2083,7 @@ func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterConfig.ProtoReflect.Descriptor instead.
 func (*ClusterConfig) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_common_proto_rawDescGZIP(), []int{19}
+	return file_vtmeta_v1alpha1_common_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ClusterConfig) GetImages() *Images {
@@ -1742,7 +2314,8 @@ const file_vtmeta_v1alpha1_common_proto_rawDesc = "" +
 	"\x05vtorc\x18\x03 \x01(\tR\x05vtorc\x12\x1a\n" +
 	"\bvttablet\x18\x04 \x01(\tR\bvttablet\x12\x16\n" +
 	"\x06mysqld\x18\x05 \x01(\tR\x06mysqld\x12\x12\n" +
-	"\x04etcd\x18\x06 \x01(\tR\x04etcd\"\xb0\x02\n" +
+	"\x04etcd\x18\x06 \x01(\tR\x04etcd\"\xdb\n" +
+	"\n" +
 	"\n" +
 	"BackupSpec\x12;\n" +
 	"\astorage\x18\x01 \x01(\tB!\xca\xda\x18\x1dB\x04fileB\x02s3B\x03gcsB\x06azblobB\x04cephR\astorage\x12=\n" +
@@ -1750,11 +2323,59 @@ const file_vtmeta_v1alpha1_common_proto_rawDesc = "" +
 	"xtrabackupB\n" +
 	"mysqlshellR\x06engine\x12<\n" +
 	"\x05flags\x18\x03 \x03(\v2&.vtmeta.v1alpha1.BackupSpec.FlagsEntryR\x05flags\x12.\n" +
-	"\x13restore_from_backup\x18\x04 \x01(\bR\x11restoreFromBackup\x1a8\n" +
+	"\x13restore_from_backup\x18\x04 \x01(\bR\x11restoreFromBackup\x125\n" +
+	"\x06volume\x18\x05 \x01(\v2\x1d.vtmeta.v1alpha1.BackupVolumeR\x06volume\x120\n" +
+	"\x02s3\x18\x06 \x01(\v2 .vtmeta.v1alpha1.S3BackupStorageR\x02s3\x123\n" +
+	"\x03gcs\x18\a \x01(\v2!.vtmeta.v1alpha1.GCSBackupStorageR\x03gcs\x12<\n" +
+	"\x06azblob\x18\b \x01(\v2$.vtmeta.v1alpha1.AzblobBackupStorageR\x06azblob\x12>\n" +
+	"\tretention\x18\t \x01(\v2 .vtmeta.v1alpha1.BackupRetentionR\tretention\x12K\n" +
+	"\tschedules\x18\n" +
+	" \x03(\v2\x1f.vtmeta.v1alpha1.BackupScheduleB\f\xca\xda\x18\bH\x10R\x04nameR\tschedules\x12\x86\x01\n" +
+	"\frestore_time\x18\v \x01(\tBc\xca\xda\x18_2[^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$8(R\vrestoreTime\x1a8\n" +
 	"\n" +
 	"FlagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa8\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\xb6\x04\xca\xda\x18\xb1\x04\x12\x93\x01\n" +
+	"Z[has(self.volume), has(self.s3), has(self.gcs), has(self.azblob)].filter(x, x).size() <= 1\x125backup: set at most one of volume, s3, gcs and azblob\x12\xda\x01\n" +
+	"a!has(self.storage) || (!has(self.volume) && !has(self.s3) && !has(self.gcs) && !has(self.azblob))\x12ubackup.storage is the raw form of a storage block: set it (with flags) or a volume, s3, gcs or azblob block, not both\x12\xbb\x01\n" +
+	"r!has(self.schedules) || has(self.storage) || has(self.volume) || has(self.s3) || has(self.gcs) || has(self.azblob)\x12Ebackup.schedules need a storage: set backup.volume, s3, gcs or azblob\"\xe6\x01\n" +
+	"\fBackupVolume\x12H\n" +
+	"\n" +
+	"claim_name\x18\x01 \x01(\tB)\xca\xda\x18%2 ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$8\xfd\x01R\tclaimName\x12,\n" +
+	"\x03nfs\x18\x02 \x01(\v2\x1a.vtmeta.v1alpha1.NFSVolumeR\x03nfs:^\xca\xda\x18Z\x12X\n" +
+	"$has(self.claimName) != has(self.nfs)\x120backup.volume: set claimName or nfs, one of them\"Q\n" +
+	"\tNFSVolume\x12!\n" +
+	"\x06server\x18\x01 \x01(\tB\t\xca\xda\x18\x05\x18\x018\xfd\x01R\x06server\x12!\n" +
+	"\x04path\x18\x02 \x01(\tB\r\xca\xda\x18\t\x18\x012\x02^/8\x80\bR\x04path\"\xa9\x03\n" +
+	"\x0fS3BackupStorage\x12B\n" +
+	"\x06bucket\x18\x01 \x01(\tB*\xca\xda\x18&\x18\x012\"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$R\x06bucket\x12\x1e\n" +
+	"\x06region\x18\x02 \x01(\tB\x06\xca\xda\x18\x028@R\x06region\x126\n" +
+	"\bendpoint\x18\x03 \x01(\tB\x1a\xca\xda\x18\x162\x11^https?://[^\\s]+$8\x80\x04R\bendpoint\x12(\n" +
+	"\x10force_path_style\x18\x04 \x01(\bR\x0eforcePathStyle\x12/\n" +
+	"\x04root\x18\x05 \x01(\tB\x1b\xca\xda\x18\x172\x12^[A-Za-z0-9_./-]*$8\x80\x02R\x04root\x12<\n" +
+	"\x16server_side_encryption\x18\x06 \x01(\tB\x06\xca\xda\x18\x028@R\x14serverSideEncryption\x12a\n" +
+	"\x17credentials_secret_name\x18\a \x01(\tB)\xca\xda\x18%2 ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$8\xfd\x01R\x15credentialsSecretName\"\xc9\x01\n" +
+	"\x10GCSBackupStorage\x12!\n" +
+	"\x06bucket\x18\x01 \x01(\tB\t\xca\xda\x18\x05\x18\x018\xde\x01R\x06bucket\x12/\n" +
+	"\x04root\x18\x02 \x01(\tB\x1b\xca\xda\x18\x172\x12^[A-Za-z0-9_./-]*$8\x80\x02R\x04root\x12a\n" +
+	"\x17credentials_secret_name\x18\x03 \x01(\tB)\xca\xda\x18%2 ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$8\xfd\x01R\x15credentialsSecretName\"\xba\x02\n" +
+	"\x13AzblobBackupStorage\x12;\n" +
+	"\faccount_name\x18\x01 \x01(\tB\x18\xca\xda\x18\x14\x18\x012\x10^[a-z0-9]{3,24}$R\vaccountName\x12P\n" +
+	"\x0econtainer_name\x18\x02 \x01(\tB)\xca\xda\x18%\x18\x012\x1f^[a-z0-9]([-a-z0-9]*[a-z0-9])?$8?R\rcontainerName\x12/\n" +
+	"\x04root\x18\x03 \x01(\tB\x1b\xca\xda\x18\x172\x12^[A-Za-z0-9_./-]*$8\x80\x02R\x04root\x12c\n" +
+	"\x17credentials_secret_name\x18\x04 \x01(\tB+\xca\xda\x18'\x18\x012 ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$8\xfd\x01R\x15credentialsSecretName\"\x8c\x01\n" +
+	"\x0fBackupRetention\x12+\n" +
+	"\tmin_count\x18\x01 \x01(\x05B\t\xca\xda\x18\x05 \x01(\xe8\aH\x00R\bminCount\x88\x01\x01\x12>\n" +
+	"\amin_age\x18\x02 \x01(\tB%\xca\xda\x18!2\x1d^([0-9]+(\\.[0-9]+)?(h|m|s))+$8 R\x06minAgeB\f\n" +
+	"\n" +
+	"_min_count\"\x9f\x03\n" +
+	"\x0eBackupSchedule\x12=\n" +
+	"\x04name\x18\x01 \x01(\tB)\xca\xda\x18%\x18\x012\x1f^[a-z0-9]([-a-z0-9]*[a-z0-9])?$8\x14R\x04name\x12$\n" +
+	"\bschedule\x18\x02 \x01(\tB\b\xca\xda\x18\x04\x18\x018@R\bschedule\x12C\n" +
+	"\bkeyspace\x18\x03 \x01(\tB'\xca\xda\x18#2\x1f^[a-z0-9]([-a-z0-9]*[a-z0-9])?$8?R\bkeyspace\x12A\n" +
+	"\x05shard\x18\x04 \x01(\tB+\xca\xda\x18'2#^(0|([0-9a-f]{2})*-([0-9a-f]{2})*)$8AR\x05shard\x12C\n" +
+	"\tresources\x18\x05 \x01(\v2%.vtmeta.v1alpha1.ResourceRequirementsR\tresources:[\xca\xda\x18W\x12U\n" +
+	"&!has(self.shard) || has(self.keyspace)\x12+backup.schedules[].shard needs its keyspace\"\xa8\x01\n" +
 	"\fTopologySpec\x12&\n" +
 	"\x0eimplementation\x18\x01 \x01(\tR\x0eimplementation\x122\n" +
 	"\x15global_server_address\x18\x02 \x01(\tR\x13globalServerAddress\x12\x1f\n" +
@@ -1802,7 +2423,7 @@ func file_vtmeta_v1alpha1_common_proto_rawDescGZIP() []byte {
 	return file_vtmeta_v1alpha1_common_proto_rawDescData
 }
 
-var file_vtmeta_v1alpha1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_vtmeta_v1alpha1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_vtmeta_v1alpha1_common_proto_goTypes = []any{
 	(*Raw)(nil),                       // 0: vtmeta.v1alpha1.Raw
 	(*ObjectMeta)(nil),                // 1: vtmeta.v1alpha1.ObjectMeta
@@ -1820,80 +2441,95 @@ var file_vtmeta_v1alpha1_common_proto_goTypes = []any{
 	(*EtcdSpec)(nil),                  // 13: vtmeta.v1alpha1.EtcdSpec
 	(*Images)(nil),                    // 14: vtmeta.v1alpha1.Images
 	(*BackupSpec)(nil),                // 15: vtmeta.v1alpha1.BackupSpec
-	(*TopologySpec)(nil),              // 16: vtmeta.v1alpha1.TopologySpec
-	(*Credentials)(nil),               // 17: vtmeta.v1alpha1.Credentials
-	(*InitSQL)(nil),                   // 18: vtmeta.v1alpha1.InitSQL
-	(*ClusterConfig)(nil),             // 19: vtmeta.v1alpha1.ClusterConfig
-	nil,                               // 20: vtmeta.v1alpha1.ObjectMeta.LabelsEntry
-	nil,                               // 21: vtmeta.v1alpha1.ObjectMeta.AnnotationsEntry
-	nil,                               // 22: vtmeta.v1alpha1.LabelSelector.MatchLabelsEntry
-	nil,                               // 23: vtmeta.v1alpha1.TemplateMetadata.LabelsEntry
-	nil,                               // 24: vtmeta.v1alpha1.TemplateMetadata.AnnotationsEntry
-	nil,                               // 25: vtmeta.v1alpha1.ResourceRequirements.LimitsEntry
-	nil,                               // 26: vtmeta.v1alpha1.ResourceRequirements.RequestsEntry
-	nil,                               // 27: vtmeta.v1alpha1.VolumeResources.RequestsEntry
-	nil,                               // 28: vtmeta.v1alpha1.VolumeResources.LimitsEntry
-	nil,                               // 29: vtmeta.v1alpha1.ServiceSpec.AnnotationsEntry
-	nil,                               // 30: vtmeta.v1alpha1.ServiceSpec.LabelsEntry
-	nil,                               // 31: vtmeta.v1alpha1.Scheduling.NodeSelectorEntry
-	nil,                               // 32: vtmeta.v1alpha1.ComponentSpec.ExtraFlagsEntry
-	nil,                               // 33: vtmeta.v1alpha1.ComponentSpec.LabelsEntry
-	nil,                               // 34: vtmeta.v1alpha1.ComponentSpec.AnnotationsEntry
-	nil,                               // 35: vtmeta.v1alpha1.EtcdSpec.ExtraFlagsEntry
-	nil,                               // 36: vtmeta.v1alpha1.EtcdSpec.LabelsEntry
-	nil,                               // 37: vtmeta.v1alpha1.EtcdSpec.AnnotationsEntry
-	nil,                               // 38: vtmeta.v1alpha1.BackupSpec.FlagsEntry
-	nil,                               // 39: vtmeta.v1alpha1.ClusterConfig.BackupFlagsEntry
-	nil,                               // 40: vtmeta.v1alpha1.ClusterConfig.LabelsEntry
-	nil,                               // 41: vtmeta.v1alpha1.ClusterConfig.AnnotationsEntry
+	(*BackupVolume)(nil),              // 16: vtmeta.v1alpha1.BackupVolume
+	(*NFSVolume)(nil),                 // 17: vtmeta.v1alpha1.NFSVolume
+	(*S3BackupStorage)(nil),           // 18: vtmeta.v1alpha1.S3BackupStorage
+	(*GCSBackupStorage)(nil),          // 19: vtmeta.v1alpha1.GCSBackupStorage
+	(*AzblobBackupStorage)(nil),       // 20: vtmeta.v1alpha1.AzblobBackupStorage
+	(*BackupRetention)(nil),           // 21: vtmeta.v1alpha1.BackupRetention
+	(*BackupSchedule)(nil),            // 22: vtmeta.v1alpha1.BackupSchedule
+	(*TopologySpec)(nil),              // 23: vtmeta.v1alpha1.TopologySpec
+	(*Credentials)(nil),               // 24: vtmeta.v1alpha1.Credentials
+	(*InitSQL)(nil),                   // 25: vtmeta.v1alpha1.InitSQL
+	(*ClusterConfig)(nil),             // 26: vtmeta.v1alpha1.ClusterConfig
+	nil,                               // 27: vtmeta.v1alpha1.ObjectMeta.LabelsEntry
+	nil,                               // 28: vtmeta.v1alpha1.ObjectMeta.AnnotationsEntry
+	nil,                               // 29: vtmeta.v1alpha1.LabelSelector.MatchLabelsEntry
+	nil,                               // 30: vtmeta.v1alpha1.TemplateMetadata.LabelsEntry
+	nil,                               // 31: vtmeta.v1alpha1.TemplateMetadata.AnnotationsEntry
+	nil,                               // 32: vtmeta.v1alpha1.ResourceRequirements.LimitsEntry
+	nil,                               // 33: vtmeta.v1alpha1.ResourceRequirements.RequestsEntry
+	nil,                               // 34: vtmeta.v1alpha1.VolumeResources.RequestsEntry
+	nil,                               // 35: vtmeta.v1alpha1.VolumeResources.LimitsEntry
+	nil,                               // 36: vtmeta.v1alpha1.ServiceSpec.AnnotationsEntry
+	nil,                               // 37: vtmeta.v1alpha1.ServiceSpec.LabelsEntry
+	nil,                               // 38: vtmeta.v1alpha1.Scheduling.NodeSelectorEntry
+	nil,                               // 39: vtmeta.v1alpha1.ComponentSpec.ExtraFlagsEntry
+	nil,                               // 40: vtmeta.v1alpha1.ComponentSpec.LabelsEntry
+	nil,                               // 41: vtmeta.v1alpha1.ComponentSpec.AnnotationsEntry
+	nil,                               // 42: vtmeta.v1alpha1.EtcdSpec.ExtraFlagsEntry
+	nil,                               // 43: vtmeta.v1alpha1.EtcdSpec.LabelsEntry
+	nil,                               // 44: vtmeta.v1alpha1.EtcdSpec.AnnotationsEntry
+	nil,                               // 45: vtmeta.v1alpha1.BackupSpec.FlagsEntry
+	nil,                               // 46: vtmeta.v1alpha1.ClusterConfig.BackupFlagsEntry
+	nil,                               // 47: vtmeta.v1alpha1.ClusterConfig.LabelsEntry
+	nil,                               // 48: vtmeta.v1alpha1.ClusterConfig.AnnotationsEntry
 }
 var file_vtmeta_v1alpha1_common_proto_depIdxs = []int32{
-	20, // 0: vtmeta.v1alpha1.ObjectMeta.labels:type_name -> vtmeta.v1alpha1.ObjectMeta.LabelsEntry
-	21, // 1: vtmeta.v1alpha1.ObjectMeta.annotations:type_name -> vtmeta.v1alpha1.ObjectMeta.AnnotationsEntry
-	22, // 2: vtmeta.v1alpha1.LabelSelector.match_labels:type_name -> vtmeta.v1alpha1.LabelSelector.MatchLabelsEntry
+	27, // 0: vtmeta.v1alpha1.ObjectMeta.labels:type_name -> vtmeta.v1alpha1.ObjectMeta.LabelsEntry
+	28, // 1: vtmeta.v1alpha1.ObjectMeta.annotations:type_name -> vtmeta.v1alpha1.ObjectMeta.AnnotationsEntry
+	29, // 2: vtmeta.v1alpha1.LabelSelector.match_labels:type_name -> vtmeta.v1alpha1.LabelSelector.MatchLabelsEntry
 	2,  // 3: vtmeta.v1alpha1.LabelSelector.match_expressions:type_name -> vtmeta.v1alpha1.LabelSelectorRequirement
-	23, // 4: vtmeta.v1alpha1.TemplateMetadata.labels:type_name -> vtmeta.v1alpha1.TemplateMetadata.LabelsEntry
-	24, // 5: vtmeta.v1alpha1.TemplateMetadata.annotations:type_name -> vtmeta.v1alpha1.TemplateMetadata.AnnotationsEntry
+	30, // 4: vtmeta.v1alpha1.TemplateMetadata.labels:type_name -> vtmeta.v1alpha1.TemplateMetadata.LabelsEntry
+	31, // 5: vtmeta.v1alpha1.TemplateMetadata.annotations:type_name -> vtmeta.v1alpha1.TemplateMetadata.AnnotationsEntry
 	4,  // 6: vtmeta.v1alpha1.Template.metadata:type_name -> vtmeta.v1alpha1.TemplateMetadata
-	25, // 7: vtmeta.v1alpha1.ResourceRequirements.limits:type_name -> vtmeta.v1alpha1.ResourceRequirements.LimitsEntry
-	26, // 8: vtmeta.v1alpha1.ResourceRequirements.requests:type_name -> vtmeta.v1alpha1.ResourceRequirements.RequestsEntry
-	27, // 9: vtmeta.v1alpha1.VolumeResources.requests:type_name -> vtmeta.v1alpha1.VolumeResources.RequestsEntry
-	28, // 10: vtmeta.v1alpha1.VolumeResources.limits:type_name -> vtmeta.v1alpha1.VolumeResources.LimitsEntry
+	32, // 7: vtmeta.v1alpha1.ResourceRequirements.limits:type_name -> vtmeta.v1alpha1.ResourceRequirements.LimitsEntry
+	33, // 8: vtmeta.v1alpha1.ResourceRequirements.requests:type_name -> vtmeta.v1alpha1.ResourceRequirements.RequestsEntry
+	34, // 9: vtmeta.v1alpha1.VolumeResources.requests:type_name -> vtmeta.v1alpha1.VolumeResources.RequestsEntry
+	35, // 10: vtmeta.v1alpha1.VolumeResources.limits:type_name -> vtmeta.v1alpha1.VolumeResources.LimitsEntry
 	8,  // 11: vtmeta.v1alpha1.PersistentVolumeClaimSpec.resources:type_name -> vtmeta.v1alpha1.VolumeResources
 	3,  // 12: vtmeta.v1alpha1.PersistentVolumeClaimSpec.selector:type_name -> vtmeta.v1alpha1.LabelSelector
-	29, // 13: vtmeta.v1alpha1.ServiceSpec.annotations:type_name -> vtmeta.v1alpha1.ServiceSpec.AnnotationsEntry
-	30, // 14: vtmeta.v1alpha1.ServiceSpec.labels:type_name -> vtmeta.v1alpha1.ServiceSpec.LabelsEntry
+	36, // 13: vtmeta.v1alpha1.ServiceSpec.annotations:type_name -> vtmeta.v1alpha1.ServiceSpec.AnnotationsEntry
+	37, // 14: vtmeta.v1alpha1.ServiceSpec.labels:type_name -> vtmeta.v1alpha1.ServiceSpec.LabelsEntry
 	0,  // 15: vtmeta.v1alpha1.Scheduling.affinity:type_name -> vtmeta.v1alpha1.Raw
 	0,  // 16: vtmeta.v1alpha1.Scheduling.tolerations:type_name -> vtmeta.v1alpha1.Raw
-	31, // 17: vtmeta.v1alpha1.Scheduling.node_selector:type_name -> vtmeta.v1alpha1.Scheduling.NodeSelectorEntry
+	38, // 17: vtmeta.v1alpha1.Scheduling.node_selector:type_name -> vtmeta.v1alpha1.Scheduling.NodeSelectorEntry
 	0,  // 18: vtmeta.v1alpha1.Scheduling.topology_spread_constraints:type_name -> vtmeta.v1alpha1.Raw
 	7,  // 19: vtmeta.v1alpha1.ComponentSpec.resources:type_name -> vtmeta.v1alpha1.ResourceRequirements
-	32, // 20: vtmeta.v1alpha1.ComponentSpec.extra_flags:type_name -> vtmeta.v1alpha1.ComponentSpec.ExtraFlagsEntry
-	33, // 21: vtmeta.v1alpha1.ComponentSpec.labels:type_name -> vtmeta.v1alpha1.ComponentSpec.LabelsEntry
-	34, // 22: vtmeta.v1alpha1.ComponentSpec.annotations:type_name -> vtmeta.v1alpha1.ComponentSpec.AnnotationsEntry
+	39, // 20: vtmeta.v1alpha1.ComponentSpec.extra_flags:type_name -> vtmeta.v1alpha1.ComponentSpec.ExtraFlagsEntry
+	40, // 21: vtmeta.v1alpha1.ComponentSpec.labels:type_name -> vtmeta.v1alpha1.ComponentSpec.LabelsEntry
+	41, // 22: vtmeta.v1alpha1.ComponentSpec.annotations:type_name -> vtmeta.v1alpha1.ComponentSpec.AnnotationsEntry
 	11, // 23: vtmeta.v1alpha1.ComponentSpec.scheduling:type_name -> vtmeta.v1alpha1.Scheduling
 	10, // 24: vtmeta.v1alpha1.ComponentSpec.service:type_name -> vtmeta.v1alpha1.ServiceSpec
 	0,  // 25: vtmeta.v1alpha1.ComponentSpec.security_context:type_name -> vtmeta.v1alpha1.Raw
 	7,  // 26: vtmeta.v1alpha1.EtcdSpec.resources:type_name -> vtmeta.v1alpha1.ResourceRequirements
 	9,  // 27: vtmeta.v1alpha1.EtcdSpec.volume_claim:type_name -> vtmeta.v1alpha1.PersistentVolumeClaimSpec
-	35, // 28: vtmeta.v1alpha1.EtcdSpec.extra_flags:type_name -> vtmeta.v1alpha1.EtcdSpec.ExtraFlagsEntry
+	42, // 28: vtmeta.v1alpha1.EtcdSpec.extra_flags:type_name -> vtmeta.v1alpha1.EtcdSpec.ExtraFlagsEntry
 	11, // 29: vtmeta.v1alpha1.EtcdSpec.scheduling:type_name -> vtmeta.v1alpha1.Scheduling
-	36, // 30: vtmeta.v1alpha1.EtcdSpec.labels:type_name -> vtmeta.v1alpha1.EtcdSpec.LabelsEntry
-	37, // 31: vtmeta.v1alpha1.EtcdSpec.annotations:type_name -> vtmeta.v1alpha1.EtcdSpec.AnnotationsEntry
-	38, // 32: vtmeta.v1alpha1.BackupSpec.flags:type_name -> vtmeta.v1alpha1.BackupSpec.FlagsEntry
-	14, // 33: vtmeta.v1alpha1.ClusterConfig.images:type_name -> vtmeta.v1alpha1.Images
-	15, // 34: vtmeta.v1alpha1.ClusterConfig.backup:type_name -> vtmeta.v1alpha1.BackupSpec
-	39, // 35: vtmeta.v1alpha1.ClusterConfig.backup_flags:type_name -> vtmeta.v1alpha1.ClusterConfig.BackupFlagsEntry
-	16, // 36: vtmeta.v1alpha1.ClusterConfig.topology:type_name -> vtmeta.v1alpha1.TopologySpec
-	40, // 37: vtmeta.v1alpha1.ClusterConfig.labels:type_name -> vtmeta.v1alpha1.ClusterConfig.LabelsEntry
-	41, // 38: vtmeta.v1alpha1.ClusterConfig.annotations:type_name -> vtmeta.v1alpha1.ClusterConfig.AnnotationsEntry
-	17, // 39: vtmeta.v1alpha1.ClusterConfig.credentials:type_name -> vtmeta.v1alpha1.Credentials
-	18, // 40: vtmeta.v1alpha1.ClusterConfig.init_sql:type_name -> vtmeta.v1alpha1.InitSQL
-	41, // [41:41] is the sub-list for method output_type
-	41, // [41:41] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	43, // 30: vtmeta.v1alpha1.EtcdSpec.labels:type_name -> vtmeta.v1alpha1.EtcdSpec.LabelsEntry
+	44, // 31: vtmeta.v1alpha1.EtcdSpec.annotations:type_name -> vtmeta.v1alpha1.EtcdSpec.AnnotationsEntry
+	45, // 32: vtmeta.v1alpha1.BackupSpec.flags:type_name -> vtmeta.v1alpha1.BackupSpec.FlagsEntry
+	16, // 33: vtmeta.v1alpha1.BackupSpec.volume:type_name -> vtmeta.v1alpha1.BackupVolume
+	18, // 34: vtmeta.v1alpha1.BackupSpec.s3:type_name -> vtmeta.v1alpha1.S3BackupStorage
+	19, // 35: vtmeta.v1alpha1.BackupSpec.gcs:type_name -> vtmeta.v1alpha1.GCSBackupStorage
+	20, // 36: vtmeta.v1alpha1.BackupSpec.azblob:type_name -> vtmeta.v1alpha1.AzblobBackupStorage
+	21, // 37: vtmeta.v1alpha1.BackupSpec.retention:type_name -> vtmeta.v1alpha1.BackupRetention
+	22, // 38: vtmeta.v1alpha1.BackupSpec.schedules:type_name -> vtmeta.v1alpha1.BackupSchedule
+	17, // 39: vtmeta.v1alpha1.BackupVolume.nfs:type_name -> vtmeta.v1alpha1.NFSVolume
+	7,  // 40: vtmeta.v1alpha1.BackupSchedule.resources:type_name -> vtmeta.v1alpha1.ResourceRequirements
+	14, // 41: vtmeta.v1alpha1.ClusterConfig.images:type_name -> vtmeta.v1alpha1.Images
+	15, // 42: vtmeta.v1alpha1.ClusterConfig.backup:type_name -> vtmeta.v1alpha1.BackupSpec
+	46, // 43: vtmeta.v1alpha1.ClusterConfig.backup_flags:type_name -> vtmeta.v1alpha1.ClusterConfig.BackupFlagsEntry
+	23, // 44: vtmeta.v1alpha1.ClusterConfig.topology:type_name -> vtmeta.v1alpha1.TopologySpec
+	47, // 45: vtmeta.v1alpha1.ClusterConfig.labels:type_name -> vtmeta.v1alpha1.ClusterConfig.LabelsEntry
+	48, // 46: vtmeta.v1alpha1.ClusterConfig.annotations:type_name -> vtmeta.v1alpha1.ClusterConfig.AnnotationsEntry
+	24, // 47: vtmeta.v1alpha1.ClusterConfig.credentials:type_name -> vtmeta.v1alpha1.Credentials
+	25, // 48: vtmeta.v1alpha1.ClusterConfig.init_sql:type_name -> vtmeta.v1alpha1.InitSQL
+	49, // [49:49] is the sub-list for method output_type
+	49, // [49:49] is the sub-list for method input_type
+	49, // [49:49] is the sub-list for extension type_name
+	49, // [49:49] is the sub-list for extension extendee
+	0,  // [0:49] is the sub-list for field type_name
 }
 
 func init() { file_vtmeta_v1alpha1_common_proto_init() }
@@ -1905,13 +2541,14 @@ func file_vtmeta_v1alpha1_common_proto_init() {
 	file_vtmeta_v1alpha1_common_proto_msgTypes[9].OneofWrappers = []any{}
 	file_vtmeta_v1alpha1_common_proto_msgTypes[12].OneofWrappers = []any{}
 	file_vtmeta_v1alpha1_common_proto_msgTypes[13].OneofWrappers = []any{}
+	file_vtmeta_v1alpha1_common_proto_msgTypes[21].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vtmeta_v1alpha1_common_proto_rawDesc), len(file_vtmeta_v1alpha1_common_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   42,
+			NumMessages:   49,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -50,9 +50,16 @@ type ObjectStatus struct {
 	// failed counts a Job's failed Pods.
 	Failed int32 `protobuf:"varint,11,opt,name=failed,proto3" json:"failed,omitempty"`
 	// capacity is a claim's provisioned capacity.
-	Capacity      map[string]string `protobuf:"bytes,12,rep,name=capacity,proto3" json:"capacity,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Capacity map[string]string `protobuf:"bytes,12,rep,name=capacity,proto3" json:"capacity,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// last_successful_time is when a CronJob's last Job succeeded (RFC 3339).
+	LastSuccessfulTime string `protobuf:"bytes,13,opt,name=last_successful_time,json=lastSuccessfulTime,proto3" json:"last_successful_time,omitempty"`
+	// completion_time is when a Job completed (RFC 3339).
+	CompletionTime string `protobuf:"bytes,14,opt,name=completion_time,json=completionTime,proto3" json:"completion_time,omitempty"`
+	// last_backup_time is the last backup time one of vtmeta's own kinds
+	// reports (RFC 3339).
+	LastBackupTime string `protobuf:"bytes,15,opt,name=last_backup_time,json=lastBackupTime,proto3" json:"last_backup_time,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ObjectStatus) Reset() {
@@ -167,6 +174,27 @@ func (x *ObjectStatus) GetCapacity() map[string]string {
 		return x.Capacity
 	}
 	return nil
+}
+
+func (x *ObjectStatus) GetLastSuccessfulTime() string {
+	if x != nil {
+		return x.LastSuccessfulTime
+	}
+	return ""
+}
+
+func (x *ObjectStatus) GetCompletionTime() string {
+	if x != nil {
+		return x.CompletionTime
+	}
+	return ""
+}
+
+func (x *ObjectStatus) GetLastBackupTime() string {
+	if x != nil {
+		return x.LastBackupTime
+	}
+	return ""
 }
 
 // Object is an observed Kubernetes object of any kind, reduced to what the
@@ -1141,7 +1169,7 @@ var File_vtmeta_v1alpha1_hook_proto protoreflect.FileDescriptor
 
 const file_vtmeta_v1alpha1_hook_proto_rawDesc = "" +
 	"\n" +
-	"\x1avtmeta/v1alpha1/hook.proto\x12\x0fvtmeta.v1alpha1\x1a\x1avtmeta/v1alpha1/cell.proto\x1a\x1dvtmeta/v1alpha1/cluster.proto\x1a\x1cvtmeta/v1alpha1/common.proto\x1a\x1evtmeta/v1alpha1/keyspace.proto\x1a\x1dvtmeta/v1alpha1/options.proto\x1a\x1bvtmeta/v1alpha1/shard.proto\x1a\x1cvtmeta/v1alpha1/tablet.proto\"\xc6\x04\n" +
+	"\x1avtmeta/v1alpha1/hook.proto\x12\x0fvtmeta.v1alpha1\x1a\x1avtmeta/v1alpha1/cell.proto\x1a\x1dvtmeta/v1alpha1/cluster.proto\x1a\x1cvtmeta/v1alpha1/common.proto\x1a\x1evtmeta/v1alpha1/keyspace.proto\x1a\x1dvtmeta/v1alpha1/options.proto\x1a\x1bvtmeta/v1alpha1/shard.proto\x1a\x1cvtmeta/v1alpha1/tablet.proto\"\xcb\x05\n" +
 	"\fObjectStatus\x12/\n" +
 	"\x13observed_generation\x18\x01 \x01(\x03R\x12observedGeneration\x12:\n" +
 	"\n" +
@@ -1157,7 +1185,10 @@ const file_vtmeta_v1alpha1_hook_proto_rawDesc = "" +
 	"\tsucceeded\x18\n" +
 	" \x01(\x05R\tsucceeded\x12\x16\n" +
 	"\x06failed\x18\v \x01(\x05R\x06failed\x12O\n" +
-	"\bcapacity\x18\f \x03(\v2+.vtmeta.v1alpha1.ObjectStatus.CapacityEntryB\x06\xca\xda\x18\x02\x10\x01R\bcapacity\x1a;\n" +
+	"\bcapacity\x18\f \x03(\v2+.vtmeta.v1alpha1.ObjectStatus.CapacityEntryB\x06\xca\xda\x18\x02\x10\x01R\bcapacity\x120\n" +
+	"\x14last_successful_time\x18\r \x01(\tR\x12lastSuccessfulTime\x12'\n" +
+	"\x0fcompletion_time\x18\x0e \x01(\tR\x0ecompletionTime\x12(\n" +
+	"\x10last_backup_time\x18\x0f \x01(\tR\x0elastBackupTime\x1a;\n" +
 	"\rCapacityEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xde\x01\n" +

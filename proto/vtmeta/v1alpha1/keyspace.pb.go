@@ -535,7 +535,10 @@ type VitessKeyspaceSpec struct {
 	// are drawn from the slot's range, so no two tablets of a cell share an
 	// alias. Unset, the shards' tablets get uids hashed from their names, as
 	// before slots were.
-	UidSlot       *int32 `protobuf:"varint,12,opt,name=uid_slot,json=uidSlot,proto3,oneof" json:"uid_slot,omitempty"`
+	UidSlot *int32 `protobuf:"varint,12,opt,name=uid_slot,json=uidSlot,proto3,oneof" json:"uid_slot,omitempty"`
+	// runs_backups says that this cell runs the keyspace's shards' backup
+	// Jobs (one cell does, the first the keyspace is served in).
+	RunsBackups   bool `protobuf:"varint,13,opt,name=runs_backups,json=runsBackups,proto3" json:"runs_backups,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -654,6 +657,13 @@ func (x *VitessKeyspaceSpec) GetUidSlot() int32 {
 	return 0
 }
 
+func (x *VitessKeyspaceSpec) GetRunsBackups() bool {
+	if x != nil {
+		return x.RunsBackups
+	}
+	return false
+}
+
 // VitessKeyspaceStatus is the observed state of a keyspace in one cell.
 type VitessKeyspaceStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -670,8 +680,12 @@ type VitessKeyspaceStatus struct {
 	// retired_shards names shards that left the spec but are kept (with their
 	// volumes) until the reclaim policy says Delete.
 	RetiredShards []string `protobuf:"bytes,6,rep,name=retired_shards,json=retiredShards,proto3" json:"retired_shards,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// last_backup_time is when the shard whose latest backup is oldest was
+	// last backed up (RFC 3339), where this cell runs the keyspace's backups;
+	// empty while a shard has none.
+	LastBackupTime *string `protobuf:"bytes,7,opt,name=last_backup_time,json=lastBackupTime,proto3,oneof" json:"last_backup_time,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *VitessKeyspaceStatus) Reset() {
@@ -744,6 +758,13 @@ func (x *VitessKeyspaceStatus) GetRetiredShards() []string {
 		return x.RetiredShards
 	}
 	return nil
+}
+
+func (x *VitessKeyspaceStatus) GetLastBackupTime() string {
+	if x != nil && x.LastBackupTime != nil {
+		return *x.LastBackupTime
+	}
+	return ""
 }
 
 // VitessKeyspace is one keyspace served in one cell; the cell layer creates
@@ -895,7 +916,7 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"\x11durability_policy\x18\x05 \x01(\tB!\xca\xda\x18\x1dB\x04noneB\tsemi_syncB\n" +
 	"cross_cellR\x10durabilityPolicy:\xb6\x10\xca\xda\x18\xb1\x10\x12\x94\a\n" +
 	"\x9a\x04!has(self.durabilityPolicy) || self.durabilityPolicy == 'none' || (has(self.tablets) && ((has(self.tablets.replica) && (has(self.tablets.replica.replicas) ? self.tablets.replica.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) >= 3) || (has(self.tablets.masterEligible) && (has(self.tablets.masterEligible.replicas) ? self.tablets.masterEligible.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) >= 3)))\x12\xe1\x02durabilityPolicy semi_sync and cross_cell need at least 3 primary-eligible tablets per shard (tablets.replica.replicas): with fewer, writes stop whenever a replica is down, as during every rollout, and a lost primary cannot fail over. Set replica replicas to 3 or more, or durabilityPolicy none, or leave it unset (semi_sync from 3 replicas, none below)\x1a\x11.durabilityPolicy\x12\x97\t\n" +
-	"\xb3\a!has(self.tablets) || (has(self.shards) && size(self.shards) > 0 ? size(self.shards) : 1) * ((has(self.tablets.replica) ? (has(self.tablets.replica.replicas) ? self.tablets.replica.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : has(self.tablets.masterEligible) ? (has(self.tablets.masterEligible.replicas) ? self.tablets.masterEligible.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : 0) + (has(self.tablets.rdonly) ? (has(self.tablets.rdonly.replicas) ? self.tablets.rdonly.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : has(self.tablets.batch) ? (has(self.tablets.batch.replicas) ? self.tablets.batch.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : 0)) <= 4096\x12\xd4\x01a keyspace may have at most 4096 tablets in a cell (shards times tablets per shard): vtmeta renders an object per tablet and each cell's Vitess topology holds them all; use fewer shards or fewer tablets per shard\x1a\b.tablets\"\x99\x05\n" +
+	"\xb3\a!has(self.tablets) || (has(self.shards) && size(self.shards) > 0 ? size(self.shards) : 1) * ((has(self.tablets.replica) ? (has(self.tablets.replica.replicas) ? self.tablets.replica.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : has(self.tablets.masterEligible) ? (has(self.tablets.masterEligible.replicas) ? self.tablets.masterEligible.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : 0) + (has(self.tablets.rdonly) ? (has(self.tablets.rdonly.replicas) ? self.tablets.rdonly.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : has(self.tablets.batch) ? (has(self.tablets.batch.replicas) ? self.tablets.batch.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : 0)) <= 4096\x12\xd4\x01a keyspace may have at most 4096 tablets in a cell (shards times tablets per shard): vtmeta renders an object per tablet and each cell's Vitess topology holds them all; use fewer shards or fewer tablets per shard\x1a\b.tablets\"\xbc\x05\n" +
 	"\x12VitessKeyspaceSpec\x12E\n" +
 	"\x0ecluster_config\x18\x01 \x01(\v2\x1e.vtmeta.v1alpha1.ClusterConfigR\rclusterConfig\x12\x12\n" +
 	"\x04cell\x18\x02 \x01(\tR\x04cell\x12\x12\n" +
@@ -909,11 +930,12 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"\x05cells\x18\n" +
 	" \x03(\tR\x05cells\x12W\n" +
 	"\fbackup_flags\x18\v \x03(\v24.vtmeta.v1alpha1.VitessKeyspaceSpec.BackupFlagsEntryR\vbackupFlags\x12)\n" +
-	"\buid_slot\x18\f \x01(\x05B\t\xca\xda\x18\x05 \x00(\xde\x18H\x00R\auidSlot\x88\x01\x01\x1a>\n" +
+	"\buid_slot\x18\f \x01(\x05B\t\xca\xda\x18\x05 \x00(\xde\x18H\x00R\auidSlot\x88\x01\x01\x12!\n" +
+	"\fruns_backups\x18\r \x01(\bR\vrunsBackups\x1a>\n" +
 	"\x10BackupFlagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\v\n" +
-	"\t_uid_slot\"\x94\x02\n" +
+	"\t_uid_slot\"\xd8\x02\n" +
 	"\x14VitessKeyspaceStatus\x12/\n" +
 	"\x13observed_generation\x18\x01 \x01(\x03R\x12observedGeneration\x12:\n" +
 	"\n" +
@@ -922,21 +944,24 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"\x06shards\x18\x03 \x01(\x05R\x06shards\x12!\n" +
 	"\fready_shards\x18\x04 \x01(\x05R\vreadyShards\x12%\n" +
 	"\x0eupdated_shards\x18\x05 \x01(\x05R\rupdatedShards\x12%\n" +
-	"\x0eretired_shards\x18\x06 \x03(\tR\rretiredShards:\x06\xca\xda\x18\x020\x01\"\x8b\a\n" +
+	"\x0eretired_shards\x18\x06 \x03(\tR\rretiredShards\x12-\n" +
+	"\x10last_backup_time\x18\a \x01(\tH\x00R\x0elastBackupTime\x88\x01\x01:\x06\xca\xda\x18\x020\x01B\x13\n" +
+	"\x11_last_backup_time\"\xf4\a\n" +
 	"\x0eVitessKeyspace\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x127\n" +
 	"\bmetadata\x18\x03 \x01(\v2\x1b.vtmeta.v1alpha1.ObjectMetaR\bmetadata\x127\n" +
 	"\x04spec\x18\x04 \x01(\v2#.vtmeta.v1alpha1.VitessKeyspaceSpecR\x04spec\x12=\n" +
-	"\x06status\x18\x05 \x01(\v2%.vtmeta.v1alpha1.VitessKeyspaceStatusR\x06status:\x92\x05\xca\xda\x18\x8d\x05\n" +
-	"\x8a\x05\n" +
+	"\x06status\x18\x05 \x01(\v2%.vtmeta.v1alpha1.VitessKeyspaceStatusR\x06status:\xfb\x05\xca\xda\x18\xf6\x05\n" +
+	"\xf3\x05\n" +
 	"\x0eVitessKeyspace\x12\x0fvitesskeyspaces\x1a\x03vtk\"\x06vitess*\x82\x01\n" +
 	"\tAvailable\x12\x06string\x1a1.status.conditions[?(@.type==\"Available\")].status\":whether it serves (a healthy rolling update keeps it True)*\\\n" +
 	"\x05Ready\x12\x06string\x1a-.status.conditions[?(@.type==\"Ready\")].status\"\x1cwhether every shard is ready*3\n" +
 	"\x06Shards\x12\ainteger\x1a\x0e.status.shards\"\x10number of shards*D\n" +
 	"\fReady-Shards\x12\ainteger\x1a\x13.status.readyShards\"\x16number of ready shards*n\n" +
-	"\aUpdated\x12\x06string\x1a/.status.conditions[?(@.type==\"Updated\")].status\"*whether every shard is on the current spec*b\n" +
+	"\aUpdated\x12\x06string\x1a/.status.conditions[?(@.type==\"Updated\")].status\"*whether every shard is on the current spec*g\n" +
+	"\vLast-Backup\x12\x04date\x1a\x16.status.lastBackupTime\":when the shard least recently backed up was last backed up*b\n" +
 	"\x06Reason\x12\x06string\x1a-.status.conditions[?(@.type==\"Ready\")].reason\"\x1fwhy the keyspace is (not) ready(\x01*(\n" +
 	"\x03Age\x12\x04date\x1a\x1b.metadata.creationTimestampB9Z7github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1;v1alpha1b\x06proto3"
 
@@ -1022,6 +1047,7 @@ func file_vtmeta_v1alpha1_keyspace_proto_init() {
 	file_vtmeta_v1alpha1_options_proto_init()
 	file_vtmeta_v1alpha1_keyspace_proto_msgTypes[2].OneofWrappers = []any{}
 	file_vtmeta_v1alpha1_keyspace_proto_msgTypes[6].OneofWrappers = []any{}
+	file_vtmeta_v1alpha1_keyspace_proto_msgTypes[7].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

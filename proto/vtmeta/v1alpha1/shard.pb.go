@@ -50,7 +50,10 @@ type VitessShardSpec struct {
 	// keyspace layer and kept for the shard's life: its replica pool's tablets
 	// take the uids from it, its rdonly pool's from 100 above. 0: the shard
 	// predates uid ranges, and its tablets' uids are hashed from its names.
-	UidBase       int64 `protobuf:"varint,12,opt,name=uid_base,json=uidBase,proto3" json:"uid_base,omitempty"`
+	UidBase int64 `protobuf:"varint,12,opt,name=uid_base,json=uidBase,proto3" json:"uid_base,omitempty"`
+	// runs_backups says that this VitessShard runs the shard's backup Jobs:
+	// the initial backup that seeds a new shard, and the schedules'.
+	RunsBackups   bool `protobuf:"varint,13,opt,name=runs_backups,json=runsBackups,proto3" json:"runs_backups,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -169,6 +172,13 @@ func (x *VitessShardSpec) GetUidBase() int64 {
 	return 0
 }
 
+func (x *VitessShardSpec) GetRunsBackups() bool {
+	if x != nil {
+		return x.RunsBackups
+	}
+	return false
+}
+
 // VitessShardStatus is the observed state of a shard in one cell.
 type VitessShardStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -185,6 +195,9 @@ type VitessShardStatus struct {
 	// retired_tablets names tablets that left the spec; their volumes are kept
 	// until the reclaim policy says Delete.
 	RetiredTablets []string `protobuf:"bytes,6,rep,name=retired_tablets,json=retiredTablets,proto3" json:"retired_tablets,omitempty"`
+	// last_backup_time is when the shard's latest backup vtmeta ran succeeded
+	// (RFC 3339): its backup Jobs' last completion.
+	LastBackupTime *string `protobuf:"bytes,7,opt,name=last_backup_time,json=lastBackupTime,proto3,oneof" json:"last_backup_time,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -259,6 +272,13 @@ func (x *VitessShardStatus) GetRetiredTablets() []string {
 		return x.RetiredTablets
 	}
 	return nil
+}
+
+func (x *VitessShardStatus) GetLastBackupTime() string {
+	if x != nil && x.LastBackupTime != nil {
+		return *x.LastBackupTime
+	}
+	return ""
 }
 
 // VitessShard is one shard of a keyspace in one cell; the keyspace layer
@@ -348,7 +368,7 @@ var File_vtmeta_v1alpha1_shard_proto protoreflect.FileDescriptor
 
 const file_vtmeta_v1alpha1_shard_proto_rawDesc = "" +
 	"\n" +
-	"\x1bvtmeta/v1alpha1/shard.proto\x12\x0fvtmeta.v1alpha1\x1a\x1cvtmeta/v1alpha1/common.proto\x1a\x1evtmeta/v1alpha1/keyspace.proto\x1a\x1dvtmeta/v1alpha1/options.proto\"\x85\x05\n" +
+	"\x1bvtmeta/v1alpha1/shard.proto\x12\x0fvtmeta.v1alpha1\x1a\x1cvtmeta/v1alpha1/common.proto\x1a\x1evtmeta/v1alpha1/keyspace.proto\x1a\x1dvtmeta/v1alpha1/options.proto\"\xa8\x05\n" +
 	"\x0fVitessShardSpec\x12E\n" +
 	"\x0ecluster_config\x18\x01 \x01(\v2\x1e.vtmeta.v1alpha1.ClusterConfigR\rclusterConfig\x12\x18\n" +
 	"\acluster\x18\x02 \x01(\tR\acluster\x12\x12\n" +
@@ -362,10 +382,11 @@ const file_vtmeta_v1alpha1_shard_proto_rawDesc = "" +
 	"\btemplate\x18\n" +
 	" \x01(\v2\x19.vtmeta.v1alpha1.TemplateR\btemplate\x12T\n" +
 	"\fbackup_flags\x18\v \x03(\v21.vtmeta.v1alpha1.VitessShardSpec.BackupFlagsEntryR\vbackupFlags\x12'\n" +
-	"\buid_base\x18\f \x01(\x03B\f\xca\xda\x18\b \x00(\xff\xff\xff\xff\x0fR\auidBase\x1a>\n" +
+	"\buid_base\x18\f \x01(\x03B\f\xca\xda\x18\b \x00(\xff\xff\xff\xff\x0fR\auidBase\x12!\n" +
+	"\fruns_backups\x18\r \x01(\bR\vrunsBackups\x1a>\n" +
 	"\x10BackupFlagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x99\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdd\x02\n" +
 	"\x11VitessShardStatus\x12/\n" +
 	"\x13observed_generation\x18\x01 \x01(\x03R\x12observedGeneration\x12:\n" +
 	"\n" +
@@ -374,21 +395,24 @@ const file_vtmeta_v1alpha1_shard_proto_rawDesc = "" +
 	"\atablets\x18\x03 \x01(\x05R\atablets\x12#\n" +
 	"\rready_tablets\x18\x04 \x01(\x05R\freadyTablets\x12'\n" +
 	"\x0fupdated_tablets\x18\x05 \x01(\x05R\x0eupdatedTablets\x12'\n" +
-	"\x0fretired_tablets\x18\x06 \x03(\tR\x0eretiredTablets:\x06\xca\xda\x18\x020\x01\"\xa0\x06\n" +
+	"\x0fretired_tablets\x18\x06 \x03(\tR\x0eretiredTablets\x12-\n" +
+	"\x10last_backup_time\x18\a \x01(\tH\x00R\x0elastBackupTime\x88\x01\x01:\x06\xca\xda\x18\x020\x01B\x13\n" +
+	"\x11_last_backup_time\"\x89\a\n" +
 	"\vVitessShard\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x127\n" +
 	"\bmetadata\x18\x03 \x01(\v2\x1b.vtmeta.v1alpha1.ObjectMetaR\bmetadata\x124\n" +
 	"\x04spec\x18\x04 \x01(\v2 .vtmeta.v1alpha1.VitessShardSpecR\x04spec\x12:\n" +
-	"\x06status\x18\x05 \x01(\v2\".vtmeta.v1alpha1.VitessShardStatusR\x06status:\xb0\x04\xca\xda\x18\xab\x04\n" +
-	"\xa8\x04\n" +
+	"\x06status\x18\x05 \x01(\v2\".vtmeta.v1alpha1.VitessShardStatusR\x06status:\x99\x05\xca\xda\x18\x94\x05\n" +
+	"\x91\x05\n" +
 	"\vVitessShard\x12\fvitessshards\x1a\x03vts\"\x06vitess*\x82\x01\n" +
 	"\tAvailable\x12\x06string\x1a1.status.conditions[?(@.type==\"Available\")].status\":whether it serves (a healthy rolling update keeps it True)*]\n" +
 	"\x05Ready\x12\x06string\x1a-.status.conditions[?(@.type==\"Ready\")].status\"\x1dwhether every tablet is ready*6\n" +
 	"\aTablets\x12\ainteger\x1a\x0f.status.tablets\"\x11number of tablets*G\n" +
 	"\rReady-Tablets\x12\ainteger\x1a\x14.status.readyTablets\"\x17number of ready tablets*o\n" +
-	"\aUpdated\x12\x06string\x1a/.status.conditions[?(@.type==\"Updated\")].status\"+whether every tablet is on the current spec*(\n" +
+	"\aUpdated\x12\x06string\x1a/.status.conditions[?(@.type==\"Updated\")].status\"+whether every tablet is on the current spec*g\n" +
+	"\vLast-Backup\x12\x04date\x1a\x16.status.lastBackupTime\":when the shard least recently backed up was last backed up*(\n" +
 	"\x03Age\x12\x04date\x1a\x1b.metadata.creationTimestampB9Z7github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1;v1alpha1b\x06proto3"
 
 var (
@@ -443,6 +467,7 @@ func file_vtmeta_v1alpha1_shard_proto_init() {
 	file_vtmeta_v1alpha1_common_proto_init()
 	file_vtmeta_v1alpha1_keyspace_proto_init()
 	file_vtmeta_v1alpha1_options_proto_init()
+	file_vtmeta_v1alpha1_shard_proto_msgTypes[1].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
 
@@ -85,6 +86,15 @@ func Sync(ctx context.Context, req *v1.CellSyncRequest) (*v1.CellSyncResponse, e
 		st.Vtgate = components(obs, "Deployment", plan.vtgate)
 	}
 	conds = append(conds, rollout.AvailableCondition(res.Unavailable(nil)))
+	if plan != nil && len(s.GetBackupKeyspaces()) > 0 {
+		last, backedUp := res.Backups(func(state rollout.State) bool { return plan.backups[state.Child.Name] })
+		if last != "" {
+			st.LastBackupTime = &last
+		}
+		if backedUp != nil {
+			conds = append(conds, backedUp)
+		}
+	}
 	st.Conditions = conditions.Merge(c.GetStatus().GetConditions(), hookctx.Now(ctx), gen, conds...)
 	return &v1.CellSyncResponse{Status: st, Children: res.Children}, nil
 }
@@ -115,6 +125,8 @@ type Plan struct {
 
 	registration                string
 	etcd, vtctld, vtorc, vtgate workload
+	// backups are the VitessKeyspaces that run their shards' backups.
+	backups map[string]bool
 }
 
 // Children builds the desired children of a valid VitessCell; obs are
@@ -122,7 +134,7 @@ type Plan struct {
 func Children(c *v1.VitessCell, obs observed.Children) (*Plan, error) {
 	s := c.GetSpec()
 	b := builder{cell: c, s: s, ns: c.GetMetadata().GetNamespace(), cfg: s.GetClusterConfig()}
-	plan := &Plan{}
+	plan := &Plan{backups: map[string]bool{}}
 	var objs []kube.Object
 	add := func(more []kube.Object, err error) error {
 		objs = append(objs, more...)
@@ -181,6 +193,7 @@ func Children(c *v1.VitessCell, obs observed.Children) (*Plan, error) {
 			return nil, err
 		}
 		plan.Children = append(plan.Children, ks)
+		plan.backups[ks.Name] = slices.Contains(s.GetBackupKeyspaces(), k.GetName())
 	}
 	// A cell that serves keyspaces runs vtgates, even without a vtgate block.
 	if s.GetVtgate() != nil || len(s.GetKeyspaces()) > 0 {
@@ -280,6 +293,7 @@ func Keyspace(c *v1.VitessCell, k *v1.KeyspaceSpec, slot int32) *v1.VitessKeyspa
 			Template:         tmpl,
 			BackupFlags:      s.GetBackupFlags(),
 			UidSlot:          &slot,
+			RunsBackups:      slices.Contains(s.GetBackupKeyspaces(), k.GetName()),
 		},
 	}
 }

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/vtmeta/vtmeta/internal/backup"
 	"github.com/vtmeta/vtmeta/internal/kube"
 	"github.com/vtmeta/vtmeta/internal/names"
 	"github.com/vtmeta/vtmeta/internal/shell"
@@ -250,9 +251,11 @@ type component struct {
 	args                       []string
 	ports                      []corev1.ContainerPort
 	servicePorts               []corev1.ServicePort
-	// volumes and mounts are the Pod's volumes and the container's mounts.
+	// volumes and mounts are the Pod's volumes and the container's mounts,
+	// env the container's environment.
 	volumes []corev1.Volume
 	mounts  []corev1.VolumeMount
+	env     []corev1.EnvVar
 	// public names the only ports a Service published outside the cluster
 	// (LoadBalancer, NodePort) carries; empty keeps them all.
 	public []string
@@ -294,6 +297,7 @@ func (b builder) Deployment(c component) ([]kube.Object, error) {
 						Image:   cmp.Or(cs.GetImage(), c.image),
 						Command: []string{"/vt/bin/" + c.binary},
 						Args:    args,
+						Env:     c.env,
 						Ports:   c.ports,
 						ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
 							HTTPGet: &corev1.HTTPGetAction{Path: "/debug/status", Port: intstr.FromString("web")}}, PeriodSeconds: 10},
@@ -336,8 +340,10 @@ func (b builder) Deployment(c component) ([]kube.Object, error) {
 	return out, nil
 }
 
-// Vtctld is the cell's vtctld.
+// Vtctld is the cell's vtctld. It reads the backup storage (GetBackups
+// runs in it), so it gets the storage's flags, volume and credentials.
 func (b builder) Vtctld() component {
+	backups := backup.PodParts(b.cfg)
 	return component{
 		name: names.Vtctld(b.cluster(), b.s.GetName()), label: "vtctld", binary: "vtctld", field: "spec.vtctld",
 		spec: orEmpty(b.s.GetVtctld()), image: cmp.Or(b.cfg.GetImages().GetVtctld(), spec.DefaultVitessImage), replicas: 1,
@@ -345,9 +351,12 @@ func (b builder) Vtctld() component {
 			vtflags.Flag("port", fmt.Sprint(spec.WebPort)),
 			vtflags.Flag("grpc-port", fmt.Sprint(spec.GRPCPort)),
 			vtflags.Flag("service-map", "grpc-vtctl,grpc-vtctld"),
-		), vtflags.Backup("vtctld", b.cfg, false)...),
+		), backup.Flags("vtctld", b.cfg)...),
 		ports:        []corev1.ContainerPort{containerPort("web", spec.WebPort), containerPort("grpc", spec.GRPCPort)},
 		servicePorts: []corev1.ServicePort{port("web", spec.WebPort), port("grpc", spec.GRPCPort)},
+		volumes:      backups.Volumes,
+		mounts:       backups.Mounts,
+		env:          backups.Env,
 	}
 }
 

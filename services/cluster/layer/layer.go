@@ -44,17 +44,28 @@ func Sync(ctx context.Context, req *v1.ClusterSyncRequest) (*v1.ClusterSyncRespo
 	}
 	gen := p.GetMetadata().GetGeneration()
 	conds = append(conds, rollout.AvailableCondition(res.Unavailable(nil)), Security(s), Images(s))
-	return &v1.ClusterSyncResponse{
-		Status: &v1.VitessClusterStatus{
-			ObservedGeneration: gen,
-			Conditions:         conditions.Merge(p.GetStatus().GetConditions(), hookctx.Now(ctx), gen, conds...),
-			Cells:              int32(res.Desired),
-			ReadyCells:         int32(res.ReadyCount(nil)),
-			UpdatedCells:       int32(res.Updated),
-			RetiredCells:       res.Retired,
-		},
-		Children: res.Children,
-	}, nil
+	st := &v1.VitessClusterStatus{
+		ObservedGeneration: gen,
+		Cells:              int32(res.Desired),
+		ReadyCells:         int32(res.ReadyCount(nil)),
+		UpdatedCells:       int32(res.Updated),
+		RetiredCells:       res.Retired,
+	}
+	if backups := backupKeyspaces(s); len(backups) > 0 {
+		cells := map[string]bool{}
+		for cell := range backups {
+			cells[names.Cell(p.GetMetadata().GetName(), cell)] = true
+		}
+		last, backedUp := res.Backups(func(state rollout.State) bool { return cells[state.Child.Name] })
+		if last != "" {
+			st.LastBackupTime = &last
+		}
+		if backedUp != nil {
+			conds = append(conds, backedUp)
+		}
+	}
+	st.Conditions = conditions.Merge(p.GetStatus().GetConditions(), hookctx.Now(ctx), gen, conds...)
+	return &v1.ClusterSyncResponse{Status: st, Children: res.Children}, nil
 }
 
 // Security is the Insecure condition: True while the cluster has no
@@ -240,8 +251,28 @@ func Cell(p *v1.VitessCluster, cfg *v1.ClusterConfig, c *v1.CellSpec, host strin
 			KeyspaceSetup:   setup,
 			WatchCells:      tabletCells(s),
 			RemoteKeyspaces: remote,
+			BackupKeyspaces: backupKeyspaces(s)[c.GetName()],
 		},
 	}
+}
+
+// backupKeyspaces are, by cell, the keyspaces whose shards' backups the
+// cell runs: each keyspace's first cell, in spec order, when the cluster
+// keeps backups.
+func backupKeyspaces(s *v1.VitessClusterSpec) map[string][]string {
+	out := map[string][]string{}
+	if spec.BackupStorage(s.GetBackup()) == "" {
+		return out
+	}
+	for _, k := range s.GetKeyspaces() {
+		for _, c := range s.GetCells() {
+			if spec.ServedIn(s, k, c) {
+				out[c.GetName()] = append(out[c.GetName()], k.GetName())
+				break
+			}
+		}
+	}
+	return out
 }
 
 // tabletCells are the cells that hold tablets of some keyspace, in spec

@@ -40,17 +40,24 @@ func Sync(ctx context.Context, req *v1.KeyspaceSyncRequest) (*v1.KeyspaceSyncRes
 	}
 	gen := p.GetMetadata().GetGeneration()
 	conds = append(conds, rollout.AvailableCondition(res.Unavailable(nil)))
-	return &v1.KeyspaceSyncResponse{
-		Status: &v1.VitessKeyspaceStatus{
-			ObservedGeneration: gen,
-			Conditions:         conditions.Merge(p.GetStatus().GetConditions(), hookctx.Now(ctx), gen, conds...),
-			Shards:             int32(res.Desired),
-			ReadyShards:        int32(res.ReadyCount(nil)),
-			UpdatedShards:      int32(res.Updated),
-			RetiredShards:      res.Retired,
-		},
-		Children: res.Children,
-	}, nil
+	st := &v1.VitessKeyspaceStatus{
+		ObservedGeneration: gen,
+		Shards:             int32(res.Desired),
+		ReadyShards:        int32(res.ReadyCount(nil)),
+		UpdatedShards:      int32(res.Updated),
+		RetiredShards:      res.Retired,
+	}
+	if s.GetRunsBackups() {
+		last, backedUp := res.Backups(func(rollout.State) bool { return true })
+		if last != "" {
+			st.LastBackupTime = &last
+		}
+		if backedUp != nil {
+			conds = append(conds, backedUp)
+		}
+	}
+	st.Conditions = conditions.Merge(p.GetStatus().GetConditions(), hookctx.Now(ctx), gen, conds...)
+	return &v1.KeyspaceSyncResponse{Status: st, Children: res.Children}, nil
 }
 
 // Shards returns the desired VitessShards of a valid VitessKeyspace in
@@ -162,6 +169,7 @@ func Shard(p *v1.VitessKeyspace, r *v1.ShardSpec, tablets *v1.TabletsSpec, base 
 			Template:         tmpl,
 			BackupFlags:      s.GetBackupFlags(),
 			UidBase:          base,
+			RunsBackups:      s.GetRunsBackups(),
 		},
 	}
 }

@@ -11,7 +11,9 @@ import (
 var rules = golden.Rules{
 	Types: Service.ChildTypes,
 	MayGo: func(req map[string]any, typ, _ string) bool {
-		return typ == "PodDisruptionBudget.policy/v1" || golden.ReclaimDelete(req)
+		// The budget and the backup Jobs hold no data; a tablet goes only
+		// when the reclaim policy says Delete.
+		return typ == "PodDisruptionBudget.policy/v1" || typ == "CronJob.batch/v1" || typ == "Job.batch/v1" || golden.ReclaimDelete(req)
 	},
 }
 

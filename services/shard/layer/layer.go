@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 
 	"google.golang.org/protobuf/proto"
@@ -39,7 +40,7 @@ const ComponentLabel = spec.LabelComponent
 var (
 	tabletType = rollout.Type{Kind: "VitessTablet", APIVersion: APIVersion}
 	pdbType    = rollout.Type{Kind: "PodDisruptionBudget", APIVersion: "policy/v1"}
-	owned      = []rollout.Type{pdbType, tabletType}
+	owned      = []rollout.Type{pdbType, tabletType, cronJobType, jobType}
 )
 
 // Sync computes the desired VitessTablets and PodDisruptionBudget of a
@@ -81,6 +82,12 @@ func Sync(ctx context.Context, req *v1.ShardSyncRequest) (*v1.ShardSyncResponse,
 			func(c rollout.Child) bool { return plan.active[c.Name] })
 	}
 	conds = append(conds, available(res, plan))
+	if last := lastBackup(p, obs); last != "" {
+		st.LastBackupTime = &last
+	}
+	if c := backedUp(p, st.GetLastBackupTime(), hookctx.Now(ctx)); c != nil {
+		conds = append(conds, c)
+	}
 	st.Conditions = conditions.Merge(p.GetStatus().GetConditions(), hookctx.Now(ctx), gen, conds...)
 	return &v1.ShardSyncResponse{Status: st, Children: res.Children}, nil
 }
@@ -124,6 +131,8 @@ type Plan struct {
 	Tablets []rollout.Child
 	// Retired are tablets that left the spec, kept with retired: true.
 	Retired []rollout.Child
+	// Backups are the shard's backup CronJobs and seed Job.
+	Backups []rollout.Child
 
 	active  map[string]bool
 	retired []string
@@ -133,8 +142,7 @@ func (p *Plan) all() []rollout.Child {
 	if p == nil {
 		return nil
 	}
-	out := append([]rollout.Child{p.Budget}, p.Tablets...)
-	return append(out, p.Retired...)
+	return slices.Concat([]rollout.Child{p.Budget}, p.Tablets, p.Retired, p.Backups)
 }
 
 // Children builds the desired children of a valid VitessShard: the budget,
@@ -164,6 +172,9 @@ func Children(p *v1.VitessShard, obs observed.Children) (*Plan, error) {
 			plan.Tablets = append(plan.Tablets, c)
 			plan.active[c.Name] = true
 		}
+	}
+	if plan.Backups, err = BackupJobs(p, obs); err != nil {
+		return nil, err
 	}
 	if s.GetClusterConfig().GetReclaimPolicy() == spec.ReclaimDelete {
 		return plan, nil

@@ -3,6 +3,8 @@ package layer
 import (
 	"fmt"
 
+	"github.com/vtmeta/vtmeta/internal/backup"
+	"github.com/vtmeta/vtmeta/internal/dbpod"
 	"github.com/vtmeta/vtmeta/internal/names"
 	"github.com/vtmeta/vtmeta/internal/vtflags"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
@@ -24,8 +26,9 @@ func vttabletArgs(t *v1.VitessTablet, hostname string) []string {
 		vtflags.Flag("mysqlctl-socket", MysqlctlSocket),
 		vtflags.Flag("health-check-interval", "5s"),
 	)
-	args = append(args, vtflags.Backup("vttablet", s.GetClusterConfig(), true)...)
-	args = append(args, credentialsFlags(s.GetClusterConfig())...)
+	args = append(args, backup.Flags("vttablet", s.GetClusterConfig())...)
+	args = append(args, backup.Restore(s.GetClusterConfig())...)
+	args = append(args, dbpod.CredentialsFlags(s.GetClusterConfig())...)
 	return append(args, vtflags.Map(s.GetPool().GetVttablet().GetExtraFlags())...)
 }
 
@@ -38,10 +41,10 @@ func mysqlctldArgs(t *v1.VitessTablet, tm timings) []string {
 		vtflags.Flag("tablet-uid", fmt.Sprint(uint32(s.GetUid()))),
 		vtflags.Flag("mysql-port", fmt.Sprint(MySQLPort)),
 		vtflags.Flag("socket-file", MysqlctlSocket),
-		vtflags.Flag("init-db-sql-file", InitSQLFile),
+		vtflags.Flag("init-db-sql-file", dbpod.InitSQLFile),
 		vtflags.Flag("shutdown-wait-time", fmt.Sprintf("%ds", tm.mysqlWait)),
 		vtflags.Flag("onterm-timeout", fmt.Sprintf("%ds", tm.mysqlWait+10)),
 	}
-	args = append(args, credentialsFlags(s.GetClusterConfig())...)
+	args = append(args, dbpod.CredentialsFlags(s.GetClusterConfig())...)
 	return append(args, vtflags.Map(s.GetPool().GetMysql().GetExtraFlags())...)
 }

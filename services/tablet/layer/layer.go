@@ -15,7 +15,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vtmeta/vtmeta/internal/conditions"
@@ -268,36 +267,19 @@ func Claim(t *v1.VitessTablet, observedClaim *v1.Object) ([]byte, []string, erro
 // newClaim is the claim the pool's template asks for.
 func newClaim(t *v1.VitessTablet) (*corev1.PersistentVolumeClaim, error) {
 	s := t.GetSpec()
-	tmpl := s.GetPool().GetVolumeClaim()
-	want, err := resource.ParseQuantity(tmpl.GetResources().GetRequests()["storage"])
+	claim, err := kube.ClaimSpec("spec.pool.volumeClaim", s.GetPool().GetVolumeClaim())
 	if err != nil {
-		return nil, &spec.FieldError{Field: "spec.pool.volumeClaim.resources.requests.storage", Reason: "InvalidQuantity",
-			Message: fmt.Sprintf("%q is not a size: write it like 10Gi", tmpl.GetResources().GetRequests()["storage"])}
+		return nil, err
 	}
-	var pvc corev1.PersistentVolumeClaim
-	pvc.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"}
-	pvc.ObjectMeta = metav1.ObjectMeta{
-		Name:      t.GetMetadata().GetName(),
-		Namespace: t.GetMetadata().GetNamespace(),
-		Labels:    s.GetTemplate().GetMetadata().GetLabels(),
-	}
-	modes := tmpl.GetAccessModes()
-	if len(modes) == 0 {
-		modes = []string{string(corev1.ReadWriteOnce)}
-	}
-	for _, m := range modes {
-		pvc.Spec.AccessModes = append(pvc.Spec.AccessModes, corev1.PersistentVolumeAccessMode(m))
-	}
-	pvc.Spec.Resources.Requests = corev1.ResourceList{corev1.ResourceStorage: want}
-	pvc.Spec.StorageClassName = tmpl.StorageClassName
-	if tmpl.GetVolumeMode() != "" {
-		mode := corev1.PersistentVolumeMode(tmpl.GetVolumeMode())
-		pvc.Spec.VolumeMode = &mode
-	}
-	if sel := tmpl.GetSelector(); len(sel.GetMatchLabels()) > 0 {
-		pvc.Spec.Selector = &metav1.LabelSelector{MatchLabels: sel.GetMatchLabels()}
-	}
-	return &pvc, nil
+	return &corev1.PersistentVolumeClaim{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PersistentVolumeClaim"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      t.GetMetadata().GetName(),
+			Namespace: t.GetMetadata().GetNamespace(),
+			Labels:    s.GetTemplate().GetMetadata().GetLabels(),
+		},
+		Spec: claim,
+	}, nil
 }
 
 // claimDrift says, per field, what the template asks of an existing claim

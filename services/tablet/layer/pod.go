@@ -3,14 +3,16 @@ package layer
 import (
 	"cmp"
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/vtmeta/vtmeta/internal/backup"
+	"github.com/vtmeta/vtmeta/internal/dbpod"
 	"github.com/vtmeta/vtmeta/internal/kube"
 	"github.com/vtmeta/vtmeta/internal/names"
-	"github.com/vtmeta/vtmeta/internal/shell"
 	"github.com/vtmeta/vtmeta/internal/spec"
 	v1 "github.com/vtmeta/vtmeta/proto/vtmeta/v1alpha1"
 )
@@ -22,9 +24,6 @@ const (
 	MySQLPort = 3306
 	// DataRoot is VTDATAROOT: the tablet's volume, shared by both containers.
 	DataRoot = "/vt/vtdataroot"
-	// SharedVT is where the init container copies mysqlctld and Vitess's
-	// config files for the mysqld container, whose image has neither.
-	SharedVT = "/mnt/vt"
 	// MysqlctlSocket is where mysqlctld listens and vttablet reaches it.
 	MysqlctlSocket = DataRoot + "/mysqlctl.sock"
 )
@@ -56,9 +55,8 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 	containerSec := kube.ContainerSecurity()
 	env := []corev1.EnvVar{{Name: "VTDATAROOT", Value: DataRoot}}
 	dataMount := corev1.VolumeMount{Name: "vtdataroot", MountPath: DataRoot}
-	sharedMount := corev1.VolumeMount{Name: "vt", MountPath: SharedVT}
 	lifecycleMount := corev1.VolumeMount{Name: "lifecycle", MountPath: LifecycleDir}
-	credentialsMount := corev1.VolumeMount{Name: "credentials", MountPath: CredentialsDir, ReadOnly: true}
+	backups := backup.PodParts(cfg)
 
 	// The template's labels win over the pool's: selectors depend on them.
 	labels := spec.Over(pool.GetLabels(), s.GetTemplate().GetMetadata().GetLabels())
@@ -77,34 +75,27 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 			Subdomain:                     subdomain,
 			SecurityContext:               podSec,
 			TerminationGracePeriodSeconds: ptr(tm.grace),
-			Volumes: append([]corev1.Volume{
+			Volumes: slices.Concat([]corev1.Volume{
 				{Name: "vtdataroot", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: name}}},
-				{Name: "vt", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 				{Name: "lifecycle", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}}},
-			}, credentialsVolumes(cfg)...),
-			InitContainers: []corev1.Container{{
-				// The mysqld image has no Vitess: hand it mysqlctld and the
-				// config files (my.cnf templates), and write the init SQL
-				// and the passwords (credentials.go).
-				Name:            "init-vt",
-				Image:           vtImage,
-				Command:         shell.Command("init-vt", initScript(cfg)),
-				VolumeMounts:    append([]corev1.VolumeMount{sharedMount}, initMounts(cfg)...),
-				SecurityContext: containerSec,
-			}},
+			}, dbpod.Volumes(cfg), backups.Volumes),
+			// The mysqld image has no Vitess: hand it mysqlctld and the
+			// config files (my.cnf templates), and write the init SQL and
+			// the passwords (internal/dbpod).
+			InitContainers: []corev1.Container{dbpod.InitContainer(cfg, vtImage, "mysqlctld", containerSec)},
 			Containers: []corev1.Container{
 				{
 					Name:            "vttablet",
 					Image:           vtImage,
 					Command:         []string{"/vt/bin/vttablet"},
 					Args:            vttabletArgs(t, fmt.Sprintf("%s.%s.%s.svc", name, subdomain, ns)),
-					Env:             env,
+					Env:             append(slices.Clone(env), backups.Env...),
 					Ports:           []corev1.ContainerPort{{Name: "web", ContainerPort: WebPort, Protocol: corev1.ProtocolTCP}, {Name: "grpc", ContainerPort: GRPCPort, Protocol: corev1.ProtocolTCP}},
 					ReadinessProbe:  vttabletReadiness(),
 					LivenessProbe:   vttabletLiveness(),
 					Lifecycle:       preStop(reparentScript(t, tm)),
 					Resources:       vtRes,
-					VolumeMounts:    []corev1.VolumeMount{dataMount, lifecycleMount, credentialsMount},
+					VolumeMounts:    append([]corev1.VolumeMount{dataMount, lifecycleMount, dbpod.CredentialsMount}, backups.Mounts...),
 					SecurityContext: containerSec,
 				},
 				{
@@ -113,13 +104,13 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 					// the container restarts, when mysqld dies on its own.
 					Name:            "mysqld",
 					Image:           mysqldImage,
-					Command:         []string{SharedVT + "/bin/mysqlctld"},
+					Command:         []string{dbpod.SharedVT + "/bin/mysqlctld"},
 					Args:            mysqlctldArgs(t, tm),
-					Env:             append(env, corev1.EnvVar{Name: "VTROOT", Value: SharedVT}),
+					Env:             append(env, corev1.EnvVar{Name: "VTROOT", Value: dbpod.SharedVT}),
 					Ports:           []corev1.ContainerPort{{Name: "mysql", ContainerPort: MySQLPort, Protocol: corev1.ProtocolTCP}},
 					Lifecycle:       preStop(waitScript(tm)),
 					Resources:       myRes,
-					VolumeMounts:    []corev1.VolumeMount{dataMount, sharedMount, lifecycleMount, credentialsMount},
+					VolumeMounts:    []corev1.VolumeMount{dataMount, dbpod.SharedMount, lifecycleMount, dbpod.CredentialsMount},
 					SecurityContext: containerSec,
 				},
 			},

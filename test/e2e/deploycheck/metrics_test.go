@@ -19,6 +19,7 @@ import (
 	"github.com/vtmeta/vtmeta/internal/golden"
 	"github.com/vtmeta/vtmeta/internal/hook"
 	"github.com/vtmeta/vtmeta/services/cluster/layer"
+	shard "github.com/vtmeta/vtmeta/services/shard/layer"
 )
 
 // exported scrapes a real layer service after a valid, an invalid and a
@@ -41,10 +42,32 @@ func exported(t *testing.T) map[string]bool {
 	for _, body := range [][]byte{valid, invalid, []byte(`{`)} {
 		svc.HTTP.ServeHTTP(httptest.NewRecorder(), golden.Post("/sync", body))
 	}
-	w := httptest.NewRecorder()
-	svc.HTTP.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	// A shard a backup schedule covers, for the series of its BackedUp.
+	shards, err := hook.New(context.Background(), shard.Service, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backups, err := os.ReadFile(filepath.Join("..", "..", "..", "services", "shard", "layer", "testdata", "backup-volume.request.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := golden.Recast(backups, shard.Service.ChildTypes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := httptest.NewRecorder()
+	shards.HTTP.ServeHTTP(answer, golden.Post("/sync", b))
+	if answer.Code != http.StatusOK {
+		t.Fatalf("the shard layer answered %d: %s", answer.Code, answer.Body)
+	}
+	var scraped strings.Builder
+	for _, s := range []*hook.Service{svc, shards} {
+		w := httptest.NewRecorder()
+		s.HTTP.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		scraped.WriteString(w.Body.String())
+	}
 	names := map[string]bool{}
-	for _, line := range strings.Split(w.Body.String(), "\n") {
+	for _, line := range strings.Split(scraped.String(), "\n") {
 		if f := strings.Fields(line); len(f) >= 3 && f[0] == "#" && f[1] == "TYPE" {
 			names[f[2]] = true
 			if f[3] == "histogram" {

@@ -169,7 +169,7 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 // childResources are the resources vtmeta's layers write.
 var childResources = map[string]bool{
 	"vitesscells": true, "vitesskeyspaces": true, "vitessshards": true, "vitesstablets": true,
-	"statefulsets": true, "deployments": true, "services": true, "configmaps": true, "jobs": true,
+	"statefulsets": true, "deployments": true, "services": true, "configmaps": true, "jobs": true, "cronjobs": true,
 	"poddisruptionbudgets": true, "pods": true, "persistentvolumeclaims": true,
 }
 

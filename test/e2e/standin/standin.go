@@ -68,7 +68,7 @@ var Kinds = map[string]string{
 	"vitessclusters": "VitessCluster", "vitesscells": "VitessCell", "vitesskeyspaces": "VitessKeyspace",
 	"vitessshards": "VitessShard", "vitesstablets": "VitessTablet",
 	"statefulsets": "StatefulSet", "deployments": "Deployment", "services": "Service", "configmaps": "ConfigMap",
-	"jobs": "Job", "poddisruptionbudgets": "PodDisruptionBudget", "pods": "Pod", "persistentvolumeclaims": "PersistentVolumeClaim",
+	"jobs": "Job", "cronjobs": "CronJob", "poddisruptionbudgets": "PodDisruptionBudget", "pods": "Pod", "persistentvolumeclaims": "PersistentVolumeClaim",
 }
 
 // Update strategies of a child resource.

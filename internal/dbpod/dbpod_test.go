@@ -1,4 +1,4 @@
-package layer
+package dbpod
 
 import (
 	"encoding/json"
@@ -38,7 +38,7 @@ func runInit(t *testing.T, cfg *v1.ClusterConfig, secret map[string]string, base
 	for _, p := range []string{"/mnt/vt", "/vt/credentials", "/vt/secret", "/vt/init-sql", "/vt/bin", "/vt/config"} {
 		pairs = append(pairs, p, root+p)
 	}
-	script := strings.NewReplacer(pairs...).Replace(initScript(cfg))
+	script := strings.NewReplacer(pairs...).Replace(InitScript(cfg, "mysqlctld"))
 	out, err := exec.Command("sh", "-c", script).CombinedOutput()
 	if err != nil {
 		t.Logf("%s", out)
