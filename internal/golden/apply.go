@@ -106,6 +106,10 @@ func (c *Cluster) SetReady(name string, ready bool) {
 			Conditions:         []*v1.Condition{{Type: "Ready", Status: st}, {Type: "Updated", Status: "True"}, {Type: "Available", Status: st}},
 			Phase:              "Bound",
 		}
+		if o.GetKind() == "Job" {
+			// A Job is done, not ready: Complete is what a layer waits for.
+			o.Status.Conditions = append(o.Status.Conditions, &v1.Condition{Type: "Complete", Status: st})
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -139,6 +140,9 @@ type Options struct {
 	// lists them in Result.Retired; otherwise they are left out, and
 	// Metacontroller deletes them.
 	Retain bool
+	// Ephemeral are types whose children go when they leave the spec, even
+	// under Retain: they hold no data (a Job or Pod that has run).
+	Ephemeral []Type
 }
 
 // Result is what a walk decided.
@@ -256,7 +260,7 @@ func Walk(desired []Child, obs observed.Children, opts Options) (Result, error) 
 	}
 	for _, t := range opts.Owned {
 		for _, name := range obs.Names(t.Kind, t.APIVersion) {
-			if want[observed.TypeKey(t.Kind, t.APIVersion)+"/"+name] || !opts.Retain {
+			if want[observed.TypeKey(t.Kind, t.APIVersion)+"/"+name] || !opts.Retain || slices.Contains(opts.Ephemeral, t) {
 				continue
 			}
 			held, err := hold(obs.Get(t.Kind, t.APIVersion, name))
@@ -351,6 +355,9 @@ func Healthy(o *v1.Object) (bool, string) {
 		}
 		return true, ""
 	case "Pod":
+		if st.GetPhase() == "Succeeded" {
+			return true, "" // a Pod that runs once (restartPolicy OnFailure), and did
+		}
 		return conditionTrue(o, "Ready")
 	case "Job":
 		if c := observed.Condition(o, "Failed"); c != nil && c.GetStatus() == "True" {

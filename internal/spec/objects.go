@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -108,6 +109,9 @@ func CellObject(s *v1.VitessCellSpec) error {
 	for i, k := range s.GetKeyspaceSetup() {
 		f := fmt.Sprintf("spec.keyspaceSetup[%d]", i)
 		errs = append(errs, Name(f+".name", k.GetName()), durability(f+".durabilityPolicy", k.GetDurabilityPolicy()))
+		if js := k.GetVschema(); js != "" && !json.Valid([]byte(js)) {
+			errs = append(errs, fieldErr(f+".vschema", "InvalidVSchema", "not JSON; the cluster layer writes it"))
+		}
 	}
 	errs = append(errs, unique("spec.watchCells", len(s.GetWatchCells()), func(i int) string { return s.GetWatchCells()[i] }))
 	for i, c := range s.GetWatchCells() {

@@ -247,7 +247,8 @@ func Keyspace(field string, k *v1.KeyspaceSpec, cells map[string]bool) error {
 		}
 		seen[c] = true
 	}
-	errs = append(errs, Shards(field+".shards", k.GetShards()), Tablets(field+".tablets", k.GetTablets()))
+	errs = append(errs, Shards(field+".shards", k.GetShards()), Tablets(field+".tablets", k.GetTablets()),
+		VSchema(field+".vschema", k.GetVschema(), len(k.GetShards()) > 0))
 	for j, s := range k.GetShards() {
 		if s.GetTablets() != nil {
 			errs = append(errs, Tablets(fmt.Sprintf("%s.shards[%d].tablets", field, j), s.GetTablets()))

@@ -288,8 +288,11 @@ type KeyspaceSetup struct {
 	// durability_policy is the keyspace's Vitess durability policy, which
 	// vtorc follows when it elects a primary.
 	DurabilityPolicy string `protobuf:"bytes,2,opt,name=durability_policy,json=durabilityPolicy,proto3" json:"durability_policy,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// vschema is the keyspace's VSchema as Vitess takes it (JSON), which the
+	// cell applies; empty applies none.
+	Vschema       string `protobuf:"bytes,3,opt,name=vschema,proto3" json:"vschema,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *KeyspaceSetup) Reset() {
@@ -332,6 +335,13 @@ func (x *KeyspaceSetup) GetName() string {
 func (x *KeyspaceSetup) GetDurabilityPolicy() string {
 	if x != nil {
 		return x.DurabilityPolicy
+	}
+	return ""
+}
+
+func (x *KeyspaceSetup) GetVschema() string {
+	if x != nil {
+		return x.Vschema
 	}
 	return ""
 }
@@ -425,6 +435,9 @@ type VitessCellStatus struct {
 	Vtorc *ComponentStatus `protobuf:"bytes,8,opt,name=vtorc,proto3" json:"vtorc,omitempty"`
 	// vtgate counts the vtgate Pods.
 	Vtgate *ComponentStatus `protobuf:"bytes,9,opt,name=vtgate,proto3" json:"vtgate,omitempty"`
+	// applied_vschemas are the keyspaces whose VSchema the cell applied, with
+	// the hash of the VSchema applied (the cell that sets up keyspaces).
+	AppliedVschemas map[string]string `protobuf:"bytes,12,rep,name=applied_vschemas,json=appliedVschemas,proto3" json:"applied_vschemas,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// last_backup_time is when the shard whose latest backup is oldest, of
 	// the shards whose backups the cell runs, was last backed up (RFC 3339);
 	// empty while one has none.
@@ -529,6 +542,13 @@ func (x *VitessCellStatus) GetVtorc() *ComponentStatus {
 func (x *VitessCellStatus) GetVtgate() *ComponentStatus {
 	if x != nil {
 		return x.Vtgate
+	}
+	return nil
+}
+
+func (x *VitessCellStatus) GetAppliedVschemas() map[string]string {
+	if x != nil {
+		return x.AppliedVschemas
 	}
 	return nil
 }
@@ -655,14 +675,15 @@ const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tB\x06\xca\xda\x18\x02\x18\x01R\x04name\x12\x1f\n" +
 	"\x06shards\x18\x02 \x03(\tB\a\xca\xda\x18\x03H\x80\x02R\x06shards\x125\n" +
 	"\vshards_hash\x18\x03 \x01(\tB\x14\xca\xda\x18\x102\x0e^[0-9a-f]{16}$R\n" +
-	"shardsHash\"X\n" +
+	"shardsHash\"|\n" +
 	"\rKeyspaceSetup\x12\x1a\n" +
 	"\x04name\x18\x01 \x01(\tB\x06\xca\xda\x18\x02\x18\x01R\x04name\x12+\n" +
-	"\x11durability_policy\x18\x02 \x01(\tR\x10durabilityPolicy\"c\n" +
+	"\x11durability_policy\x18\x02 \x01(\tR\x10durabilityPolicy\x12\"\n" +
+	"\avschema\x18\x03 \x01(\tB\b\xca\xda\x18\x048\x80\x80@R\avschema\"c\n" +
 	"\x0fComponentStatus\x12\x18\n" +
 	"\adesired\x18\x01 \x01(\x05R\adesired\x12\x14\n" +
 	"\x05ready\x18\x02 \x01(\x05R\x05ready\x12\x18\n" +
-	"\aupdated\x18\x03 \x01(\x05R\aupdated:\x06\xca\xda\x18\x020\x01\"\xc7\x04\n" +
+	"\aupdated\x18\x03 \x01(\x05R\aupdated:\x06\xca\xda\x18\x020\x01\"\xee\x05\n" +
 	"\x10VitessCellStatus\x12/\n" +
 	"\x13observed_generation\x18\x01 \x01(\x03R\x12observedGeneration\x12:\n" +
 	"\n" +
@@ -676,8 +697,12 @@ const file_vtmeta_v1alpha1_cell_proto_rawDesc = "" +
 	"\x04etcd\x18\x06 \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x04etcd\x128\n" +
 	"\x06vtctld\x18\a \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x06vtctld\x126\n" +
 	"\x05vtorc\x18\b \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x05vtorc\x128\n" +
-	"\x06vtgate\x18\t \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x06vtgate\x12-\n" +
-	"\x10last_backup_time\x18\v \x01(\tH\x00R\x0elastBackupTime\x88\x01\x01:\x06\xca\xda\x18\x020\x01B\x13\n" +
+	"\x06vtgate\x18\t \x01(\v2 .vtmeta.v1alpha1.ComponentStatusR\x06vtgate\x12a\n" +
+	"\x10applied_vschemas\x18\f \x03(\v26.vtmeta.v1alpha1.VitessCellStatus.AppliedVschemasEntryR\x0fappliedVschemas\x12-\n" +
+	"\x10last_backup_time\x18\v \x01(\tH\x00R\x0elastBackupTime\x88\x01\x01\x1aB\n" +
+	"\x14AppliedVschemasEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x06\xca\xda\x18\x020\x01B\x13\n" +
 	"\x11_last_backup_time\"\xe6\x06\n" +
 	"\n" +
 	"VitessCell\x12\x1f\n" +
@@ -710,7 +735,7 @@ func file_vtmeta_v1alpha1_cell_proto_rawDescGZIP() []byte {
 	return file_vtmeta_v1alpha1_cell_proto_rawDescData
 }
 
-var file_vtmeta_v1alpha1_cell_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_vtmeta_v1alpha1_cell_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_vtmeta_v1alpha1_cell_proto_goTypes = []any{
 	(*VitessCellSpec)(nil),   // 0: vtmeta.v1alpha1.VitessCellSpec
 	(*RemoteKeyspace)(nil),   // 1: vtmeta.v1alpha1.RemoteKeyspace
@@ -719,41 +744,43 @@ var file_vtmeta_v1alpha1_cell_proto_goTypes = []any{
 	(*VitessCellStatus)(nil), // 4: vtmeta.v1alpha1.VitessCellStatus
 	(*VitessCell)(nil),       // 5: vtmeta.v1alpha1.VitessCell
 	nil,                      // 6: vtmeta.v1alpha1.VitessCellSpec.BackupFlagsEntry
-	(*ClusterConfig)(nil),    // 7: vtmeta.v1alpha1.ClusterConfig
-	(*EtcdSpec)(nil),         // 8: vtmeta.v1alpha1.EtcdSpec
-	(*ComponentSpec)(nil),    // 9: vtmeta.v1alpha1.ComponentSpec
-	(*KeyspaceSpec)(nil),     // 10: vtmeta.v1alpha1.KeyspaceSpec
-	(*LabelSelector)(nil),    // 11: vtmeta.v1alpha1.LabelSelector
-	(*Template)(nil),         // 12: vtmeta.v1alpha1.Template
-	(*Condition)(nil),        // 13: vtmeta.v1alpha1.Condition
-	(*ObjectMeta)(nil),       // 14: vtmeta.v1alpha1.ObjectMeta
+	nil,                      // 7: vtmeta.v1alpha1.VitessCellStatus.AppliedVschemasEntry
+	(*ClusterConfig)(nil),    // 8: vtmeta.v1alpha1.ClusterConfig
+	(*EtcdSpec)(nil),         // 9: vtmeta.v1alpha1.EtcdSpec
+	(*ComponentSpec)(nil),    // 10: vtmeta.v1alpha1.ComponentSpec
+	(*KeyspaceSpec)(nil),     // 11: vtmeta.v1alpha1.KeyspaceSpec
+	(*LabelSelector)(nil),    // 12: vtmeta.v1alpha1.LabelSelector
+	(*Template)(nil),         // 13: vtmeta.v1alpha1.Template
+	(*Condition)(nil),        // 14: vtmeta.v1alpha1.Condition
+	(*ObjectMeta)(nil),       // 15: vtmeta.v1alpha1.ObjectMeta
 }
 var file_vtmeta_v1alpha1_cell_proto_depIdxs = []int32{
-	7,  // 0: vtmeta.v1alpha1.VitessCellSpec.cluster_config:type_name -> vtmeta.v1alpha1.ClusterConfig
-	8,  // 1: vtmeta.v1alpha1.VitessCellSpec.etcd:type_name -> vtmeta.v1alpha1.EtcdSpec
-	9,  // 2: vtmeta.v1alpha1.VitessCellSpec.vtctld:type_name -> vtmeta.v1alpha1.ComponentSpec
-	9,  // 3: vtmeta.v1alpha1.VitessCellSpec.vtgate:type_name -> vtmeta.v1alpha1.ComponentSpec
-	9,  // 4: vtmeta.v1alpha1.VitessCellSpec.vtorc:type_name -> vtmeta.v1alpha1.ComponentSpec
-	9,  // 5: vtmeta.v1alpha1.VitessCellSpec.orchestrator:type_name -> vtmeta.v1alpha1.ComponentSpec
-	10, // 6: vtmeta.v1alpha1.VitessCellSpec.keyspaces:type_name -> vtmeta.v1alpha1.KeyspaceSpec
-	11, // 7: vtmeta.v1alpha1.VitessCellSpec.selector:type_name -> vtmeta.v1alpha1.LabelSelector
-	12, // 8: vtmeta.v1alpha1.VitessCellSpec.template:type_name -> vtmeta.v1alpha1.Template
+	8,  // 0: vtmeta.v1alpha1.VitessCellSpec.cluster_config:type_name -> vtmeta.v1alpha1.ClusterConfig
+	9,  // 1: vtmeta.v1alpha1.VitessCellSpec.etcd:type_name -> vtmeta.v1alpha1.EtcdSpec
+	10, // 2: vtmeta.v1alpha1.VitessCellSpec.vtctld:type_name -> vtmeta.v1alpha1.ComponentSpec
+	10, // 3: vtmeta.v1alpha1.VitessCellSpec.vtgate:type_name -> vtmeta.v1alpha1.ComponentSpec
+	10, // 4: vtmeta.v1alpha1.VitessCellSpec.vtorc:type_name -> vtmeta.v1alpha1.ComponentSpec
+	10, // 5: vtmeta.v1alpha1.VitessCellSpec.orchestrator:type_name -> vtmeta.v1alpha1.ComponentSpec
+	11, // 6: vtmeta.v1alpha1.VitessCellSpec.keyspaces:type_name -> vtmeta.v1alpha1.KeyspaceSpec
+	12, // 7: vtmeta.v1alpha1.VitessCellSpec.selector:type_name -> vtmeta.v1alpha1.LabelSelector
+	13, // 8: vtmeta.v1alpha1.VitessCellSpec.template:type_name -> vtmeta.v1alpha1.Template
 	6,  // 9: vtmeta.v1alpha1.VitessCellSpec.backup_flags:type_name -> vtmeta.v1alpha1.VitessCellSpec.BackupFlagsEntry
 	2,  // 10: vtmeta.v1alpha1.VitessCellSpec.keyspace_setup:type_name -> vtmeta.v1alpha1.KeyspaceSetup
 	1,  // 11: vtmeta.v1alpha1.VitessCellSpec.remote_keyspaces:type_name -> vtmeta.v1alpha1.RemoteKeyspace
-	13, // 12: vtmeta.v1alpha1.VitessCellStatus.conditions:type_name -> vtmeta.v1alpha1.Condition
+	14, // 12: vtmeta.v1alpha1.VitessCellStatus.conditions:type_name -> vtmeta.v1alpha1.Condition
 	3,  // 13: vtmeta.v1alpha1.VitessCellStatus.etcd:type_name -> vtmeta.v1alpha1.ComponentStatus
 	3,  // 14: vtmeta.v1alpha1.VitessCellStatus.vtctld:type_name -> vtmeta.v1alpha1.ComponentStatus
 	3,  // 15: vtmeta.v1alpha1.VitessCellStatus.vtorc:type_name -> vtmeta.v1alpha1.ComponentStatus
 	3,  // 16: vtmeta.v1alpha1.VitessCellStatus.vtgate:type_name -> vtmeta.v1alpha1.ComponentStatus
-	14, // 17: vtmeta.v1alpha1.VitessCell.metadata:type_name -> vtmeta.v1alpha1.ObjectMeta
-	0,  // 18: vtmeta.v1alpha1.VitessCell.spec:type_name -> vtmeta.v1alpha1.VitessCellSpec
-	4,  // 19: vtmeta.v1alpha1.VitessCell.status:type_name -> vtmeta.v1alpha1.VitessCellStatus
-	20, // [20:20] is the sub-list for method output_type
-	20, // [20:20] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	7,  // 17: vtmeta.v1alpha1.VitessCellStatus.applied_vschemas:type_name -> vtmeta.v1alpha1.VitessCellStatus.AppliedVschemasEntry
+	15, // 18: vtmeta.v1alpha1.VitessCell.metadata:type_name -> vtmeta.v1alpha1.ObjectMeta
+	0,  // 19: vtmeta.v1alpha1.VitessCell.spec:type_name -> vtmeta.v1alpha1.VitessCellSpec
+	4,  // 20: vtmeta.v1alpha1.VitessCell.status:type_name -> vtmeta.v1alpha1.VitessCellStatus
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_vtmeta_v1alpha1_cell_proto_init() }
@@ -771,7 +798,7 @@ func file_vtmeta_v1alpha1_cell_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vtmeta_v1alpha1_cell_proto_rawDesc), len(file_vtmeta_v1alpha1_cell_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -58,8 +58,12 @@ type ObjectStatus struct {
 	// last_backup_time is the last backup time one of vtmeta's own kinds
 	// reports (RFC 3339).
 	LastBackupTime string `protobuf:"bytes,15,opt,name=last_backup_time,json=lastBackupTime,proto3" json:"last_backup_time,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// container_statuses are a Pod's containers' states.
+	ContainerStatuses []*ContainerStatus `protobuf:"bytes,16,rep,name=container_statuses,json=containerStatuses,proto3" json:"container_statuses,omitempty"`
+	// applied_vschemas are the VSchemas a VitessCell applied, by keyspace.
+	AppliedVschemas map[string]string `protobuf:"bytes,17,rep,name=applied_vschemas,json=appliedVschemas,proto3" json:"applied_vschemas,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ObjectStatus) Reset() {
@@ -197,6 +201,185 @@ func (x *ObjectStatus) GetLastBackupTime() string {
 	return ""
 }
 
+func (x *ObjectStatus) GetContainerStatuses() []*ContainerStatus {
+	if x != nil {
+		return x.ContainerStatuses
+	}
+	return nil
+}
+
+func (x *ObjectStatus) GetAppliedVschemas() map[string]string {
+	if x != nil {
+		return x.AppliedVschemas
+	}
+	return nil
+}
+
+// ContainerStatus is what the layers read of a Pod's container's state.
+type ContainerStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// name is the container's name.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// state is the container's current state.
+	State         *ContainerState `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContainerStatus) Reset() {
+	*x = ContainerStatus{}
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainerStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainerStatus) ProtoMessage() {}
+
+func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
+func (*ContainerStatus) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ContainerStatus) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ContainerStatus) GetState() *ContainerState {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+// ContainerState is a container's state; only a terminated one is read.
+type ContainerState struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// terminated is set once the container has ended.
+	Terminated    *ContainerTerminated `protobuf:"bytes,1,opt,name=terminated,proto3" json:"terminated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContainerState) Reset() {
+	*x = ContainerState{}
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainerState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainerState) ProtoMessage() {}
+
+func (x *ContainerState) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainerState.ProtoReflect.Descriptor instead.
+func (*ContainerState) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ContainerState) GetTerminated() *ContainerTerminated {
+	if x != nil {
+		return x.Terminated
+	}
+	return nil
+}
+
+// ContainerTerminated is how a container ended.
+type ContainerTerminated struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// exit_code is the container's exit code.
+	ExitCode int32 `protobuf:"varint,1,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
+	// message is the container's termination message.
+	Message string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// reason is why it ended (Completed, Error).
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContainerTerminated) Reset() {
+	*x = ContainerTerminated{}
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainerTerminated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainerTerminated) ProtoMessage() {}
+
+func (x *ContainerTerminated) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainerTerminated.ProtoReflect.Descriptor instead.
+func (*ContainerTerminated) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ContainerTerminated) GetExitCode() int32 {
+	if x != nil {
+		return x.ExitCode
+	}
+	return 0
+}
+
+func (x *ContainerTerminated) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *ContainerTerminated) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // Object is an observed Kubernetes object of any kind, reduced to what the
 // layers read; everything else in the object is skipped when decoding.
 type Object struct {
@@ -217,7 +400,7 @@ type Object struct {
 
 func (x *Object) Reset() {
 	*x = Object{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[1]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -229,7 +412,7 @@ func (x *Object) String() string {
 func (*Object) ProtoMessage() {}
 
 func (x *Object) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[1]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -242,7 +425,7 @@ func (x *Object) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Object.ProtoReflect.Descriptor instead.
 func (*Object) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{1}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Object) GetApiVersion() string {
@@ -296,7 +479,7 @@ type ObjectSpec struct {
 
 func (x *ObjectSpec) Reset() {
 	*x = ObjectSpec{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[2]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -308,7 +491,7 @@ func (x *ObjectSpec) String() string {
 func (*ObjectSpec) ProtoMessage() {}
 
 func (x *ObjectSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[2]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -321,7 +504,7 @@ func (x *ObjectSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectSpec.ProtoReflect.Descriptor instead.
 func (*ObjectSpec) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{2}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ObjectSpec) GetUidSlot() int32 {
@@ -350,7 +533,7 @@ type ObjectMap struct {
 
 func (x *ObjectMap) Reset() {
 	*x = ObjectMap{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[3]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -362,7 +545,7 @@ func (x *ObjectMap) String() string {
 func (*ObjectMap) ProtoMessage() {}
 
 func (x *ObjectMap) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[3]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -375,7 +558,7 @@ func (x *ObjectMap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectMap.ProtoReflect.Descriptor instead.
 func (*ObjectMap) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{3}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ObjectMap) GetObjects() map[string]*Object {
@@ -405,7 +588,7 @@ type ClusterSyncRequest struct {
 
 func (x *ClusterSyncRequest) Reset() {
 	*x = ClusterSyncRequest{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[4]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -417,7 +600,7 @@ func (x *ClusterSyncRequest) String() string {
 func (*ClusterSyncRequest) ProtoMessage() {}
 
 func (x *ClusterSyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[4]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -430,7 +613,7 @@ func (x *ClusterSyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterSyncRequest.ProtoReflect.Descriptor instead.
 func (*ClusterSyncRequest) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{4}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ClusterSyncRequest) GetController() *Object {
@@ -485,7 +668,7 @@ type ClusterSyncResponse struct {
 
 func (x *ClusterSyncResponse) Reset() {
 	*x = ClusterSyncResponse{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[5]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -497,7 +680,7 @@ func (x *ClusterSyncResponse) String() string {
 func (*ClusterSyncResponse) ProtoMessage() {}
 
 func (x *ClusterSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[5]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -510,7 +693,7 @@ func (x *ClusterSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterSyncResponse.ProtoReflect.Descriptor instead.
 func (*ClusterSyncResponse) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{5}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ClusterSyncResponse) GetStatus() *VitessClusterStatus {
@@ -561,7 +744,7 @@ type CellSyncRequest struct {
 
 func (x *CellSyncRequest) Reset() {
 	*x = CellSyncRequest{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[6]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -573,7 +756,7 @@ func (x *CellSyncRequest) String() string {
 func (*CellSyncRequest) ProtoMessage() {}
 
 func (x *CellSyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[6]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -586,7 +769,7 @@ func (x *CellSyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CellSyncRequest.ProtoReflect.Descriptor instead.
 func (*CellSyncRequest) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{6}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CellSyncRequest) GetController() *Object {
@@ -641,7 +824,7 @@ type CellSyncResponse struct {
 
 func (x *CellSyncResponse) Reset() {
 	*x = CellSyncResponse{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[7]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -653,7 +836,7 @@ func (x *CellSyncResponse) String() string {
 func (*CellSyncResponse) ProtoMessage() {}
 
 func (x *CellSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[7]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -666,7 +849,7 @@ func (x *CellSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CellSyncResponse.ProtoReflect.Descriptor instead.
 func (*CellSyncResponse) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{7}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CellSyncResponse) GetStatus() *VitessCellStatus {
@@ -717,7 +900,7 @@ type KeyspaceSyncRequest struct {
 
 func (x *KeyspaceSyncRequest) Reset() {
 	*x = KeyspaceSyncRequest{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[8]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -729,7 +912,7 @@ func (x *KeyspaceSyncRequest) String() string {
 func (*KeyspaceSyncRequest) ProtoMessage() {}
 
 func (x *KeyspaceSyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[8]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -742,7 +925,7 @@ func (x *KeyspaceSyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyspaceSyncRequest.ProtoReflect.Descriptor instead.
 func (*KeyspaceSyncRequest) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{8}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *KeyspaceSyncRequest) GetController() *Object {
@@ -797,7 +980,7 @@ type KeyspaceSyncResponse struct {
 
 func (x *KeyspaceSyncResponse) Reset() {
 	*x = KeyspaceSyncResponse{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[9]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -809,7 +992,7 @@ func (x *KeyspaceSyncResponse) String() string {
 func (*KeyspaceSyncResponse) ProtoMessage() {}
 
 func (x *KeyspaceSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[9]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -822,7 +1005,7 @@ func (x *KeyspaceSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyspaceSyncResponse.ProtoReflect.Descriptor instead.
 func (*KeyspaceSyncResponse) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{9}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *KeyspaceSyncResponse) GetStatus() *VitessKeyspaceStatus {
@@ -873,7 +1056,7 @@ type ShardSyncRequest struct {
 
 func (x *ShardSyncRequest) Reset() {
 	*x = ShardSyncRequest{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[10]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -885,7 +1068,7 @@ func (x *ShardSyncRequest) String() string {
 func (*ShardSyncRequest) ProtoMessage() {}
 
 func (x *ShardSyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[10]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -898,7 +1081,7 @@ func (x *ShardSyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardSyncRequest.ProtoReflect.Descriptor instead.
 func (*ShardSyncRequest) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{10}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ShardSyncRequest) GetController() *Object {
@@ -953,7 +1136,7 @@ type ShardSyncResponse struct {
 
 func (x *ShardSyncResponse) Reset() {
 	*x = ShardSyncResponse{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[11]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -965,7 +1148,7 @@ func (x *ShardSyncResponse) String() string {
 func (*ShardSyncResponse) ProtoMessage() {}
 
 func (x *ShardSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[11]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -978,7 +1161,7 @@ func (x *ShardSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShardSyncResponse.ProtoReflect.Descriptor instead.
 func (*ShardSyncResponse) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{11}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ShardSyncResponse) GetStatus() *VitessShardStatus {
@@ -1029,7 +1212,7 @@ type TabletSyncRequest struct {
 
 func (x *TabletSyncRequest) Reset() {
 	*x = TabletSyncRequest{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[12]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1041,7 +1224,7 @@ func (x *TabletSyncRequest) String() string {
 func (*TabletSyncRequest) ProtoMessage() {}
 
 func (x *TabletSyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[12]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1054,7 +1237,7 @@ func (x *TabletSyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TabletSyncRequest.ProtoReflect.Descriptor instead.
 func (*TabletSyncRequest) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{12}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TabletSyncRequest) GetController() *Object {
@@ -1109,7 +1292,7 @@ type TabletSyncResponse struct {
 
 func (x *TabletSyncResponse) Reset() {
 	*x = TabletSyncResponse{}
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[13]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1121,7 +1304,7 @@ func (x *TabletSyncResponse) String() string {
 func (*TabletSyncResponse) ProtoMessage() {}
 
 func (x *TabletSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[13]
+	mi := &file_vtmeta_v1alpha1_hook_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1134,7 +1317,7 @@ func (x *TabletSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TabletSyncResponse.ProtoReflect.Descriptor instead.
 func (*TabletSyncResponse) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{13}
+	return file_vtmeta_v1alpha1_hook_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TabletSyncResponse) GetStatus() *VitessTabletStatus {
@@ -1169,7 +1352,7 @@ var File_vtmeta_v1alpha1_hook_proto protoreflect.FileDescriptor
 
 const file_vtmeta_v1alpha1_hook_proto_rawDesc = "" +
 	"\n" +
-	"\x1avtmeta/v1alpha1/hook.proto\x12\x0fvtmeta.v1alpha1\x1a\x1avtmeta/v1alpha1/cell.proto\x1a\x1dvtmeta/v1alpha1/cluster.proto\x1a\x1cvtmeta/v1alpha1/common.proto\x1a\x1evtmeta/v1alpha1/keyspace.proto\x1a\x1dvtmeta/v1alpha1/options.proto\x1a\x1bvtmeta/v1alpha1/shard.proto\x1a\x1cvtmeta/v1alpha1/tablet.proto\"\xcb\x05\n" +
+	"\x1avtmeta/v1alpha1/hook.proto\x12\x0fvtmeta.v1alpha1\x1a\x1avtmeta/v1alpha1/cell.proto\x1a\x1dvtmeta/v1alpha1/cluster.proto\x1a\x1cvtmeta/v1alpha1/common.proto\x1a\x1evtmeta/v1alpha1/keyspace.proto\x1a\x1dvtmeta/v1alpha1/options.proto\x1a\x1bvtmeta/v1alpha1/shard.proto\x1a\x1cvtmeta/v1alpha1/tablet.proto\"\xbf\a\n" +
 	"\fObjectStatus\x12/\n" +
 	"\x13observed_generation\x18\x01 \x01(\x03R\x12observedGeneration\x12:\n" +
 	"\n" +
@@ -1188,10 +1371,26 @@ const file_vtmeta_v1alpha1_hook_proto_rawDesc = "" +
 	"\bcapacity\x18\f \x03(\v2+.vtmeta.v1alpha1.ObjectStatus.CapacityEntryB\x06\xca\xda\x18\x02\x10\x01R\bcapacity\x120\n" +
 	"\x14last_successful_time\x18\r \x01(\tR\x12lastSuccessfulTime\x12'\n" +
 	"\x0fcompletion_time\x18\x0e \x01(\tR\x0ecompletionTime\x12(\n" +
-	"\x10last_backup_time\x18\x0f \x01(\tR\x0elastBackupTime\x1a;\n" +
+	"\x10last_backup_time\x18\x0f \x01(\tR\x0elastBackupTime\x12O\n" +
+	"\x12container_statuses\x18\x10 \x03(\v2 .vtmeta.v1alpha1.ContainerStatusR\x11containerStatuses\x12]\n" +
+	"\x10applied_vschemas\x18\x11 \x03(\v22.vtmeta.v1alpha1.ObjectStatus.AppliedVschemasEntryR\x0fappliedVschemas\x1a;\n" +
 	"\rCapacityEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xde\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1aB\n" +
+	"\x14AppliedVschemasEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\\\n" +
+	"\x0fContainerStatus\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x125\n" +
+	"\x05state\x18\x02 \x01(\v2\x1f.vtmeta.v1alpha1.ContainerStateR\x05state\"V\n" +
+	"\x0eContainerState\x12D\n" +
+	"\n" +
+	"terminated\x18\x01 \x01(\v2$.vtmeta.v1alpha1.ContainerTerminatedR\n" +
+	"terminated\"d\n" +
+	"\x13ContainerTerminated\x12\x1b\n" +
+	"\texit_code\x18\x01 \x01(\x05R\bexitCode\x12\x18\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xde\x01\n" +
 	"\x06Object\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
@@ -1327,101 +1526,109 @@ func file_vtmeta_v1alpha1_hook_proto_rawDescGZIP() []byte {
 	return file_vtmeta_v1alpha1_hook_proto_rawDescData
 }
 
-var file_vtmeta_v1alpha1_hook_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_vtmeta_v1alpha1_hook_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_vtmeta_v1alpha1_hook_proto_goTypes = []any{
 	(*ObjectStatus)(nil),         // 0: vtmeta.v1alpha1.ObjectStatus
-	(*Object)(nil),               // 1: vtmeta.v1alpha1.Object
-	(*ObjectSpec)(nil),           // 2: vtmeta.v1alpha1.ObjectSpec
-	(*ObjectMap)(nil),            // 3: vtmeta.v1alpha1.ObjectMap
-	(*ClusterSyncRequest)(nil),   // 4: vtmeta.v1alpha1.ClusterSyncRequest
-	(*ClusterSyncResponse)(nil),  // 5: vtmeta.v1alpha1.ClusterSyncResponse
-	(*CellSyncRequest)(nil),      // 6: vtmeta.v1alpha1.CellSyncRequest
-	(*CellSyncResponse)(nil),     // 7: vtmeta.v1alpha1.CellSyncResponse
-	(*KeyspaceSyncRequest)(nil),  // 8: vtmeta.v1alpha1.KeyspaceSyncRequest
-	(*KeyspaceSyncResponse)(nil), // 9: vtmeta.v1alpha1.KeyspaceSyncResponse
-	(*ShardSyncRequest)(nil),     // 10: vtmeta.v1alpha1.ShardSyncRequest
-	(*ShardSyncResponse)(nil),    // 11: vtmeta.v1alpha1.ShardSyncResponse
-	(*TabletSyncRequest)(nil),    // 12: vtmeta.v1alpha1.TabletSyncRequest
-	(*TabletSyncResponse)(nil),   // 13: vtmeta.v1alpha1.TabletSyncResponse
-	nil,                          // 14: vtmeta.v1alpha1.ObjectStatus.CapacityEntry
-	nil,                          // 15: vtmeta.v1alpha1.ObjectMap.ObjectsEntry
-	nil,                          // 16: vtmeta.v1alpha1.ClusterSyncRequest.ChildrenEntry
-	nil,                          // 17: vtmeta.v1alpha1.ClusterSyncRequest.RelatedEntry
-	nil,                          // 18: vtmeta.v1alpha1.CellSyncRequest.ChildrenEntry
-	nil,                          // 19: vtmeta.v1alpha1.CellSyncRequest.RelatedEntry
-	nil,                          // 20: vtmeta.v1alpha1.KeyspaceSyncRequest.ChildrenEntry
-	nil,                          // 21: vtmeta.v1alpha1.KeyspaceSyncRequest.RelatedEntry
-	nil,                          // 22: vtmeta.v1alpha1.ShardSyncRequest.ChildrenEntry
-	nil,                          // 23: vtmeta.v1alpha1.ShardSyncRequest.RelatedEntry
-	nil,                          // 24: vtmeta.v1alpha1.TabletSyncRequest.ChildrenEntry
-	nil,                          // 25: vtmeta.v1alpha1.TabletSyncRequest.RelatedEntry
-	(*Condition)(nil),            // 26: vtmeta.v1alpha1.Condition
-	(*ObjectMeta)(nil),           // 27: vtmeta.v1alpha1.ObjectMeta
-	(*VitessCluster)(nil),        // 28: vtmeta.v1alpha1.VitessCluster
-	(*VitessClusterStatus)(nil),  // 29: vtmeta.v1alpha1.VitessClusterStatus
-	(*Raw)(nil),                  // 30: vtmeta.v1alpha1.Raw
-	(*VitessCell)(nil),           // 31: vtmeta.v1alpha1.VitessCell
-	(*VitessCellStatus)(nil),     // 32: vtmeta.v1alpha1.VitessCellStatus
-	(*VitessKeyspace)(nil),       // 33: vtmeta.v1alpha1.VitessKeyspace
-	(*VitessKeyspaceStatus)(nil), // 34: vtmeta.v1alpha1.VitessKeyspaceStatus
-	(*VitessShard)(nil),          // 35: vtmeta.v1alpha1.VitessShard
-	(*VitessShardStatus)(nil),    // 36: vtmeta.v1alpha1.VitessShardStatus
-	(*VitessTablet)(nil),         // 37: vtmeta.v1alpha1.VitessTablet
-	(*VitessTabletStatus)(nil),   // 38: vtmeta.v1alpha1.VitessTabletStatus
+	(*ContainerStatus)(nil),      // 1: vtmeta.v1alpha1.ContainerStatus
+	(*ContainerState)(nil),       // 2: vtmeta.v1alpha1.ContainerState
+	(*ContainerTerminated)(nil),  // 3: vtmeta.v1alpha1.ContainerTerminated
+	(*Object)(nil),               // 4: vtmeta.v1alpha1.Object
+	(*ObjectSpec)(nil),           // 5: vtmeta.v1alpha1.ObjectSpec
+	(*ObjectMap)(nil),            // 6: vtmeta.v1alpha1.ObjectMap
+	(*ClusterSyncRequest)(nil),   // 7: vtmeta.v1alpha1.ClusterSyncRequest
+	(*ClusterSyncResponse)(nil),  // 8: vtmeta.v1alpha1.ClusterSyncResponse
+	(*CellSyncRequest)(nil),      // 9: vtmeta.v1alpha1.CellSyncRequest
+	(*CellSyncResponse)(nil),     // 10: vtmeta.v1alpha1.CellSyncResponse
+	(*KeyspaceSyncRequest)(nil),  // 11: vtmeta.v1alpha1.KeyspaceSyncRequest
+	(*KeyspaceSyncResponse)(nil), // 12: vtmeta.v1alpha1.KeyspaceSyncResponse
+	(*ShardSyncRequest)(nil),     // 13: vtmeta.v1alpha1.ShardSyncRequest
+	(*ShardSyncResponse)(nil),    // 14: vtmeta.v1alpha1.ShardSyncResponse
+	(*TabletSyncRequest)(nil),    // 15: vtmeta.v1alpha1.TabletSyncRequest
+	(*TabletSyncResponse)(nil),   // 16: vtmeta.v1alpha1.TabletSyncResponse
+	nil,                          // 17: vtmeta.v1alpha1.ObjectStatus.CapacityEntry
+	nil,                          // 18: vtmeta.v1alpha1.ObjectStatus.AppliedVschemasEntry
+	nil,                          // 19: vtmeta.v1alpha1.ObjectMap.ObjectsEntry
+	nil,                          // 20: vtmeta.v1alpha1.ClusterSyncRequest.ChildrenEntry
+	nil,                          // 21: vtmeta.v1alpha1.ClusterSyncRequest.RelatedEntry
+	nil,                          // 22: vtmeta.v1alpha1.CellSyncRequest.ChildrenEntry
+	nil,                          // 23: vtmeta.v1alpha1.CellSyncRequest.RelatedEntry
+	nil,                          // 24: vtmeta.v1alpha1.KeyspaceSyncRequest.ChildrenEntry
+	nil,                          // 25: vtmeta.v1alpha1.KeyspaceSyncRequest.RelatedEntry
+	nil,                          // 26: vtmeta.v1alpha1.ShardSyncRequest.ChildrenEntry
+	nil,                          // 27: vtmeta.v1alpha1.ShardSyncRequest.RelatedEntry
+	nil,                          // 28: vtmeta.v1alpha1.TabletSyncRequest.ChildrenEntry
+	nil,                          // 29: vtmeta.v1alpha1.TabletSyncRequest.RelatedEntry
+	(*Condition)(nil),            // 30: vtmeta.v1alpha1.Condition
+	(*ObjectMeta)(nil),           // 31: vtmeta.v1alpha1.ObjectMeta
+	(*VitessCluster)(nil),        // 32: vtmeta.v1alpha1.VitessCluster
+	(*VitessClusterStatus)(nil),  // 33: vtmeta.v1alpha1.VitessClusterStatus
+	(*Raw)(nil),                  // 34: vtmeta.v1alpha1.Raw
+	(*VitessCell)(nil),           // 35: vtmeta.v1alpha1.VitessCell
+	(*VitessCellStatus)(nil),     // 36: vtmeta.v1alpha1.VitessCellStatus
+	(*VitessKeyspace)(nil),       // 37: vtmeta.v1alpha1.VitessKeyspace
+	(*VitessKeyspaceStatus)(nil), // 38: vtmeta.v1alpha1.VitessKeyspaceStatus
+	(*VitessShard)(nil),          // 39: vtmeta.v1alpha1.VitessShard
+	(*VitessShardStatus)(nil),    // 40: vtmeta.v1alpha1.VitessShardStatus
+	(*VitessTablet)(nil),         // 41: vtmeta.v1alpha1.VitessTablet
+	(*VitessTabletStatus)(nil),   // 42: vtmeta.v1alpha1.VitessTabletStatus
 }
 var file_vtmeta_v1alpha1_hook_proto_depIdxs = []int32{
-	26, // 0: vtmeta.v1alpha1.ObjectStatus.conditions:type_name -> vtmeta.v1alpha1.Condition
-	14, // 1: vtmeta.v1alpha1.ObjectStatus.capacity:type_name -> vtmeta.v1alpha1.ObjectStatus.CapacityEntry
-	27, // 2: vtmeta.v1alpha1.Object.metadata:type_name -> vtmeta.v1alpha1.ObjectMeta
-	0,  // 3: vtmeta.v1alpha1.Object.status:type_name -> vtmeta.v1alpha1.ObjectStatus
-	2,  // 4: vtmeta.v1alpha1.Object.spec:type_name -> vtmeta.v1alpha1.ObjectSpec
-	15, // 5: vtmeta.v1alpha1.ObjectMap.objects:type_name -> vtmeta.v1alpha1.ObjectMap.ObjectsEntry
-	1,  // 6: vtmeta.v1alpha1.ClusterSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
-	28, // 7: vtmeta.v1alpha1.ClusterSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessCluster
-	16, // 8: vtmeta.v1alpha1.ClusterSyncRequest.children:type_name -> vtmeta.v1alpha1.ClusterSyncRequest.ChildrenEntry
-	17, // 9: vtmeta.v1alpha1.ClusterSyncRequest.related:type_name -> vtmeta.v1alpha1.ClusterSyncRequest.RelatedEntry
-	29, // 10: vtmeta.v1alpha1.ClusterSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessClusterStatus
-	30, // 11: vtmeta.v1alpha1.ClusterSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
-	1,  // 12: vtmeta.v1alpha1.CellSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
-	31, // 13: vtmeta.v1alpha1.CellSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessCell
-	18, // 14: vtmeta.v1alpha1.CellSyncRequest.children:type_name -> vtmeta.v1alpha1.CellSyncRequest.ChildrenEntry
-	19, // 15: vtmeta.v1alpha1.CellSyncRequest.related:type_name -> vtmeta.v1alpha1.CellSyncRequest.RelatedEntry
-	32, // 16: vtmeta.v1alpha1.CellSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessCellStatus
-	30, // 17: vtmeta.v1alpha1.CellSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
-	1,  // 18: vtmeta.v1alpha1.KeyspaceSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
-	33, // 19: vtmeta.v1alpha1.KeyspaceSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessKeyspace
-	20, // 20: vtmeta.v1alpha1.KeyspaceSyncRequest.children:type_name -> vtmeta.v1alpha1.KeyspaceSyncRequest.ChildrenEntry
-	21, // 21: vtmeta.v1alpha1.KeyspaceSyncRequest.related:type_name -> vtmeta.v1alpha1.KeyspaceSyncRequest.RelatedEntry
-	34, // 22: vtmeta.v1alpha1.KeyspaceSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessKeyspaceStatus
-	30, // 23: vtmeta.v1alpha1.KeyspaceSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
-	1,  // 24: vtmeta.v1alpha1.ShardSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
-	35, // 25: vtmeta.v1alpha1.ShardSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessShard
-	22, // 26: vtmeta.v1alpha1.ShardSyncRequest.children:type_name -> vtmeta.v1alpha1.ShardSyncRequest.ChildrenEntry
-	23, // 27: vtmeta.v1alpha1.ShardSyncRequest.related:type_name -> vtmeta.v1alpha1.ShardSyncRequest.RelatedEntry
-	36, // 28: vtmeta.v1alpha1.ShardSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessShardStatus
-	30, // 29: vtmeta.v1alpha1.ShardSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
-	1,  // 30: vtmeta.v1alpha1.TabletSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
-	37, // 31: vtmeta.v1alpha1.TabletSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessTablet
-	24, // 32: vtmeta.v1alpha1.TabletSyncRequest.children:type_name -> vtmeta.v1alpha1.TabletSyncRequest.ChildrenEntry
-	25, // 33: vtmeta.v1alpha1.TabletSyncRequest.related:type_name -> vtmeta.v1alpha1.TabletSyncRequest.RelatedEntry
-	38, // 34: vtmeta.v1alpha1.TabletSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessTabletStatus
-	30, // 35: vtmeta.v1alpha1.TabletSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
-	1,  // 36: vtmeta.v1alpha1.ObjectMap.ObjectsEntry.value:type_name -> vtmeta.v1alpha1.Object
-	3,  // 37: vtmeta.v1alpha1.ClusterSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	3,  // 38: vtmeta.v1alpha1.ClusterSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	3,  // 39: vtmeta.v1alpha1.CellSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	3,  // 40: vtmeta.v1alpha1.CellSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	3,  // 41: vtmeta.v1alpha1.KeyspaceSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	3,  // 42: vtmeta.v1alpha1.KeyspaceSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	3,  // 43: vtmeta.v1alpha1.ShardSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	3,  // 44: vtmeta.v1alpha1.ShardSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	3,  // 45: vtmeta.v1alpha1.TabletSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	3,  // 46: vtmeta.v1alpha1.TabletSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
-	47, // [47:47] is the sub-list for method output_type
-	47, // [47:47] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	30, // 0: vtmeta.v1alpha1.ObjectStatus.conditions:type_name -> vtmeta.v1alpha1.Condition
+	17, // 1: vtmeta.v1alpha1.ObjectStatus.capacity:type_name -> vtmeta.v1alpha1.ObjectStatus.CapacityEntry
+	1,  // 2: vtmeta.v1alpha1.ObjectStatus.container_statuses:type_name -> vtmeta.v1alpha1.ContainerStatus
+	18, // 3: vtmeta.v1alpha1.ObjectStatus.applied_vschemas:type_name -> vtmeta.v1alpha1.ObjectStatus.AppliedVschemasEntry
+	2,  // 4: vtmeta.v1alpha1.ContainerStatus.state:type_name -> vtmeta.v1alpha1.ContainerState
+	3,  // 5: vtmeta.v1alpha1.ContainerState.terminated:type_name -> vtmeta.v1alpha1.ContainerTerminated
+	31, // 6: vtmeta.v1alpha1.Object.metadata:type_name -> vtmeta.v1alpha1.ObjectMeta
+	0,  // 7: vtmeta.v1alpha1.Object.status:type_name -> vtmeta.v1alpha1.ObjectStatus
+	5,  // 8: vtmeta.v1alpha1.Object.spec:type_name -> vtmeta.v1alpha1.ObjectSpec
+	19, // 9: vtmeta.v1alpha1.ObjectMap.objects:type_name -> vtmeta.v1alpha1.ObjectMap.ObjectsEntry
+	4,  // 10: vtmeta.v1alpha1.ClusterSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
+	32, // 11: vtmeta.v1alpha1.ClusterSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessCluster
+	20, // 12: vtmeta.v1alpha1.ClusterSyncRequest.children:type_name -> vtmeta.v1alpha1.ClusterSyncRequest.ChildrenEntry
+	21, // 13: vtmeta.v1alpha1.ClusterSyncRequest.related:type_name -> vtmeta.v1alpha1.ClusterSyncRequest.RelatedEntry
+	33, // 14: vtmeta.v1alpha1.ClusterSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessClusterStatus
+	34, // 15: vtmeta.v1alpha1.ClusterSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
+	4,  // 16: vtmeta.v1alpha1.CellSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
+	35, // 17: vtmeta.v1alpha1.CellSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessCell
+	22, // 18: vtmeta.v1alpha1.CellSyncRequest.children:type_name -> vtmeta.v1alpha1.CellSyncRequest.ChildrenEntry
+	23, // 19: vtmeta.v1alpha1.CellSyncRequest.related:type_name -> vtmeta.v1alpha1.CellSyncRequest.RelatedEntry
+	36, // 20: vtmeta.v1alpha1.CellSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessCellStatus
+	34, // 21: vtmeta.v1alpha1.CellSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
+	4,  // 22: vtmeta.v1alpha1.KeyspaceSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
+	37, // 23: vtmeta.v1alpha1.KeyspaceSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessKeyspace
+	24, // 24: vtmeta.v1alpha1.KeyspaceSyncRequest.children:type_name -> vtmeta.v1alpha1.KeyspaceSyncRequest.ChildrenEntry
+	25, // 25: vtmeta.v1alpha1.KeyspaceSyncRequest.related:type_name -> vtmeta.v1alpha1.KeyspaceSyncRequest.RelatedEntry
+	38, // 26: vtmeta.v1alpha1.KeyspaceSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessKeyspaceStatus
+	34, // 27: vtmeta.v1alpha1.KeyspaceSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
+	4,  // 28: vtmeta.v1alpha1.ShardSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
+	39, // 29: vtmeta.v1alpha1.ShardSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessShard
+	26, // 30: vtmeta.v1alpha1.ShardSyncRequest.children:type_name -> vtmeta.v1alpha1.ShardSyncRequest.ChildrenEntry
+	27, // 31: vtmeta.v1alpha1.ShardSyncRequest.related:type_name -> vtmeta.v1alpha1.ShardSyncRequest.RelatedEntry
+	40, // 32: vtmeta.v1alpha1.ShardSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessShardStatus
+	34, // 33: vtmeta.v1alpha1.ShardSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
+	4,  // 34: vtmeta.v1alpha1.TabletSyncRequest.controller:type_name -> vtmeta.v1alpha1.Object
+	41, // 35: vtmeta.v1alpha1.TabletSyncRequest.parent:type_name -> vtmeta.v1alpha1.VitessTablet
+	28, // 36: vtmeta.v1alpha1.TabletSyncRequest.children:type_name -> vtmeta.v1alpha1.TabletSyncRequest.ChildrenEntry
+	29, // 37: vtmeta.v1alpha1.TabletSyncRequest.related:type_name -> vtmeta.v1alpha1.TabletSyncRequest.RelatedEntry
+	42, // 38: vtmeta.v1alpha1.TabletSyncResponse.status:type_name -> vtmeta.v1alpha1.VitessTabletStatus
+	34, // 39: vtmeta.v1alpha1.TabletSyncResponse.children:type_name -> vtmeta.v1alpha1.Raw
+	4,  // 40: vtmeta.v1alpha1.ObjectMap.ObjectsEntry.value:type_name -> vtmeta.v1alpha1.Object
+	6,  // 41: vtmeta.v1alpha1.ClusterSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	6,  // 42: vtmeta.v1alpha1.ClusterSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	6,  // 43: vtmeta.v1alpha1.CellSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	6,  // 44: vtmeta.v1alpha1.CellSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	6,  // 45: vtmeta.v1alpha1.KeyspaceSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	6,  // 46: vtmeta.v1alpha1.KeyspaceSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	6,  // 47: vtmeta.v1alpha1.ShardSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	6,  // 48: vtmeta.v1alpha1.ShardSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	6,  // 49: vtmeta.v1alpha1.TabletSyncRequest.ChildrenEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	6,  // 50: vtmeta.v1alpha1.TabletSyncRequest.RelatedEntry.value:type_name -> vtmeta.v1alpha1.ObjectMap
+	51, // [51:51] is the sub-list for method output_type
+	51, // [51:51] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_vtmeta_v1alpha1_hook_proto_init() }
@@ -1436,14 +1643,14 @@ func file_vtmeta_v1alpha1_hook_proto_init() {
 	file_vtmeta_v1alpha1_options_proto_init()
 	file_vtmeta_v1alpha1_shard_proto_init()
 	file_vtmeta_v1alpha1_tablet_proto_init()
-	file_vtmeta_v1alpha1_hook_proto_msgTypes[2].OneofWrappers = []any{}
+	file_vtmeta_v1alpha1_hook_proto_msgTypes[5].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vtmeta_v1alpha1_hook_proto_rawDesc), len(file_vtmeta_v1alpha1_hook_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

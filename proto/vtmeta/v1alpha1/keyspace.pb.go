@@ -435,8 +435,14 @@ type KeyspaceSpec struct {
 	// tablets, else none: semi_sync with fewer stops writes whenever a replica
 	// is down, as during every rollout.
 	DurabilityPolicy string `protobuf:"bytes,5,opt,name=durability_policy,json=durabilityPolicy,proto3" json:"durability_policy,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// vschema is the keyspace's VSchema: how Vitess routes its queries. vtmeta
+	// applies it (vtctldclient ApplyVSchema) once the keyspace exists, and
+	// again whenever it changes; the cluster is not Ready until the VSchema
+	// of the spec is applied, and a VSchema Vitess refuses is reported with
+	// Vitess's message. Unset, vtmeta applies none.
+	Vschema       *VSchema `protobuf:"bytes,6,opt,name=vschema,proto3" json:"vschema,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *KeyspaceSpec) Reset() {
@@ -504,6 +510,356 @@ func (x *KeyspaceSpec) GetDurabilityPolicy() string {
 	return ""
 }
 
+func (x *KeyspaceSpec) GetVschema() *VSchema {
+	if x != nil {
+		return x.Vschema
+	}
+	return nil
+}
+
+// VSchema is a keyspace's Vitess VSchema: its vindexes, and its tables with
+// the vindexes that route them. Write it typed, or whole as Vitess takes it
+// in raw.
+type VSchema struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// sharded says the keyspace is sharded; unset, it is when the keyspace
+	// lists shards.
+	Sharded *bool `protobuf:"varint,1,opt,name=sharded,proto3,oneof" json:"sharded,omitempty"`
+	// vindexes are the keyspace's vindexes, by name.
+	Vindexes map[string]*Vindex `protobuf:"bytes,2,rep,name=vindexes,proto3" json:"vindexes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// tables are the keyspace's tables, by name.
+	Tables map[string]*VSchemaTable `protobuf:"bytes,3,rep,name=tables,proto3" json:"tables,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// raw is a whole VSchema as Vitess takes it (its JSON), applied as it is.
+	Raw           *Raw `protobuf:"bytes,4,opt,name=raw,proto3" json:"raw,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VSchema) Reset() {
+	*x = VSchema{}
+	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VSchema) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VSchema) ProtoMessage() {}
+
+func (x *VSchema) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VSchema.ProtoReflect.Descriptor instead.
+func (*VSchema) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_keyspace_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *VSchema) GetSharded() bool {
+	if x != nil && x.Sharded != nil {
+		return *x.Sharded
+	}
+	return false
+}
+
+func (x *VSchema) GetVindexes() map[string]*Vindex {
+	if x != nil {
+		return x.Vindexes
+	}
+	return nil
+}
+
+func (x *VSchema) GetTables() map[string]*VSchemaTable {
+	if x != nil {
+		return x.Tables
+	}
+	return nil
+}
+
+func (x *VSchema) GetRaw() *Raw {
+	if x != nil {
+		return x.Raw
+	}
+	return nil
+}
+
+// Vindex is one vindex of a VSchema.
+type Vindex struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// type is the vindex's type (Vitess's vindex types).
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// params are the vindex's parameters (a lookup vindex's table, from and
+	// to, for example).
+	Params map[string]string `protobuf:"bytes,2,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// owner is the table that owns a lookup vindex's rows.
+	Owner         string `protobuf:"bytes,3,opt,name=owner,proto3" json:"owner,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Vindex) Reset() {
+	*x = Vindex{}
+	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Vindex) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Vindex) ProtoMessage() {}
+
+func (x *Vindex) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Vindex.ProtoReflect.Descriptor instead.
+func (*Vindex) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_keyspace_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Vindex) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Vindex) GetParams() map[string]string {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
+func (x *Vindex) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+// VSchemaTable is one table of a VSchema.
+type VSchemaTable struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// type is "" for a table routed by its vindexes, reference for a table
+	// copied to every shard, or sequence for a sequence table.
+	Type string `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// column_vindexes route the table's rows: the first is the primary vindex.
+	ColumnVindexes []*ColumnVindex `protobuf:"bytes,2,rep,name=column_vindexes,json=columnVindexes,proto3" json:"column_vindexes,omitempty"`
+	// auto_increment fills a column from a sequence.
+	AutoIncrement *AutoIncrement `protobuf:"bytes,3,opt,name=auto_increment,json=autoIncrement,proto3" json:"auto_increment,omitempty"`
+	// pinned pins an unrouted table to the shard of this keyspace id (hex).
+	Pinned string `protobuf:"bytes,4,opt,name=pinned,proto3" json:"pinned,omitempty"`
+	// source is the table a reference table copies (keyspace.table).
+	Source        string `protobuf:"bytes,5,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VSchemaTable) Reset() {
+	*x = VSchemaTable{}
+	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VSchemaTable) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VSchemaTable) ProtoMessage() {}
+
+func (x *VSchemaTable) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VSchemaTable.ProtoReflect.Descriptor instead.
+func (*VSchemaTable) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_keyspace_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *VSchemaTable) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *VSchemaTable) GetColumnVindexes() []*ColumnVindex {
+	if x != nil {
+		return x.ColumnVindexes
+	}
+	return nil
+}
+
+func (x *VSchemaTable) GetAutoIncrement() *AutoIncrement {
+	if x != nil {
+		return x.AutoIncrement
+	}
+	return nil
+}
+
+func (x *VSchemaTable) GetPinned() string {
+	if x != nil {
+		return x.Pinned
+	}
+	return ""
+}
+
+func (x *VSchemaTable) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+// ColumnVindex routes a table by a vindex over one column or several.
+type ColumnVindex struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// column is the column the vindex reads.
+	Column string `protobuf:"bytes,1,opt,name=column,proto3" json:"column,omitempty"`
+	// columns are the columns a multi-column vindex reads.
+	Columns []string `protobuf:"bytes,2,rep,name=columns,proto3" json:"columns,omitempty"`
+	// name is the vindex's name in the VSchema's vindexes.
+	Name          string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ColumnVindex) Reset() {
+	*x = ColumnVindex{}
+	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ColumnVindex) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ColumnVindex) ProtoMessage() {}
+
+func (x *ColumnVindex) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ColumnVindex.ProtoReflect.Descriptor instead.
+func (*ColumnVindex) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_keyspace_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ColumnVindex) GetColumn() string {
+	if x != nil {
+		return x.Column
+	}
+	return ""
+}
+
+func (x *ColumnVindex) GetColumns() []string {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+func (x *ColumnVindex) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// AutoIncrement fills a column from a sequence table.
+type AutoIncrement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// column is the column filled.
+	Column string `protobuf:"bytes,1,opt,name=column,proto3" json:"column,omitempty"`
+	// sequence is the sequence table, as table or keyspace.table.
+	Sequence      string `protobuf:"bytes,2,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AutoIncrement) Reset() {
+	*x = AutoIncrement{}
+	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AutoIncrement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AutoIncrement) ProtoMessage() {}
+
+func (x *AutoIncrement) ProtoReflect() protoreflect.Message {
+	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AutoIncrement.ProtoReflect.Descriptor instead.
+func (*AutoIncrement) Descriptor() ([]byte, []int) {
+	return file_vtmeta_v1alpha1_keyspace_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AutoIncrement) GetColumn() string {
+	if x != nil {
+		return x.Column
+	}
+	return ""
+}
+
+func (x *AutoIncrement) GetSequence() string {
+	if x != nil {
+		return x.Sequence
+	}
+	return ""
+}
+
 // VitessKeyspaceSpec is one keyspace as served in one cell.
 type VitessKeyspaceSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -545,7 +901,7 @@ type VitessKeyspaceSpec struct {
 
 func (x *VitessKeyspaceSpec) Reset() {
 	*x = VitessKeyspaceSpec{}
-	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[6]
+	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -557,7 +913,7 @@ func (x *VitessKeyspaceSpec) String() string {
 func (*VitessKeyspaceSpec) ProtoMessage() {}
 
 func (x *VitessKeyspaceSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[6]
+	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -570,7 +926,7 @@ func (x *VitessKeyspaceSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VitessKeyspaceSpec.ProtoReflect.Descriptor instead.
 func (*VitessKeyspaceSpec) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_keyspace_proto_rawDescGZIP(), []int{6}
+	return file_vtmeta_v1alpha1_keyspace_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *VitessKeyspaceSpec) GetClusterConfig() *ClusterConfig {
@@ -690,7 +1046,7 @@ type VitessKeyspaceStatus struct {
 
 func (x *VitessKeyspaceStatus) Reset() {
 	*x = VitessKeyspaceStatus{}
-	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[7]
+	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -702,7 +1058,7 @@ func (x *VitessKeyspaceStatus) String() string {
 func (*VitessKeyspaceStatus) ProtoMessage() {}
 
 func (x *VitessKeyspaceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[7]
+	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -715,7 +1071,7 @@ func (x *VitessKeyspaceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VitessKeyspaceStatus.ProtoReflect.Descriptor instead.
 func (*VitessKeyspaceStatus) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_keyspace_proto_rawDescGZIP(), []int{7}
+	return file_vtmeta_v1alpha1_keyspace_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *VitessKeyspaceStatus) GetObservedGeneration() int64 {
@@ -787,7 +1143,7 @@ type VitessKeyspace struct {
 
 func (x *VitessKeyspace) Reset() {
 	*x = VitessKeyspace{}
-	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[8]
+	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -799,7 +1155,7 @@ func (x *VitessKeyspace) String() string {
 func (*VitessKeyspace) ProtoMessage() {}
 
 func (x *VitessKeyspace) ProtoReflect() protoreflect.Message {
-	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[8]
+	mi := &file_vtmeta_v1alpha1_keyspace_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -812,7 +1168,7 @@ func (x *VitessKeyspace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VitessKeyspace.ProtoReflect.Descriptor instead.
 func (*VitessKeyspace) Descriptor() ([]byte, []int) {
-	return file_vtmeta_v1alpha1_keyspace_proto_rawDescGZIP(), []int{8}
+	return file_vtmeta_v1alpha1_keyspace_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *VitessKeyspace) GetApiVersion() string {
@@ -901,7 +1257,7 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"&!(has(self.rdonly) && has(self.batch))\x12;tablets: set rdonly or its deprecated alias batch, not both\"\x83\x01\n" +
 	"\tShardSpec\x12>\n" +
 	"\tkey_range\x18\x01 \x01(\v2\x19.vtmeta.v1alpha1.KeyRangeB\x06\xca\xda\x18\x02\x18\x01R\bkeyRange\x126\n" +
-	"\atablets\x18\x02 \x01(\v2\x1c.vtmeta.v1alpha1.TabletsSpecR\atablets\"\xb0\x1a\n" +
+	"\atablets\x18\x02 \x01(\v2\x1c.vtmeta.v1alpha1.TabletsSpecR\atablets\"\xe4\x1a\n" +
 	"\fKeyspaceSpec\x12=\n" +
 	"\x04name\x18\x01 \x01(\tB)\xca\xda\x18%\x18\x012\x1f^[a-z0-9]([-a-z0-9]*[a-z0-9])?$8?R\x04name\x12\x1e\n" +
 	"\x05cells\x18\x02 \x03(\tB\b\xca\xda\x18\x04H@X\x01R\x05cells\x12\xff\a\n" +
@@ -914,9 +1270,45 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"Fself.all(i, s, i == 0 || s.keyRange.start == self[i - 1].keyRange.end)\x12ggap or overlap between shards: each shard's keyRange.start must equal the previous shard's keyRange.endR\x06shards\x126\n" +
 	"\atablets\x18\x04 \x01(\v2\x1c.vtmeta.v1alpha1.TabletsSpecR\atablets\x12N\n" +
 	"\x11durability_policy\x18\x05 \x01(\tB!\xca\xda\x18\x1dB\x04noneB\tsemi_syncB\n" +
-	"cross_cellR\x10durabilityPolicy:\xb6\x10\xca\xda\x18\xb1\x10\x12\x94\a\n" +
+	"cross_cellR\x10durabilityPolicy\x122\n" +
+	"\avschema\x18\x06 \x01(\v2\x18.vtmeta.v1alpha1.VSchemaR\avschema:\xb6\x10\xca\xda\x18\xb1\x10\x12\x94\a\n" +
 	"\x9a\x04!has(self.durabilityPolicy) || self.durabilityPolicy == 'none' || (has(self.tablets) && ((has(self.tablets.replica) && (has(self.tablets.replica.replicas) ? self.tablets.replica.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) >= 3) || (has(self.tablets.masterEligible) && (has(self.tablets.masterEligible.replicas) ? self.tablets.masterEligible.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) >= 3)))\x12\xe1\x02durabilityPolicy semi_sync and cross_cell need at least 3 primary-eligible tablets per shard (tablets.replica.replicas): with fewer, writes stop whenever a replica is down, as during every rollout, and a lost primary cannot fail over. Set replica replicas to 3 or more, or durabilityPolicy none, or leave it unset (semi_sync from 3 replicas, none below)\x1a\x11.durabilityPolicy\x12\x97\t\n" +
-	"\xb3\a!has(self.tablets) || (has(self.shards) && size(self.shards) > 0 ? size(self.shards) : 1) * ((has(self.tablets.replica) ? (has(self.tablets.replica.replicas) ? self.tablets.replica.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : has(self.tablets.masterEligible) ? (has(self.tablets.masterEligible.replicas) ? self.tablets.masterEligible.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : 0) + (has(self.tablets.rdonly) ? (has(self.tablets.rdonly.replicas) ? self.tablets.rdonly.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : has(self.tablets.batch) ? (has(self.tablets.batch.replicas) ? self.tablets.batch.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : 0)) <= 4096\x12\xd4\x01a keyspace may have at most 4096 tablets in a cell (shards times tablets per shard): vtmeta renders an object per tablet and each cell's Vitess topology holds them all; use fewer shards or fewer tablets per shard\x1a\b.tablets\"\xbc\x05\n" +
+	"\xb3\a!has(self.tablets) || (has(self.shards) && size(self.shards) > 0 ? size(self.shards) : 1) * ((has(self.tablets.replica) ? (has(self.tablets.replica.replicas) ? self.tablets.replica.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : has(self.tablets.masterEligible) ? (has(self.tablets.masterEligible.replicas) ? self.tablets.masterEligible.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : 0) + (has(self.tablets.rdonly) ? (has(self.tablets.rdonly.replicas) ? self.tablets.rdonly.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : has(self.tablets.batch) ? (has(self.tablets.batch.replicas) ? self.tablets.batch.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : 0)) <= 4096\x12\xd4\x01a keyspace may have at most 4096 tablets in a cell (shards times tablets per shard): vtmeta renders an object per tablet and each cell's Vitess topology holds them all; use fewer shards or fewer tablets per shard\x1a\b.tablets\"\xbc\x04\n" +
+	"\aVSchema\x12\x1d\n" +
+	"\asharded\x18\x01 \x01(\bH\x00R\asharded\x88\x01\x01\x12K\n" +
+	"\bvindexes\x18\x02 \x03(\v2&.vtmeta.v1alpha1.VSchema.VindexesEntryB\a\xca\xda\x18\x03h\x80\x02R\bvindexes\x12E\n" +
+	"\x06tables\x18\x03 \x03(\v2$.vtmeta.v1alpha1.VSchema.TablesEntryB\a\xca\xda\x18\x03h\x80 R\x06tables\x12&\n" +
+	"\x03raw\x18\x04 \x01(\v2\x14.vtmeta.v1alpha1.RawR\x03raw\x1aT\n" +
+	"\rVindexesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12-\n" +
+	"\x05value\x18\x02 \x01(\v2\x17.vtmeta.v1alpha1.VindexR\x05value:\x028\x01\x1aX\n" +
+	"\vTablesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x123\n" +
+	"\x05value\x18\x02 \x01(\v2\x1d.vtmeta.v1alpha1.VSchemaTableR\x05value:\x028\x01:\x99\x01\xca\xda\x18\x94\x01\x12\x91\x01\n" +
+	"R!has(self.raw) || (!has(self.sharded) && !has(self.vindexes) && !has(self.tables))\x12;vschema: set raw, or sharded, vindexes and tables, not bothB\n" +
+	"\n" +
+	"\b_sharded\"\x98\x04\n" +
+	"\x06Vindex\x12\xef\x02\n" +
+	"\x04type\x18\x01 \x01(\tB\xda\x02\xca\xda\x18\xd5\x02\x18\x01B\x04hashB\x06xxhashB\x06binaryB\n" +
+	"binary_md5B\anumericB\x12numeric_static_mapB\freverse_bitsB\x11unicode_loose_md5B\x14unicode_loose_xxhashB\x06lookupB\rlookup_uniqueB\vlookup_hashB\x12lookup_hash_uniqueB\x1blookup_unicodeloosemd5_hashB\"lookup_unicodeloosemd5_hash_uniqueB\x11consistent_lookupB\x18consistent_lookup_uniqueB\bmulticolB\x03cfcB\vregion_jsonB\x13region_experimentalB\x04nullR\x04type\x12C\n" +
+	"\x06params\x18\x02 \x03(\v2#.vtmeta.v1alpha1.Vindex.ParamsEntryB\x06\xca\xda\x18\x02h R\x06params\x12\x1c\n" +
+	"\x05owner\x18\x03 \x01(\tB\x06\xca\xda\x18\x028@R\x05owner\x1a9\n" +
+	"\vParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa9\x02\n" +
+	"\fVSchemaTable\x12/\n" +
+	"\x04type\x18\x01 \x01(\tB\x1b\xca\xda\x18\x17B\x00B\treferenceB\bsequenceR\x04type\x12N\n" +
+	"\x0fcolumn_vindexes\x18\x02 \x03(\v2\x1d.vtmeta.v1alpha1.ColumnVindexB\x06\xca\xda\x18\x02H\x10R\x0ecolumnVindexes\x12E\n" +
+	"\x0eauto_increment\x18\x03 \x01(\v2\x1e.vtmeta.v1alpha1.AutoIncrementR\rautoIncrement\x120\n" +
+	"\x06pinned\x18\x04 \x01(\tB\x18\xca\xda\x18\x142\x10^([0-9a-f]{2})*$8 R\x06pinned\x12\x1f\n" +
+	"\x06source\x18\x05 \x01(\tB\a\xca\xda\x18\x038\x82\x01R\x06source\"n\n" +
+	"\fColumnVindex\x12\x1e\n" +
+	"\x06column\x18\x01 \x01(\tB\x06\xca\xda\x18\x028@R\x06column\x12 \n" +
+	"\acolumns\x18\x02 \x03(\tB\x06\xca\xda\x18\x02H\bR\acolumns\x12\x1c\n" +
+	"\x04name\x18\x03 \x01(\tB\b\xca\xda\x18\x04\x18\x018@R\x04name\"X\n" +
+	"\rAutoIncrement\x12 \n" +
+	"\x06column\x18\x01 \x01(\tB\b\xca\xda\x18\x04\x18\x018@R\x06column\x12%\n" +
+	"\bsequence\x18\x02 \x01(\tB\t\xca\xda\x18\x05\x18\x018\x82\x01R\bsequence\"\xbc\x05\n" +
 	"\x12VitessKeyspaceSpec\x12E\n" +
 	"\x0ecluster_config\x18\x01 \x01(\v2\x1e.vtmeta.v1alpha1.ClusterConfigR\rclusterConfig\x12\x12\n" +
 	"\x04cell\x18\x02 \x01(\tR\x04cell\x12\x12\n" +
@@ -977,7 +1369,7 @@ func file_vtmeta_v1alpha1_keyspace_proto_rawDescGZIP() []byte {
 	return file_vtmeta_v1alpha1_keyspace_proto_rawDescData
 }
 
-var file_vtmeta_v1alpha1_keyspace_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_vtmeta_v1alpha1_keyspace_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_vtmeta_v1alpha1_keyspace_proto_goTypes = []any{
 	(*KeyRange)(nil),                  // 0: vtmeta.v1alpha1.KeyRange
 	(*ContainerSpec)(nil),             // 1: vtmeta.v1alpha1.ContainerSpec
@@ -985,33 +1377,41 @@ var file_vtmeta_v1alpha1_keyspace_proto_goTypes = []any{
 	(*TabletsSpec)(nil),               // 3: vtmeta.v1alpha1.TabletsSpec
 	(*ShardSpec)(nil),                 // 4: vtmeta.v1alpha1.ShardSpec
 	(*KeyspaceSpec)(nil),              // 5: vtmeta.v1alpha1.KeyspaceSpec
-	(*VitessKeyspaceSpec)(nil),        // 6: vtmeta.v1alpha1.VitessKeyspaceSpec
-	(*VitessKeyspaceStatus)(nil),      // 7: vtmeta.v1alpha1.VitessKeyspaceStatus
-	(*VitessKeyspace)(nil),            // 8: vtmeta.v1alpha1.VitessKeyspace
-	nil,                               // 9: vtmeta.v1alpha1.ContainerSpec.ExtraFlagsEntry
-	nil,                               // 10: vtmeta.v1alpha1.TabletPoolSpec.LabelsEntry
-	nil,                               // 11: vtmeta.v1alpha1.TabletPoolSpec.AnnotationsEntry
-	nil,                               // 12: vtmeta.v1alpha1.VitessKeyspaceSpec.BackupFlagsEntry
-	(*ResourceRequirements)(nil),      // 13: vtmeta.v1alpha1.ResourceRequirements
-	(*PersistentVolumeClaimSpec)(nil), // 14: vtmeta.v1alpha1.PersistentVolumeClaimSpec
-	(*Scheduling)(nil),                // 15: vtmeta.v1alpha1.Scheduling
-	(*Raw)(nil),                       // 16: vtmeta.v1alpha1.Raw
-	(*ClusterConfig)(nil),             // 17: vtmeta.v1alpha1.ClusterConfig
-	(*LabelSelector)(nil),             // 18: vtmeta.v1alpha1.LabelSelector
-	(*Template)(nil),                  // 19: vtmeta.v1alpha1.Template
-	(*Condition)(nil),                 // 20: vtmeta.v1alpha1.Condition
-	(*ObjectMeta)(nil),                // 21: vtmeta.v1alpha1.ObjectMeta
+	(*VSchema)(nil),                   // 6: vtmeta.v1alpha1.VSchema
+	(*Vindex)(nil),                    // 7: vtmeta.v1alpha1.Vindex
+	(*VSchemaTable)(nil),              // 8: vtmeta.v1alpha1.VSchemaTable
+	(*ColumnVindex)(nil),              // 9: vtmeta.v1alpha1.ColumnVindex
+	(*AutoIncrement)(nil),             // 10: vtmeta.v1alpha1.AutoIncrement
+	(*VitessKeyspaceSpec)(nil),        // 11: vtmeta.v1alpha1.VitessKeyspaceSpec
+	(*VitessKeyspaceStatus)(nil),      // 12: vtmeta.v1alpha1.VitessKeyspaceStatus
+	(*VitessKeyspace)(nil),            // 13: vtmeta.v1alpha1.VitessKeyspace
+	nil,                               // 14: vtmeta.v1alpha1.ContainerSpec.ExtraFlagsEntry
+	nil,                               // 15: vtmeta.v1alpha1.TabletPoolSpec.LabelsEntry
+	nil,                               // 16: vtmeta.v1alpha1.TabletPoolSpec.AnnotationsEntry
+	nil,                               // 17: vtmeta.v1alpha1.VSchema.VindexesEntry
+	nil,                               // 18: vtmeta.v1alpha1.VSchema.TablesEntry
+	nil,                               // 19: vtmeta.v1alpha1.Vindex.ParamsEntry
+	nil,                               // 20: vtmeta.v1alpha1.VitessKeyspaceSpec.BackupFlagsEntry
+	(*ResourceRequirements)(nil),      // 21: vtmeta.v1alpha1.ResourceRequirements
+	(*PersistentVolumeClaimSpec)(nil), // 22: vtmeta.v1alpha1.PersistentVolumeClaimSpec
+	(*Scheduling)(nil),                // 23: vtmeta.v1alpha1.Scheduling
+	(*Raw)(nil),                       // 24: vtmeta.v1alpha1.Raw
+	(*ClusterConfig)(nil),             // 25: vtmeta.v1alpha1.ClusterConfig
+	(*LabelSelector)(nil),             // 26: vtmeta.v1alpha1.LabelSelector
+	(*Template)(nil),                  // 27: vtmeta.v1alpha1.Template
+	(*Condition)(nil),                 // 28: vtmeta.v1alpha1.Condition
+	(*ObjectMeta)(nil),                // 29: vtmeta.v1alpha1.ObjectMeta
 }
 var file_vtmeta_v1alpha1_keyspace_proto_depIdxs = []int32{
-	13, // 0: vtmeta.v1alpha1.ContainerSpec.resources:type_name -> vtmeta.v1alpha1.ResourceRequirements
-	9,  // 1: vtmeta.v1alpha1.ContainerSpec.extra_flags:type_name -> vtmeta.v1alpha1.ContainerSpec.ExtraFlagsEntry
+	21, // 0: vtmeta.v1alpha1.ContainerSpec.resources:type_name -> vtmeta.v1alpha1.ResourceRequirements
+	14, // 1: vtmeta.v1alpha1.ContainerSpec.extra_flags:type_name -> vtmeta.v1alpha1.ContainerSpec.ExtraFlagsEntry
 	1,  // 2: vtmeta.v1alpha1.TabletPoolSpec.vttablet:type_name -> vtmeta.v1alpha1.ContainerSpec
 	1,  // 3: vtmeta.v1alpha1.TabletPoolSpec.mysql:type_name -> vtmeta.v1alpha1.ContainerSpec
-	14, // 4: vtmeta.v1alpha1.TabletPoolSpec.volume_claim:type_name -> vtmeta.v1alpha1.PersistentVolumeClaimSpec
-	15, // 5: vtmeta.v1alpha1.TabletPoolSpec.scheduling:type_name -> vtmeta.v1alpha1.Scheduling
-	10, // 6: vtmeta.v1alpha1.TabletPoolSpec.labels:type_name -> vtmeta.v1alpha1.TabletPoolSpec.LabelsEntry
-	11, // 7: vtmeta.v1alpha1.TabletPoolSpec.annotations:type_name -> vtmeta.v1alpha1.TabletPoolSpec.AnnotationsEntry
-	16, // 8: vtmeta.v1alpha1.TabletPoolSpec.security_context:type_name -> vtmeta.v1alpha1.Raw
+	22, // 4: vtmeta.v1alpha1.TabletPoolSpec.volume_claim:type_name -> vtmeta.v1alpha1.PersistentVolumeClaimSpec
+	23, // 5: vtmeta.v1alpha1.TabletPoolSpec.scheduling:type_name -> vtmeta.v1alpha1.Scheduling
+	15, // 6: vtmeta.v1alpha1.TabletPoolSpec.labels:type_name -> vtmeta.v1alpha1.TabletPoolSpec.LabelsEntry
+	16, // 7: vtmeta.v1alpha1.TabletPoolSpec.annotations:type_name -> vtmeta.v1alpha1.TabletPoolSpec.AnnotationsEntry
+	24, // 8: vtmeta.v1alpha1.TabletPoolSpec.security_context:type_name -> vtmeta.v1alpha1.Raw
 	2,  // 9: vtmeta.v1alpha1.TabletsSpec.defaults:type_name -> vtmeta.v1alpha1.TabletPoolSpec
 	2,  // 10: vtmeta.v1alpha1.TabletsSpec.replica:type_name -> vtmeta.v1alpha1.TabletPoolSpec
 	2,  // 11: vtmeta.v1alpha1.TabletsSpec.rdonly:type_name -> vtmeta.v1alpha1.TabletPoolSpec
@@ -1021,21 +1421,30 @@ var file_vtmeta_v1alpha1_keyspace_proto_depIdxs = []int32{
 	3,  // 15: vtmeta.v1alpha1.ShardSpec.tablets:type_name -> vtmeta.v1alpha1.TabletsSpec
 	4,  // 16: vtmeta.v1alpha1.KeyspaceSpec.shards:type_name -> vtmeta.v1alpha1.ShardSpec
 	3,  // 17: vtmeta.v1alpha1.KeyspaceSpec.tablets:type_name -> vtmeta.v1alpha1.TabletsSpec
-	17, // 18: vtmeta.v1alpha1.VitessKeyspaceSpec.cluster_config:type_name -> vtmeta.v1alpha1.ClusterConfig
-	4,  // 19: vtmeta.v1alpha1.VitessKeyspaceSpec.shards:type_name -> vtmeta.v1alpha1.ShardSpec
-	3,  // 20: vtmeta.v1alpha1.VitessKeyspaceSpec.tablets:type_name -> vtmeta.v1alpha1.TabletsSpec
-	18, // 21: vtmeta.v1alpha1.VitessKeyspaceSpec.selector:type_name -> vtmeta.v1alpha1.LabelSelector
-	19, // 22: vtmeta.v1alpha1.VitessKeyspaceSpec.template:type_name -> vtmeta.v1alpha1.Template
-	12, // 23: vtmeta.v1alpha1.VitessKeyspaceSpec.backup_flags:type_name -> vtmeta.v1alpha1.VitessKeyspaceSpec.BackupFlagsEntry
-	20, // 24: vtmeta.v1alpha1.VitessKeyspaceStatus.conditions:type_name -> vtmeta.v1alpha1.Condition
-	21, // 25: vtmeta.v1alpha1.VitessKeyspace.metadata:type_name -> vtmeta.v1alpha1.ObjectMeta
-	6,  // 26: vtmeta.v1alpha1.VitessKeyspace.spec:type_name -> vtmeta.v1alpha1.VitessKeyspaceSpec
-	7,  // 27: vtmeta.v1alpha1.VitessKeyspace.status:type_name -> vtmeta.v1alpha1.VitessKeyspaceStatus
-	28, // [28:28] is the sub-list for method output_type
-	28, // [28:28] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	6,  // 18: vtmeta.v1alpha1.KeyspaceSpec.vschema:type_name -> vtmeta.v1alpha1.VSchema
+	17, // 19: vtmeta.v1alpha1.VSchema.vindexes:type_name -> vtmeta.v1alpha1.VSchema.VindexesEntry
+	18, // 20: vtmeta.v1alpha1.VSchema.tables:type_name -> vtmeta.v1alpha1.VSchema.TablesEntry
+	24, // 21: vtmeta.v1alpha1.VSchema.raw:type_name -> vtmeta.v1alpha1.Raw
+	19, // 22: vtmeta.v1alpha1.Vindex.params:type_name -> vtmeta.v1alpha1.Vindex.ParamsEntry
+	9,  // 23: vtmeta.v1alpha1.VSchemaTable.column_vindexes:type_name -> vtmeta.v1alpha1.ColumnVindex
+	10, // 24: vtmeta.v1alpha1.VSchemaTable.auto_increment:type_name -> vtmeta.v1alpha1.AutoIncrement
+	25, // 25: vtmeta.v1alpha1.VitessKeyspaceSpec.cluster_config:type_name -> vtmeta.v1alpha1.ClusterConfig
+	4,  // 26: vtmeta.v1alpha1.VitessKeyspaceSpec.shards:type_name -> vtmeta.v1alpha1.ShardSpec
+	3,  // 27: vtmeta.v1alpha1.VitessKeyspaceSpec.tablets:type_name -> vtmeta.v1alpha1.TabletsSpec
+	26, // 28: vtmeta.v1alpha1.VitessKeyspaceSpec.selector:type_name -> vtmeta.v1alpha1.LabelSelector
+	27, // 29: vtmeta.v1alpha1.VitessKeyspaceSpec.template:type_name -> vtmeta.v1alpha1.Template
+	20, // 30: vtmeta.v1alpha1.VitessKeyspaceSpec.backup_flags:type_name -> vtmeta.v1alpha1.VitessKeyspaceSpec.BackupFlagsEntry
+	28, // 31: vtmeta.v1alpha1.VitessKeyspaceStatus.conditions:type_name -> vtmeta.v1alpha1.Condition
+	29, // 32: vtmeta.v1alpha1.VitessKeyspace.metadata:type_name -> vtmeta.v1alpha1.ObjectMeta
+	11, // 33: vtmeta.v1alpha1.VitessKeyspace.spec:type_name -> vtmeta.v1alpha1.VitessKeyspaceSpec
+	12, // 34: vtmeta.v1alpha1.VitessKeyspace.status:type_name -> vtmeta.v1alpha1.VitessKeyspaceStatus
+	7,  // 35: vtmeta.v1alpha1.VSchema.VindexesEntry.value:type_name -> vtmeta.v1alpha1.Vindex
+	8,  // 36: vtmeta.v1alpha1.VSchema.TablesEntry.value:type_name -> vtmeta.v1alpha1.VSchemaTable
+	37, // [37:37] is the sub-list for method output_type
+	37, // [37:37] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_vtmeta_v1alpha1_keyspace_proto_init() }
@@ -1047,14 +1456,15 @@ func file_vtmeta_v1alpha1_keyspace_proto_init() {
 	file_vtmeta_v1alpha1_options_proto_init()
 	file_vtmeta_v1alpha1_keyspace_proto_msgTypes[2].OneofWrappers = []any{}
 	file_vtmeta_v1alpha1_keyspace_proto_msgTypes[6].OneofWrappers = []any{}
-	file_vtmeta_v1alpha1_keyspace_proto_msgTypes[7].OneofWrappers = []any{}
+	file_vtmeta_v1alpha1_keyspace_proto_msgTypes[11].OneofWrappers = []any{}
+	file_vtmeta_v1alpha1_keyspace_proto_msgTypes[12].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vtmeta_v1alpha1_keyspace_proto_rawDesc), len(file_vtmeta_v1alpha1_keyspace_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

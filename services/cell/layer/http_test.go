@@ -13,8 +13,8 @@ func TestHTTP(t *testing.T) {
 	golden.RunHTTP(t, golden.Handler(t, Service), []golden.HTTPCase{
 		{Name: "real request, v1 (original API: held)", Path: "/sync", File: golden.Fixture("original-example-sync-cell.request.json"), Types: Service.ChildTypes, Code: 200, Want: []string{`"reason":"InvalidSpec"`}},
 		{Name: "real request, v2", Path: "/sync", File: golden.Fixture("original-example-v2-sync-cell.request.json"), Types: Service.ChildTypes, Code: 200, Want: []string{`"children":[`}},
-		{Name: "global cell", Path: "/sync", File: "testdata/original-global.request.json", Code: 200, Want: []string{`"kind":"StatefulSet"`}},
-		{Name: "finalize", Path: "/finalize", File: "testdata/original-zone1.request.json", Code: 200, Want: []string{`"finalized":true`}},
+		{Name: "global cell", Path: "/sync", File: "testdata/original-global.request.json", Types: Service.ChildTypes, Code: 200, Want: []string{`"kind":"StatefulSet"`}},
+		{Name: "finalize", Path: "/finalize", File: "testdata/original-zone1.request.json", Types: Service.ChildTypes, Code: 200, Want: []string{`"finalized":true`}},
 		{Name: "a cluster request at the cell hook", Path: "/sync", File: golden.Fixture("original-example-sync-cluster.request.json"), Code: 400,
 			Want: []string{"serves VitessCell parents"}},
 	})

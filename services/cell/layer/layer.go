@@ -39,7 +39,12 @@ var owned = []rollout.Type{
 	{Kind: "PodDisruptionBudget", APIVersion: "policy/v1"},
 	{Kind: "Job", APIVersion: "batch/v1"},
 	{Kind: "VitessKeyspace", APIVersion: APIVersion},
+	{Kind: "Pod", APIVersion: "v1"},
 }
+
+// ephemeral are the child types that go when they leave the spec, whatever
+// the reclaim policy: Jobs and Pods that ran, and the VSchemas' ConfigMaps.
+var ephemeral = []rollout.Type{{Kind: "Job", APIVersion: "batch/v1"}, {Kind: "Pod", APIVersion: "v1"}, {Kind: "ConfigMap", APIVersion: "v1"}}
 
 // Sync computes the desired children of a VitessCell and its status.
 func Sync(ctx context.Context, req *v1.CellSyncRequest) (*v1.CellSyncResponse, error) {
@@ -58,7 +63,7 @@ func Sync(ctx context.Context, req *v1.CellSyncRequest) (*v1.CellSyncResponse, e
 		},
 		// A keyspace that leaves the cell is kept unless the cluster's
 		// reclaim policy says Delete: its shards hold volumes.
-		rollout.Options{Owned: owned, Retain: s.GetClusterConfig().GetReclaimPolicy() != spec.ReclaimDelete})
+		rollout.Options{Owned: owned, Retain: s.GetClusterConfig().GetReclaimPolicy() != spec.ReclaimDelete, Ephemeral: ephemeral})
 	if err != nil {
 		return nil, fmt.Errorf("VitessCell %s/%s: %w", c.GetMetadata().GetNamespace(), c.GetMetadata().GetName(), err)
 	}
@@ -86,6 +91,13 @@ func Sync(ctx context.Context, req *v1.CellSyncRequest) (*v1.CellSyncResponse, e
 		st.Vtgate = components(obs, "Deployment", plan.vtgate)
 	}
 	conds = append(conds, rollout.AvailableCondition(res.Unavailable(nil)))
+	if plan != nil {
+		applied, hashes := vschemaStatus(obs, plan.vschemas, c.GetStatus().GetAppliedVschemas())
+		if applied != nil {
+			conds = append(holdReady(conds, applied), applied)
+		}
+		st.AppliedVschemas = hashes
+	}
 	if plan != nil && len(s.GetBackupKeyspaces()) > 0 {
 		last, backedUp := res.Backups(func(state rollout.State) bool { return plan.backups[state.Child.Name] })
 		if last != "" {
@@ -127,6 +139,8 @@ type Plan struct {
 	etcd, vtctld, vtorc, vtgate workload
 	// backups are the VitessKeyspaces that run their shards' backups.
 	backups map[string]bool
+	// vschemas are the VSchemas the cell applies.
+	vschemas []vschema
 }
 
 // Children builds the desired children of a valid VitessCell; obs are
@@ -210,6 +224,21 @@ func Children(c *v1.VitessCell, obs observed.Children) (*Plan, error) {
 			plan.Children = append(plan.Children, c)
 		}
 		plan.vtgate = workload{gate.name, replicas(gate)}
+	}
+	// The VSchemas last: a Pod that has not run yet holds nothing up.
+	for _, k := range s.GetKeyspaceSetup() {
+		if k.GetVschema() == "" {
+			continue
+		}
+		v, objs := b.VSchema(k)
+		plan.vschemas = append(plan.vschemas, v)
+		for _, o := range objs {
+			c, err := child(o)
+			if err != nil {
+				return nil, err
+			}
+			plan.Children = append(plan.Children, c)
+		}
 	}
 	return plan, nil
 }

@@ -178,7 +178,8 @@ func TestRolloutOrder(t *testing.T) {
 	}
 }
 
-// ready marks every workload, Job and keyspace of the simulation done.
+// ready marks every workload, Job and keyspace of the simulation done, and
+// every VSchema Pod ended having applied its VSchema.
 func ready(api *golden.Cluster) {
 	for _, m := range api.Children() {
 		for _, o := range m.GetObjects() {
@@ -186,6 +187,10 @@ func ready(api *golden.Cluster) {
 				ObservedGeneration: o.GetMetadata().GetGeneration(),
 				Replicas:           3, ReadyReplicas: 3, UpdatedReplicas: 3,
 				Conditions: []*v1.Condition{{Type: "Ready", Status: "True"}, {Type: "Updated", Status: "True"}, {Type: "Complete", Status: "True"}},
+			}
+			if o.GetKind() == "Pod" {
+				o.Status = &v1.ObjectStatus{Phase: "Succeeded", ContainerStatuses: []*v1.ContainerStatus{{Name: "vschema",
+					State: &v1.ContainerState{Terminated: &v1.ContainerTerminated{Message: "applied"}}}}}
 			}
 		}
 	}

@@ -75,7 +75,7 @@ func TestScriptsNeverRunASpecValue(t *testing.T) {
 			s := req.Parent.Spec
 			s.Name = "c" + p
 			s.Keyspaces = []*v1.KeyspaceSpec{{Name: "k" + p}}
-			s.KeyspaceSetup = []*v1.KeyspaceSetup{{Name: "k" + p, DurabilityPolicy: "none" + p}}
+			s.KeyspaceSetup = []*v1.KeyspaceSetup{{Name: "k" + p, DurabilityPolicy: "none" + p, Vschema: `{"sharded":false}`}}
 			s.RemoteKeyspaces = []*v1.RemoteKeyspace{{Name: "r" + p, Shards: []string{"-80" + p}}}
 			s.ClusterConfig.VtctldAddress = "v" + p
 			s.ClusterConfig.Topology.GlobalServerAddress = "g" + p
@@ -85,16 +85,18 @@ func TestScriptsNeverRunASpecValue(t *testing.T) {
 				t.Fatal(err)
 			}
 			scripts := golden.Scripts(t, raws(plan.Children))
-			if len(scripts) < 3 {
-				t.Fatalf("%d scripts rendered, want the register, keyspace and rebuild Jobs", len(scripts))
+			if len(scripts) < 4 {
+				t.Fatalf("%d scripts rendered, want the register, keyspace and rebuild Jobs and the VSchema's Pod", len(scripts))
 			}
-			stubs := golden.NewStubs(t, vtctld)
+			// A topology with the keyspace (the VSchema's Pod waits for it),
+			// and without the cell.
+			stubs := golden.NewStubs(t, [][2]string{{"*GetCellInfo*", "exit 1"}, {"*", "exit 0"}})
 			var args []string
 			for _, sc := range scripts {
 				if strings.Contains(sc.Argv[2], p) {
 					t.Errorf("%s: the value is part of the script's text:\n%s", sc.Where, sc.Argv[2])
 				}
-				calls, _, _ := stubs.Run(t, sc.Argv, nil)
+				calls, _, _ := stubs.Run(t, sc.Argv, map[string]string{"/dev/termination-log": filepath.Join(t.TempDir(), "termination-log")})
 				for _, c := range calls {
 					args = append(args, c...)
 				}
@@ -102,7 +104,7 @@ func TestScriptsNeverRunASpecValue(t *testing.T) {
 			if _, err := os.Stat(mark); err == nil {
 				t.Fatalf("payload %d ran a command", i)
 			}
-			for _, v := range []string{"--server=v" + p, "c" + p, "k" + p, "--durability-policy=none" + p, "r" + p, "--server-address=g" + p, "--root=/root" + p} {
+			for _, v := range []string{"--server=v" + p, "c" + p, "k" + p, "--durability-policy=none" + p, "r" + p, "--server-address=g" + p, "--root=/root" + p, "--vschema-file=/vt/vschema/vschema.json"} {
 				if !slices.Contains(args, v) {
 					t.Errorf("vtctldclient never got %q whole; it got %q", v, args)
 				}

@@ -25,10 +25,11 @@ func estimate(s *v1.VitessClusterSpec) int64 {
 		2*spec.Encoded(&v1.TemplateMetadata{Labels: s.GetBackupFlags()}) +
 		spec.Encoded(s.GetCredentials()) + spec.Encoded(s.GetInitSql()) + spec.ChildOverhead
 	keyspaces := make([]int64, len(s.GetKeyspaces()))
-	for i, k := range s.GetKeyspaces() {
-		keyspaces[i] = spec.Encoded(k)
-	}
 	var est int64
+	for i, k := range s.GetKeyspaces() {
+		keyspaces[i] = spec.Encoded(servedKeyspace(k))
+		est += 2 * spec.Encoded(k.GetVschema()) // once, in the global cell's keyspace setup, as escaped JSON
+	}
 	for _, c := range s.GetCells() {
 		est += shared + spec.Encoded(c) + int64(len(s.GetCells()))*remoteOverhead
 		for i, k := range s.GetKeyspaces() {

@@ -196,7 +196,8 @@ func Cell(p *v1.VitessCluster, cfg *v1.ClusterConfig, c *v1.CellSpec, host strin
 			etcd = &v1.EtcdSpec{}
 		}
 		for _, k := range s.GetKeyspaces() {
-			setup = append(setup, &v1.KeyspaceSetup{Name: k.GetName(), DurabilityPolicy: spec.Durability(k)})
+			vschema, _ := spec.VSchemaJSON(k) // a raw VSchema that is not JSON is refused before
+			setup = append(setup, &v1.KeyspaceSetup{Name: k.GetName(), DurabilityPolicy: spec.Durability(k), Vschema: vschema})
 		}
 	}
 	vtctld := c.GetVtctld()
@@ -217,7 +218,7 @@ func Cell(p *v1.VitessCluster, cfg *v1.ClusterConfig, c *v1.CellSpec, host strin
 	var others []*v1.RemoteKeyspace
 	for _, k := range s.GetKeyspaces() {
 		if spec.ServedIn(s, k, c) {
-			keyspaces = append(keyspaces, k)
+			keyspaces = append(keyspaces, servedKeyspace(k))
 		} else {
 			others = append(others, &v1.RemoteKeyspace{Name: k.GetName(), ShardsHash: shardsHash(k)})
 		}
@@ -254,6 +255,19 @@ func Cell(p *v1.VitessCluster, cfg *v1.ClusterConfig, c *v1.CellSpec, host strin
 			BackupKeyspaces: backupKeyspaces(s)[c.GetName()],
 		},
 	}
+}
+
+// servedKeyspace is a keyspace as a VitessCell carries it: without its
+// VSchema, which only the global cell's keyspace setup carries (as Vitess's
+// JSON), so an edit to it changes that cell alone and a large one is not
+// repeated in every cell.
+func servedKeyspace(k *v1.KeyspaceSpec) *v1.KeyspaceSpec {
+	if k.GetVschema() == nil {
+		return k
+	}
+	k = proto.Clone(k).(*v1.KeyspaceSpec)
+	k.Vschema = nil
+	return k
 }
 
 // backupKeyspaces are, by cell, the keyspaces whose shards' backups the
