@@ -69,10 +69,12 @@ func ShardIdentity(cluster, cell, keyspace, shard string) map[string]string {
 	return m
 }
 
-// TabletIdentity is a VitessTablet's identity labels.
-func TabletIdentity(cluster, cell, keyspace, shard string, uid uint32) map[string]string {
+// TabletIdentity is a VitessTablet's identity labels (its pool's type
+// among them, which its template carries but its selector does not).
+func TabletIdentity(cluster, cell, keyspace, shard, typ string, uid uint32) map[string]string {
 	m := ShardIdentity(cluster, cell, keyspace, shard)
 	m[LabelTabletUID] = fmt.Sprintf("%010d", uid)
+	m[LabelTabletType] = typ
 	m[LabelComponent] = "vttablet"
 	return m
 }
@@ -212,7 +214,7 @@ func TabletObject(s *v1.VitessTabletSpec) error {
 		errs = append(errs, err)
 	} else if uidOK {
 		errs = append(errs, Inherited("spec", s.GetSelector(), s.GetTemplate(),
-			TabletIdentity(s.GetCluster(), s.GetCell(), s.GetKeyspace(), s.GetShard(), uint32(s.GetUid()))))
+			TabletIdentity(s.GetCluster(), s.GetCell(), s.GetKeyspace(), s.GetShard(), s.GetType(), uint32(s.GetUid()))))
 	}
 	if s.GetClusterConfig().GetVtctldAddress() == "" {
 		errs = append(errs, fieldErr("spec.clusterConfig.vtctldAddress", "MissingClusterConfig",

@@ -39,7 +39,7 @@ func validShard() *v1.VitessShardSpec {
 }
 
 func validTablet() *v1.VitessTabletSpec {
-	sel, tmpl := scoped(TabletIdentity("db", "zone1", "main", "-80", 1000))
+	sel, tmpl := scoped(TabletIdentity("db", "zone1", "main", "-80", "replica", 1000))
 	return &v1.VitessTabletSpec{
 		ClusterConfig: config(), Cluster: "db", Cell: "zone1", Keyspace: "main", Shard: "-80",
 		KeyRange: &v1.KeyRange{End: "80"}, Uid: 1000, Type: TypeReplica, Selector: sel, Template: tmpl,

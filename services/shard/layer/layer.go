@@ -246,6 +246,9 @@ func Tablet(p *v1.VitessShard, typ string, index int, uid uint32, pool *v1.Table
 	pool.Replicas = nil
 	uidLabel := fmt.Sprintf("%010d", uid)
 	sel, tmpl := spec.Narrow(s.GetSelector(), s.GetTemplate(), spec.LabelTabletUID, uidLabel, ComponentLabel, "vttablet")
+	// The Pod carries its pool's type (not in the selector, which stays as
+	// it was): monitoring tells replica pools from rdonly ones by it.
+	tmpl.Metadata.Labels[spec.LabelTabletType] = typ
 	return &v1.VitessTablet{
 		ApiVersion: APIVersion,
 		Kind:       "VitessTablet",
