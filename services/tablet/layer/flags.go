@@ -25,6 +25,10 @@ func vttabletArgs(t *v1.VitessTablet, hostname string) []string {
 		vtflags.Flag("service-map", "grpc-queryservice,grpc-tabletmanager,grpc-updatestream"),
 		vtflags.Flag("mysqlctl-socket", MysqlctlSocket),
 		vtflags.Flag("health-check-interval", "5s"),
+		// Without it vttablet reports every replica's lag as 0 (its
+		// tracker's mode is "disable"): vtgate would route to a lagging
+		// replica and vttablet_replication_lag_sec would not exist.
+		vtflags.Flag("enable-replication-reporter", "true"),
 	)
 	args = append(args, backup.Flags("vttablet", s.GetClusterConfig())...)
 	args = append(args, backup.Restore(s.GetClusterConfig())...)

@@ -108,6 +108,8 @@ func typed(t *testing.T, objs []object) map[string][]any {
 			v = &serviceMonitor{}
 		case "PrometheusRule":
 			v = &prometheusRule{}
+		case "PodMonitor":
+			v = &podMonitor{}
 		default:
 			t.Errorf("%s %s: no schema check for this kind", o.Kind, o.Name)
 			continue
@@ -268,6 +270,18 @@ func TestAll(t *testing.T) {
 			t.Errorf("policy %s is not bound to %s: %+v", p.name, p.action, b)
 		}
 	}
+}
+
+// monitoring renders the monitoring component on its own.
+func monitoring(t *testing.T) map[string][]any {
+	t.Helper()
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "kustomization.yaml"), fmt.Sprintf(`apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+components:
+- %s
+`, rel(t, dir, filepath.Join(deployDir, "monitoring"))))
+	return typed(t, build(t, dir))
 }
 
 // TestComponents turns every optional component on at once.

@@ -132,3 +132,38 @@ type ruleGroups struct {
 		} `json:"rules"`
 	} `json:"groups"`
 }
+
+// podMonitor is the part of the Prometheus Operator's PodMonitor that
+// deploy/monitoring uses; a field outside it fails the strict decode.
+type podMonitor struct {
+	APIVersion string     `json:"apiVersion"`
+	Kind       string     `json:"kind"`
+	Metadata   objectMeta `json:"metadata"`
+	Spec       struct {
+		NamespaceSelector struct {
+			Any bool `json:"any"`
+		} `json:"namespaceSelector"`
+		Selector struct {
+			MatchExpressions []struct {
+				Key      string   `json:"key"`
+				Operator string   `json:"operator"`
+				Values   []string `json:"values,omitempty"`
+			} `json:"matchExpressions"`
+		} `json:"selector"`
+		PodMetricsEndpoints []struct {
+			Port        string       `json:"port"`
+			Path        string       `json:"path"`
+			Interval    string       `json:"interval"`
+			Relabelings []relabeling `json:"relabelings"`
+		} `json:"podMetricsEndpoints"`
+	} `json:"spec"`
+}
+
+// relabeling is a Prometheus Operator RelabelConfig.
+type relabeling struct {
+	SourceLabels []string `json:"sourceLabels"`
+	TargetLabel  string   `json:"targetLabel"`
+	Regex        string   `json:"regex,omitempty"`
+	Replacement  *string  `json:"replacement,omitempty"`
+	Action       string   `json:"action,omitempty"`
+}
