@@ -116,6 +116,35 @@ func TestTreeCommand(t *testing.T) {
 	}
 }
 
+// TestTreeRolesCommand: with a way to reach the tablets, tree asks each
+// running tablet's vttablet for its role; --roles=false asks none.
+func TestTreeRolesCommand(t *testing.T) {
+	c, _ := live(t, examples["original"])
+	a := withClient(c)
+	asked := 0
+	var mu sync.Mutex
+	a.vars = func(_ context.Context, ns, pod string) ([]byte, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		asked++
+		if pod == "vitess-vttablet-zone1-1700000000" {
+			return []byte(`{"TabletType":"primary","TabletStateName":"SERVING"}`), nil
+		}
+		return []byte(`{"TabletType":"replica","TabletStateName":"NOT_SERVING"}`), nil
+	}
+	r := cli(t, a, "tree", "vitess")
+	if r.code != 0 || !strings.Contains(r.stdout, "ROLE") || !strings.Contains(r.stdout, "primary serving") || !strings.Contains(r.stdout, "replica not-serving") {
+		t.Errorf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if asked != 6 {
+		t.Errorf("asked %d tablets, want the example's 6", asked)
+	}
+	asked = 0
+	if r := cli(t, a, "tree", "vitess", "--roles=false"); strings.Contains(r.stdout, "ROLE") || asked != 0 {
+		t.Errorf("--roles=false asked %d tablets:\n%s", asked, r.stdout)
+	}
+}
+
 // unready makes a Pod report Ready=False, as the e2e suite does on a real
 // control plane.
 func unready(t *testing.T, c *fake.FakeDynamicClient, name string) {

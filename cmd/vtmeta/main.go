@@ -20,6 +20,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/client-go/dynamic"
+
+	"github.com/vtmeta/vtmeta/internal/tree"
 )
 
 // clustersGVR is the VitessCluster resource.
@@ -55,6 +57,9 @@ type app struct {
 	// dynamic, when set, is the cluster client (tests); else the
 	// kubeconfig's.
 	dynamic dynamic.Interface
+	// vars, when set, fetches a tablet's /debug/vars (tests); else the
+	// API server's Pod proxy does.
+	vars tree.VarsGetter
 	// now is the clock.
 	now func() time.Time
 }

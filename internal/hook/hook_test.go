@@ -462,12 +462,12 @@ func TestTLSAndMTLS(t *testing.T) {
 func TestParentReadyGauge(t *testing.T) {
 	ready := true
 	svc := newService(t, defaults(t), func(context.Context, *req) (*resp, error) {
-		st, rolling := "False", "True"
+		st, rolling, last := "False", "True", ""
 		if ready {
-			st, rolling = "True", "False"
+			st, rolling, last = "True", "False", "2026-12-05T01:00:00Z"
 		}
-		return &resp{Status: &v1.VitessClusterStatus{Conditions: []*v1.Condition{
-			{Type: "Ready", Status: st}, {Type: "Progressing", Status: rolling}, {Type: "Available", Status: "True"}}}}, nil
+		return &resp{Status: &v1.VitessClusterStatus{LastBackupTime: &last, Conditions: []*v1.Condition{
+			{Type: "Ready", Status: st}, {Type: "Progressing", Status: rolling}, {Type: "Available", Status: "True"}, {Type: "BackedUp", Status: st}}}}, nil
 	})
 	scrape := func() string {
 		w := httptest.NewRecorder()
@@ -476,12 +476,22 @@ func TestParentReadyGauge(t *testing.T) {
 	}
 	body := request("c1", "", "")
 	post(svc.HTTP, "/sync", body)
-	if !strings.Contains(scrape(), `vtmeta_parent_ready{layer="cluster",name="c1",namespace="db"} 1`) {
-		t.Error("ready parent not reported as 1")
+	got := scrape()
+	for _, want := range []string{
+		`vtmeta_parent_ready{layer="cluster",name="c1",namespace="db"} 1`,
+		`vtmeta_parent_backed_up{layer="cluster",name="c1",namespace="db"} 1`,
+		`vtmeta_parent_last_backup_timestamp_seconds{layer="cluster",name="c1",namespace="db"} 1.7964324e+09`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("a ready parent backed up at 01:00: no %s in\n%s", want, got)
+		}
 	}
 	ready = false
 	post(svc.HTTP, "/sync", body)
-	got := scrape()
+	got = scrape()
+	if strings.Contains(got, "vtmeta_parent_last_backup_timestamp_seconds{") {
+		t.Error("a parent without a last backup time keeps its series")
+	}
 	for _, want := range []string{
 		`vtmeta_parent_ready{layer="cluster",name="c1",namespace="db"} 0`,
 		`vtmeta_parent_available{layer="cluster",name="c1",namespace="db"} 1`,

@@ -70,6 +70,12 @@ type Metrics struct {
 	// recent as its schedules ask), else 0; no series without the
 	// condition; kept like ParentReady.
 	ParentBackedUp *prometheus.GaugeVec
+	// ParentLastBackup is
+	// vtmeta_parent_last_backup_timestamp_seconds{layer,namespace,name}:
+	// the time (Unix seconds) its status gives as its last backup — for a
+	// shard its latest, above the oldest latest of its shards; no series
+	// while it has none; kept like ParentReady.
+	ParentLastBackup *prometheus.GaugeVec
 	// ParentSeriesDropped is vtmeta_parent_series_dropped_total{layer}:
 	// parents whose vtmeta_parent_ready series was dropped to stay within
 	// MaxParentSeries.
@@ -120,6 +126,8 @@ type parentState struct {
 	ready, available, progressing bool
 	// backedUp is the status of the BackedUp condition, "" without one.
 	backedUp string
+	// lastBackup is the status's last backup time, zero without one.
+	lastBackup time.Time
 }
 
 // gauge is a condition as a gauge value.
@@ -153,12 +161,17 @@ func (m *Metrics) setParent(k parentKey, state parentState, now time.Time) {
 	} else {
 		m.ParentBackedUp.WithLabelValues(k.layer, k.namespace, k.name).Set(gauge(state.backedUp == "True"))
 	}
+	if state.lastBackup.IsZero() {
+		m.ParentLastBackup.DeleteLabelValues(k.layer, k.namespace, k.name)
+	} else {
+		m.ParentLastBackup.WithLabelValues(k.layer, k.namespace, k.name).Set(float64(state.lastBackup.Unix()))
+	}
 }
 
 // drop forgets one parent's series; m.mu is held.
 func (m *Metrics) drop(ps *parentSeries, el *list.Element) {
 	k := el.Value.(*parentEntry).key
-	for _, g := range []*prometheus.GaugeVec{m.ParentReady, m.ParentAvailable, m.ParentProgressing, m.ParentBackedUp} {
+	for _, g := range []*prometheus.GaugeVec{m.ParentReady, m.ParentAvailable, m.ParentProgressing, m.ParentBackedUp, m.ParentLastBackup} {
 		g.DeleteLabelValues(k.layer, k.namespace, k.name)
 	}
 	ps.order.Remove(el)
@@ -256,6 +269,9 @@ func NewMetrics() *Metrics {
 		ParentBackedUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "vtmeta_parent_backed_up", Help: "For a parent whose shards a backup schedule covers: 1 when the last answer said BackedUp=True, else 0.",
 		}, []string{"layer", "namespace", "name"}),
+		ParentLastBackup: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "vtmeta_parent_last_backup_timestamp_seconds", Help: "When the parent's status says its last backup was taken (Unix seconds); for a parent above shards, the oldest of its shards' latest.",
+		}, []string{"layer", "namespace", "name"}),
 		ParentSeriesDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vtmeta_parent_series_dropped_total", Help: "Parents whose vtmeta_parent_ready series was dropped to keep at most MaxParentSeries per layer.",
 		}, []string{"layer"}),
@@ -263,7 +279,7 @@ func NewMetrics() *Metrics {
 		parents:    map[string]*parentSeries{},
 	}
 	m.Registry.MustRegister(m.Duration, m.RequestBytes, m.ResponseBytes, m.DesiredChildren,
-		m.InvalidSpecs, m.InFlight, m.BuildInfo, m.ParentReady, m.ParentAvailable, m.ParentProgressing, m.ParentBackedUp, m.ParentSeriesDropped,
+		m.InvalidSpecs, m.InFlight, m.BuildInfo, m.ParentReady, m.ParentAvailable, m.ParentProgressing, m.ParentBackedUp, m.ParentLastBackup, m.ParentSeriesDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

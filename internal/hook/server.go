@@ -180,7 +180,7 @@ func (s *Server[Req, Resp]) call(ctx context.Context, hookName string, req Req) 
 			s.metrics.forgetParent(k)
 		} else {
 			s.metrics.setParent(k, parentState{ready: conditionTrue(resp, "Ready"), available: conditionTrue(resp, "Available"),
-				progressing: conditionTrue(resp, "Progressing"), backedUp: conditionStatus(resp, "BackedUp")}, s.now())
+				progressing: conditionTrue(resp, "Progressing"), backedUp: conditionStatus(resp, "BackedUp"), lastBackup: lastBackup(resp)}, s.now())
 		}
 	}
 	return resp, nil
@@ -312,6 +312,20 @@ func conditionStatus(resp proto.Message, typ string) string {
 		}
 	}
 	return ""
+}
+
+// lastBackup is the time a response's status gives as its last backup
+// (last_backup_time, RFC 3339), zero when it gives none or no time.
+func lastBackup(resp proto.Message) time.Time {
+	st := message(resp.ProtoReflect(), "status")
+	if st == nil {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, str(st, "last_backup_time"))
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // message returns the set message field of m with the name, or nil.

@@ -3,6 +3,8 @@ package tree
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -18,6 +20,9 @@ type PrintOptions struct {
 	// Color marks ready green, not ready red and rolling yellow, for a
 	// terminal.
 	Color bool
+	// Roles are the tablets' roles by VitessTablet name (see Roles); nil
+	// prints no ROLE column.
+	Roles map[string]Role
 }
 
 // ANSI colours.
@@ -31,11 +36,13 @@ const (
 
 // row is one printed line before alignment.
 type row struct {
-	name, ready, updated, age, backup, status string
-	h                                         Health
+	name, ready, updated, role, age, backup, status string
+	h                                               Health
 }
 
 // Print writes the trees as a table: the tree of names, READY, UPDATED,
+// ROLE (with opts.Roles: each tablet's current type and whether it
+// serves, as its vttablet says),
 // AGE, BACKUP (when the cluster keeps backups: the age of the latest
 // backup of the least recently backed-up shard below, "none" while one has
 // none, and "overdue" when its schedules asked for a newer one) and STATUS
@@ -43,7 +50,7 @@ type row struct {
 // the objects that hold the rest up: those not ready whose own children
 // are all ready.
 func Print(w io.Writer, roots []*Node, opts PrintOptions) error {
-	rows := []row{{name: "NAME", ready: "READY", updated: "UPDATED", age: "AGE", backup: "BACKUP", status: "STATUS"}}
+	rows := []row{{name: "NAME", ready: "READY", updated: "UPDATED", role: "ROLE", age: "AGE", backup: "BACKUP", status: "STATUS"}}
 	backups := false
 	var stuck []*Node
 	var walk func(n *Node, indent, branch string) bool
@@ -51,6 +58,9 @@ func Print(w io.Writer, roots []*Node, opts PrintOptions) error {
 		o, h := n.Object, Assess(n.Object)
 		r := row{name: indent + branch + o.GetKind() + "/" + o.GetName(), ready: h.Ready, updated: h.Updated,
 			age: age(o.GetCreationTimestamp().Time, opts.Now), backup: backupAge(o, opts.Now), status: status(h, opts.Now), h: h}
+		if ro, ok := opts.Roles[o.GetName()]; ok && o.GetKind() == "VitessTablet" {
+			r.role = ro.String()
+		}
 		backups = backups || r.backup != ""
 		rows = append(rows, r)
 		next := indent
@@ -87,6 +97,7 @@ func Print(w io.Writer, roots []*Node, opts PrintOptions) error {
 	}
 	wn, wr, wu, wa, wb := width(func(r row) string { return r.name }), width(func(r row) string { return r.ready }),
 		width(func(r row) string { return r.updated }), width(func(r row) string { return r.age }), width(func(r row) string { return r.backup })
+	wo := width(func(r row) string { return r.role })
 	var b strings.Builder
 	for i, r := range rows {
 		paint := func(s string) string { return s }
@@ -101,7 +112,11 @@ func Print(w io.Writer, roots []*Node, opts PrintOptions) error {
 		case r.h.Ready != "":
 			paint = func(s string) string { return green + s + reset }
 		}
-		line := pad(r.name, wn) + "  " + paint(pad(r.ready, wr)) + "  " + pad(r.updated, wu) + "  " + pad(r.age, wa)
+		line := pad(r.name, wn) + "  " + paint(pad(r.ready, wr)) + "  " + pad(r.updated, wu)
+		if opts.Roles != nil {
+			line += "  " + pad(r.role, wo)
+		}
+		line += "  " + pad(r.age, wa)
 		if backups {
 			line += "  " + pad(r.backup, wb)
 		}
@@ -120,6 +135,19 @@ func Print(w io.Writer, roots []*Node, opts PrintOptions) error {
 			h := Assess(n.Object)
 			fmt.Fprintf(&b, "  %s/%s: %s\n", n.Object.GetKind(), n.Object.GetName(), status(h, opts.Now))
 		}
+	}
+	var unknown []error
+	for _, name := range slices.Sorted(maps.Keys(opts.Roles)) {
+		if err := opts.Roles[name].Err; err != nil {
+			unknown = append(unknown, err)
+		}
+	}
+	if len(unknown) > 0 {
+		more := ""
+		if len(unknown) > 1 {
+			more = fmt.Sprintf(" (and %d more)", len(unknown)-1)
+		}
+		fmt.Fprintf(&b, "\nROLE ?: %v%s. tree reads each tablet's /debug/vars through the API server's Pod proxy: it needs get on pods/proxy, no Vitess credentials.\n", unknown[0], more)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

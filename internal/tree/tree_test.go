@@ -3,8 +3,11 @@ package tree
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -248,5 +251,72 @@ func TestBackupAge(t *testing.T) {
 	}
 	if got := print(t, Options{Namespace: "default", Name: "vitess"}, false, fixture()...); strings.Contains(got, "BACKUP") {
 		t.Errorf("a BACKUP column without backups:\n%s", got)
+	}
+}
+
+// TestTreeRoles: each running tablet's role comes from its own vttablet's
+// /debug/vars; one that cannot be asked shows ? and the reason once, with
+// what the CLI needs to ask.
+func TestTreeRoles(t *testing.T) {
+	roots, err := Build(context.Background(), client(fixture()...), Options{Namespace: "default", Name: "vitess"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked []string
+	var mu sync.Mutex
+	get := func(_ context.Context, ns, pod string) ([]byte, error) {
+		mu.Lock()
+		asked = append(asked, ns+"/"+pod)
+		mu.Unlock()
+		if pod == "vitess-vttablet-zone1-0000000101" {
+			return nil, errors.New(`pods "vitess-vttablet-zone1-0000000101" is forbidden: User "dev" cannot get resource "pods/proxy"`)
+		}
+		return []byte(`{"TabletAlias":"zone1-0000000100","TabletType":"primary","TabletStateName":"SERVING","Other":[1,2]}`), nil
+	}
+	roles := Roles(context.Background(), roots, get)
+	slices.Sort(asked)
+	if want := []string{"default/vitess-vttablet-zone1-0000000100", "default/vitess-vttablet-zone1-0000000101"}; !slices.Equal(asked, want) {
+		t.Errorf("asked %v, want the tablets' Pods %v", asked, want)
+	}
+	var b bytes.Buffer
+	if err := Print(&b, roots, PrintOptions{Now: now, Roles: roles}); err != nil {
+		t.Fatal(err)
+	}
+	got := b.String()
+	compareText(t, "testdata/roles.txt", got)
+	line := func(name string) string {
+		for _, l := range strings.Split(got, "\n") {
+			if strings.Contains(l, name) {
+				return strings.Join(strings.Fields(l), " ")
+			}
+		}
+		return ""
+	}
+	if l := line("VitessTablet/vitess-vttablet-zone1-0000000100"); !strings.Contains(l, "True True primary serving 60m") {
+		t.Errorf("the primary's line: %s", l)
+	}
+	if l := line("VitessTablet/vitess-vttablet-zone1-0000000101"); !strings.Contains(l, "False True ? 60m") {
+		t.Errorf("the forbidden tablet's line: %s", l)
+	}
+	for _, w := range []string{"ROLE", `ROLE ?: pod vitess-vttablet-zone1-0000000101: pods "vitess-vttablet-zone1-0000000101" is forbidden`, "get on pods/proxy"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("tree lacks %q:\n%s", w, got)
+		}
+	}
+}
+
+func TestRoleString(t *testing.T) {
+	for _, tt := range []struct {
+		r    Role
+		want string
+	}{
+		{Role{Type: "primary", Serving: "SERVING"}, "primary serving"},
+		{Role{Type: "replica", Serving: "NOT_SERVING"}, "replica not-serving"},
+		{Role{Err: errors.New("x")}, "?"},
+		{Role{}, "?"},
+	} {
+		if got := tt.r.String(); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.r, got, tt.want)
+		}
 	}
 }

@@ -325,8 +325,11 @@ components:
 	if len(objs["ServiceMonitor"]) != 1 || len(objs["PrometheusRule"]) != 1 || len(objs["ConfigMap"]) != 1 {
 		t.Errorf("monitoring: %d ServiceMonitor, %d PrometheusRule, %d ConfigMap", len(objs["ServiceMonitor"]), len(objs["PrometheusRule"]), len(objs["ConfigMap"]))
 	}
-	if cm := objs["ConfigMap"][0].(*corev1.ConfigMap); cm.Labels["grafana_dashboard"] != "1" || !json.Valid([]byte(cm.Data["vtmeta-hooks.json"])) {
-		t.Error("the dashboard ConfigMap must carry grafana_dashboard=1 and the dashboard JSON")
+	if cm := objs["ConfigMap"][0].(*corev1.ConfigMap); cm.Labels["grafana_dashboard"] != "1" || !json.Valid([]byte(cm.Data["vtmeta-hooks.json"])) || !json.Valid([]byte(cm.Data["vitess.json"])) {
+		t.Error("the dashboard ConfigMap must carry grafana_dashboard=1 and both dashboards' JSON")
+	}
+	if len(objs["PodMonitor"]) != 2 {
+		t.Errorf("monitoring: %d PodMonitors, want vitess and vitess-etcd", len(objs["PodMonitor"]))
 	}
 }
 
