@@ -230,4 +230,3 @@ func TestPodMonitorsScrapeEveryVitessProcess(t *testing.T) {
 		}
 	}
 }
-
