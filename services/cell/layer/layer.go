@@ -235,7 +235,7 @@ func Keyspace(c *v1.VitessCell, k *v1.KeyspaceSpec) *v1.VitessKeyspace {
 			Cells:            k.GetCells(),
 			Shards:           k.GetShards(),
 			Tablets:          k.GetTablets(),
-			DurabilityPolicy: spec.Durability(k),
+			DurabilityPolicy: spec.Durability(k, spec.CellServedCells(s, k)),
 			Selector:         sel,
 			Template:         tmpl,
 			BackupFlags:      s.GetBackupFlags(),

@@ -181,7 +181,7 @@ func Cell(p *v1.VitessCluster, cfg *v1.ClusterConfig, c *v1.CellSpec, host strin
 			etcd = &v1.EtcdSpec{}
 		}
 		for _, k := range s.GetKeyspaces() {
-			setup = append(setup, &v1.KeyspaceSetup{Name: k.GetName(), DurabilityPolicy: spec.Durability(k)})
+			setup = append(setup, &v1.KeyspaceSetup{Name: k.GetName(), DurabilityPolicy: spec.Durability(k, spec.ServedCells(s, k))})
 		}
 	}
 	vtctld := c.GetVtctld()
