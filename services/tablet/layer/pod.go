@@ -100,6 +100,7 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 					Env:             env,
 					Ports:           []corev1.ContainerPort{{Name: "web", ContainerPort: WebPort, Protocol: corev1.ProtocolTCP}, {Name: "grpc", ContainerPort: GRPCPort, Protocol: corev1.ProtocolTCP}},
 					ReadinessProbe:  vttabletReadiness(),
+					StartupProbe:    vttabletStartup(),
 					LivenessProbe:   vttabletLiveness(),
 					Lifecycle:       preStop(reparentScript(t, tm)),
 					Resources:       vtRes,

@@ -1,6 +1,11 @@
 package layer
 
-import "fmt"
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
 
 // How a tablet Pod starts. Both containers start together, and vttablet
 // exits when it cannot reach mysqld at once, or when mysqld's users are
@@ -26,4 +31,18 @@ func startScript(socket string, tries int) string {
 until [ -S %[1]s ] || [ $i -ge %[2]d ]; do i=$((i+1)); sleep 1; done
 [ -S %[1]s ] || echo "mysqlctld serves no socket at %[1]s after %[2]d s: starting anyway" >&2
 exec "$0" "$@"`, socket, tries)
+}
+
+// vttabletStartup holds the liveness probe off until vttablet listens:
+// while it waits for mysqld, or restores a backup, nothing answers on its
+// port, and the liveness probe would restart it (it did, three minutes
+// into a new cluster whose twelve mysqlds initialized at once). It allows
+// the start wait and a minute more.
+func vttabletStartup() *corev1.Probe {
+	const period = 10
+	return &corev1.Probe{
+		ProbeHandler:     corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("web")}},
+		PeriodSeconds:    period,
+		FailureThreshold: (startWaitSeconds + 60) / period,
+	}
 }

@@ -56,3 +56,12 @@ func TestStartScript(t *testing.T) {
 		t.Errorf("no socket: %q after %s, want a word, then the binary, after the wait", out, took)
 	}
 }
+
+// TestStartupProbeOutlastsTheWait checks that the liveness probe is held
+// off for as long as vttablet may wait for mysqld, and a minute more.
+func TestStartupProbeOutlastsTheWait(t *testing.T) {
+	p := vttabletStartup()
+	if d := p.PeriodSeconds * p.FailureThreshold; d < startWaitSeconds+60 || p.TCPSocket == nil || p.TCPSocket.Port.StrVal != "web" {
+		t.Errorf("startup probe: %d s on %v, want at least %d s on the web port", d, p.TCPSocket, startWaitSeconds+60)
+	}
+}
