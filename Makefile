@@ -120,11 +120,11 @@ test-e2e: ## End to end on a real control plane: etcd, kube-apiserver, controlle
 	VTMETA_E2E=1 go test -count=1 -timeout 40m -v $(MODULE)/test/e2e/plane/...
 
 .PHONY: test-vitess
-test-vitess: ## Real Vitess on a real node (root, Debian): the cluster comes up, SQL through both cells' vtgates, a rollout under load keeps every acknowledged write, a lost tablet Pod, the preStop hook (METACONTROLLER_BIN: the real Metacontroller).
-	VTMETA_E2E=1 go test -count=1 -timeout 80m -v $(MODULE)/test/e2e/vitess/...
+test-vitess: ## Real Vitess and MySQL on a real node (root, Debian): the mysqld image checked alone (chroot), then vtorc elects the primaries, SQL through both cells' vtgates; under load, an image rollout (primaries moved from the preStop), a primary crash, a drain and a lost volume keep every acknowledged write (METACONTROLLER_BIN: the real Metacontroller).
+	VTMETA_E2E=1 go test -p 1 -count=1 -timeout 100m -v $(MODULE)/test/e2e/realnode/images/... $(MODULE)/test/e2e/vitess/...
 
 .PHONY: test-realnode
-test-realnode: ## A real node on the control plane (root, Debian): kubelet, kube-proxy, CoreDNS and Vitess built from Go modules, containerd and MariaDB from Debian; a Pod runs Vitess and MariaDB. The node alone, for debugging it; `make test` runs test-vitess, which builds on it.
+test-realnode: ## A real node on the control plane (root, Debian): kubelet, kube-proxy, CoreDNS and Vitess built from Go modules, containerd from Debian, MySQL 9.7 from Debian sid; a Pod runs Vitess and MySQL; the mysqld image checked alone (chroot). The node alone, for debugging it; `make test` runs test-vitess, which builds on it.
 	VTMETA_E2E=1 go test -count=1 -timeout 60m -v $(MODULE)/test/e2e/realnode/...
 
 .PHONY: deploy-check
@@ -177,7 +177,7 @@ demo: ## vtmeta at work on a real control plane built here: the original example
 	$(BIN)/vtmeta-demo -f deploy/examples/original/my-vitess.yaml $(DEMO_FLAGS)
 
 .PHONY: demo-vitess
-demo-vitess: ## Real Vitess on a real node here (root, Debian): the Vitess scenario's cluster comes up and serves; prints how to connect with a MySQL client; Ctrl-C tears it down.
+demo-vitess: ## Real Vitess and MySQL on a real node here (root, Debian): the Vitess scenario's cluster comes up, vtorc elects its primaries; prints how to connect with the MySQL client it built; Ctrl-C tears it down.
 	go build -o $(BIN)/vtmeta-demo-vitess ./test/e2e/cmd/demo-vitess
 	$(BIN)/vtmeta-demo-vitess $(DEMO_FLAGS)
 

@@ -361,9 +361,13 @@ func TestPlanRefusesAnInvalidEdit(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "the apiserver refuses the edit") || !strings.Contains(r.stderr, "spec.keyspaces") {
 		t.Errorf("exit %d:\n%s", r.code, r.stderr)
 	}
-	// production's semi_sync needs its three primary-eligible tablets.
+	// production's semi_sync needs three primary-eligible tablets: served
+	// in one cell only, two replicas are too few.
 	prod := examples["production"]
-	r = cli(t, nil, "plan", "-f", edited(t, prod, func(s specMap) { pools(s)["replica"].(map[string]any)["replicas"] = 2 }), "--from", prod)
+	r = cli(t, nil, "plan", "-f", edited(t, prod, func(s specMap) {
+		keyspace0(s)["cells"] = []any{"us-east-1a"}
+		pools(s)["replica"].(map[string]any)["replicas"] = 2
+	}), "--from", prod)
 	if r.code != 1 || !strings.Contains(r.stderr, "spec.keyspaces[0].durabilityPolicy") {
 		t.Errorf("exit %d:\n%s", r.code, r.stderr)
 	}

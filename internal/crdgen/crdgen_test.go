@@ -218,6 +218,43 @@ func TestBrokenExamplesAreRefused(t *testing.T) {
 	}
 }
 
+// TestSemiSyncCountsTheListedCells checks the admission rule of an
+// explicit semi_sync: primary-eligible tablets count across the cells the
+// keyspace lists (a replica in any cell acknowledges); a keyspace that
+// lists none counts one cell, as admission cannot tell which cells run a
+// vtgate.
+func TestSemiSyncCountsTheListedCells(t *testing.T) {
+	k := load(t, "vitess.io_vitessclusters.yaml")
+	for _, tt := range []struct {
+		name     string
+		cells    []any
+		accepted bool
+	}{
+		{"two replicas in each of two listed cells", []any{"zone1", "zone2"}, true},
+		{"two replicas in one listed cell", []any{"zone1"}, false},
+		{"two replicas, no cell listed", nil, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			obj := readExample(t, "../../deploy/examples/original/my-vitess.yaml")
+			spec := obj["spec"].(map[string]any)
+			spec["cells"] = append(spec["cells"].([]any), map[string]any{"name": "zone2", "vtgate": map[string]any{"replicas": 1}})
+			ks(spec)["durabilityPolicy"] = "semi_sync"
+			if tt.cells == nil {
+				delete(ks(spec), "cells")
+			} else {
+				ks(spec)["cells"] = tt.cells
+			}
+			errs := validate(t, k, obj)
+			if tt.accepted && len(errs) > 0 {
+				t.Errorf("refused: %v", errs.ToAggregate())
+			}
+			if !tt.accepted && (len(errs) == 0 || !strings.Contains(errs.ToAggregate().Error(), "across the keyspace's cells")) {
+				t.Errorf("%v, want refused for too few primary-eligible tablets", errs.ToAggregate())
+			}
+		})
+	}
+}
+
 func ks(spec map[string]any) map[string]any {
 	return spec["keyspaces"].([]any)[0].(map[string]any)
 }

@@ -122,9 +122,10 @@ func Fixture(name string) string {
 func Updating() bool { return *update }
 
 // VitessFlags checks every flag of every Vitess binary a response's
-// children run — a container whose command is /vt/bin/<binary>, or
-// mysqlctld or vtbackup from the shared volume, in a Pod, a workload's
-// template or a CronJob's — against that binary's flag list at
+// children run — a container whose command is /vt/bin/<binary> (or sh -c
+// with a script that runs it as "$0"), or mysqlctld or vtbackup from the
+// shared volume, in a Pod, a workload's template or a CronJob's — against
+// that binary's flag list at
 // vtflags.VitessVersion, and returns the flags checked, as "binary --flag".
 func VitessFlags(t *testing.T, response []byte) []string {
 	t.Helper()
@@ -160,8 +161,12 @@ func VitessFlags(t *testing.T, response []byte) []string {
 				if len(ct.Command) == 0 {
 					continue
 				}
-				binary := filepath.Base(ct.Command[0])
-				if !strings.HasPrefix(ct.Command[0], "/vt/bin/") && binary != "mysqlctld" && binary != "vtbackup" {
+				command := ct.Command[0]
+				if command == "sh" && len(ct.Command) == 4 && ct.Command[1] == "-c" {
+					command = ct.Command[3] // a script that runs "$0" "$@"
+				}
+				binary := filepath.Base(command)
+				if !strings.HasPrefix(command, "/vt/bin/") && binary != "mysqlctld" && binary != "vtbackup" {
 					continue
 				}
 				for _, a := range ct.Args {

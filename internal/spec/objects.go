@@ -105,7 +105,7 @@ func CellObject(s *v1.VitessCellSpec) error {
 	}
 	errs = append(errs, unique("spec.keyspaces", len(s.GetKeyspaces()), func(i int) string { return s.GetKeyspaces()[i].GetName() }))
 	for i, k := range s.GetKeyspaces() {
-		errs = append(errs, Keyspace(fmt.Sprintf("spec.keyspaces[%d]", i), k, nil))
+		errs = append(errs, Keyspace(fmt.Sprintf("spec.keyspaces[%d]", i), k, nil, CellServedCells(s, k)))
 	}
 	errs = append(errs, unique("spec.keyspaceSetup", len(s.GetKeyspaceSetup()), func(i int) string { return s.GetKeyspaceSetup()[i].GetName() }))
 	for i, k := range s.GetKeyspaceSetup() {

@@ -230,8 +230,9 @@ func Pool(field string, p *v1.TabletPoolSpec) error {
 }
 
 // Keyspace checks one keyspace; cells is the set of cell names it may name
-// (nil: any valid cell name).
-func Keyspace(field string, k *v1.KeyspaceSpec, cells map[string]bool) error {
+// (nil: any valid cell name), served the number of cells it is served in
+// (its primary-eligible tablets are counted across them).
+func Keyspace(field string, k *v1.KeyspaceSpec, cells map[string]bool, served int32) error {
 	errs := []error{Name(field+".name", k.GetName())}
 	seen := map[string]bool{}
 	for j, c := range k.GetCells() {
@@ -257,10 +258,10 @@ func Keyspace(field string, k *v1.KeyspaceSpec, cells map[string]bool) error {
 	switch d := k.GetDurabilityPolicy(); d {
 	case "", DurabilityNone:
 	case DurabilitySemiSync, DurabilityCrossCell:
-		if n := EligibleTablets(k); n < SemiSyncEligible {
+		if n := EligibleTablets(k, served); n < SemiSyncEligible {
 			errs = append(errs, fieldErr(field+".durabilityPolicy", "TooFewReplicasForSemiSync",
-				"%s needs at least %d primary-eligible tablets per shard (tablets.replica.replicas), and a shard has %d: with fewer, writes stop whenever a replica is down, as during every rollout, and a lost primary cannot fail over. Set replica replicas to %d or more, or durabilityPolicy to none (or leave it unset: vtmeta then picks semi_sync from %d replicas, none below)",
-				d, SemiSyncEligible, n, SemiSyncEligible, SemiSyncEligible))
+				"%s needs at least %d primary-eligible tablets per shard across the keyspace's cells (tablets.replica.replicas in each cell), and a shard has %d in %d cells: with fewer, writes stop whenever a replica is down, as during every rollout, and a lost primary cannot fail over. Raise replica replicas or serve the keyspace in more cells, or set durabilityPolicy to none (or leave it unset: vtmeta then picks semi_sync from %d, none below)",
+				d, SemiSyncEligible, n, max(served, 1), SemiSyncEligible))
 		}
 	default:
 		errs = append(errs, fieldErr(field+".durabilityPolicy", "InvalidDurabilityPolicy", "%q is not a durability policy: use none, semi_sync or cross_cell", d))
@@ -322,6 +323,30 @@ func ServedIn(s *v1.VitessClusterSpec, k *v1.KeyspaceSpec, c *v1.CellSpec) bool 
 	}
 	anyGate := slices.ContainsFunc(s.GetCells(), func(x *v1.CellSpec) bool { return x.GetVtgate() != nil })
 	return !anyGate || c.GetVtgate() != nil
+}
+
+// ServedCells is the number of the cluster's cells a keyspace is served
+// in.
+func ServedCells(s *v1.VitessClusterSpec, k *v1.KeyspaceSpec) int32 {
+	var n int32
+	for _, c := range s.GetCells() {
+		if ServedIn(s, k, c) {
+			n++
+		}
+	}
+	return n
+}
+
+// CellServedCells is, as well as a cell can tell, the number of cells one
+// of its keyspaces is served in: the cells the keyspace lists, or, when it
+// lists none, the cluster's cells that hold tablets (the cells of every
+// keyspace; exact when the keyspaces that list cells list no cell without
+// a vtgate).
+func CellServedCells(s *v1.VitessCellSpec, k *v1.KeyspaceSpec) int32 {
+	if n := len(k.GetCells()); n > 0 {
+		return int32(n)
+	}
+	return int32(max(len(s.GetWatchCells()), 1))
 }
 
 // OldestVitess is the oldest Vitess major version vtmeta renders flags
@@ -496,7 +521,7 @@ func Cluster(s *v1.VitessClusterSpec) error {
 			errs = append(errs, fieldErr(f+".name", "DuplicateName", "keyspace %q is listed twice: keyspace names must be unique", k.GetName()))
 		}
 		seen[k.GetName()] = true
-		errs = append(errs, Keyspace(f, k, cells))
+		errs = append(errs, Keyspace(f, k, cells, ServedCells(s, k)))
 		if k.GetDurabilityPolicy() == DurabilityCrossCell {
 			served := 0
 			for _, c := range s.GetCells() {
@@ -751,21 +776,31 @@ const (
 
 // Durability is a keyspace's durability policy: the one it names, or,
 // when it names none, semi_sync where every shard has at least
-// SemiSyncEligible primary-eligible tablets per cell, else none.
-func Durability(k *v1.KeyspaceSpec) string {
+// SemiSyncEligible primary-eligible tablets across the cells the keyspace
+// is served in (served of them), else none. Semi-sync takes its
+// acknowledgement from a replica in any cell.
+func Durability(k *v1.KeyspaceSpec, served int32) string {
 	if d := k.GetDurabilityPolicy(); d != "" {
 		return d
 	}
-	if EligibleTablets(k) >= SemiSyncEligible {
+	if EligibleTablets(k, served) >= SemiSyncEligible {
 		return DurabilitySemiSync
 	}
 	return DurabilityNone
 }
 
 // EligibleTablets is the fewest primary-eligible tablets (the replica pool)
-// any shard of the keyspace has in a cell. Only a shard with tablets of its
-// own is merged; the others count as the keyspace does, counted once.
-func EligibleTablets(k *v1.KeyspaceSpec) int32 {
+// any shard of the keyspace has across the served cells it is served in
+// (each cell runs the pool's replicas; fewer than one counts as one). Only
+// a shard with tablets of its own is merged; the others count as the
+// keyspace does, counted once.
+func EligibleTablets(k *v1.KeyspaceSpec, served int32) int32 {
+	return eligiblePerCell(k) * max(served, 1)
+}
+
+// eligiblePerCell is the fewest primary-eligible tablets any shard of the
+// keyspace has in one cell.
+func eligiblePerCell(k *v1.KeyspaceSpec) int32 {
 	// The replica pool's count, as Pools would merge it, without merging.
 	count := func(t *v1.TabletsSpec) int32 {
 		p := cmp.Or(t.GetReplica(), t.GetMasterEligible())

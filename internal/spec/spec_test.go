@@ -134,6 +134,17 @@ func TestCluster(t *testing.T) {
 		}, "spec.backup.flags.s3-bucket", "UnknownFlag"},
 		{"a raw backup flag no binary takes", func(s *v1.VitessClusterSpec) { s.BackupFlags = map[string]string{"gcs_bucket": "b"} }, "spec.backupFlags.gcs_bucket", "UnknownFlag"},
 		{"semi_sync with two replicas", func(s *v1.VitessClusterSpec) { s.Keyspaces[0].DurabilityPolicy = "semi_sync" }, "spec.keyspaces[0].durabilityPolicy", "TooFewReplicasForSemiSync"},
+		{"semi_sync with two replicas in each of two cells", func(s *v1.VitessClusterSpec) {
+			s.Cells = append(s.Cells, &v1.CellSpec{Name: "zone2"})
+			s.Keyspaces[0].Cells = []string{"zone1", "zone2"}
+			s.Keyspaces[0].DurabilityPolicy = "semi_sync"
+		}, "", ""},
+		{"semi_sync with one replica in each of two cells", func(s *v1.VitessClusterSpec) {
+			s.Cells = append(s.Cells, &v1.CellSpec{Name: "zone2"})
+			s.Keyspaces[0].Cells = []string{"zone1", "zone2"}
+			s.Keyspaces[0].DurabilityPolicy = "semi_sync"
+			s.Keyspaces[0].Tablets.MasterEligible.Replicas = proto.Int32(1)
+		}, "spec.keyspaces[0].durabilityPolicy", "TooFewReplicasForSemiSync"},
 		{"semi_sync with a shard of two replicas", func(s *v1.VitessClusterSpec) {
 			three := int32(3)
 			s.Keyspaces[0].DurabilityPolicy = "semi_sync"
@@ -308,21 +319,60 @@ func TestDurability(t *testing.T) {
 		return &v1.TabletsSpec{Replica: &v1.TabletPoolSpec{Replicas: &n}}
 	}
 	for _, tt := range []struct {
-		name string
-		k    *v1.KeyspaceSpec
-		want string
+		name   string
+		k      *v1.KeyspaceSpec
+		served int32
+		want   string
 	}{
-		{"named", &v1.KeyspaceSpec{DurabilityPolicy: "cross_cell", Tablets: pool(1)}, "cross_cell"},
-		{"unset with three replicas", &v1.KeyspaceSpec{Tablets: pool(3)}, "semi_sync"},
-		{"unset with two replicas", &v1.KeyspaceSpec{Tablets: pool(2)}, "none"},
-		{"unset with the deprecated alias", &v1.KeyspaceSpec{Tablets: &v1.TabletsSpec{MasterEligible: &v1.TabletPoolSpec{Replicas: proto.Int32(3)}}}, "semi_sync"},
-		{"unset with replicas from the defaults", &v1.KeyspaceSpec{Tablets: &v1.TabletsSpec{Defaults: &v1.TabletPoolSpec{Replicas: proto.Int32(3)}, Replica: &v1.TabletPoolSpec{}}}, "semi_sync"},
-		{"a shard with fewer", &v1.KeyspaceSpec{Tablets: pool(3), Shards: []*v1.ShardSpec{{Tablets: pool(2)}, {}}}, "none"},
-		{"no tablets", &v1.KeyspaceSpec{}, "none"},
+		{"named", &v1.KeyspaceSpec{DurabilityPolicy: "cross_cell", Tablets: pool(1)}, 1, "cross_cell"},
+		{"unset with three replicas", &v1.KeyspaceSpec{Tablets: pool(3)}, 1, "semi_sync"},
+		{"unset with two replicas", &v1.KeyspaceSpec{Tablets: pool(2)}, 1, "none"},
+		{"unset with two replicas in each of two cells", &v1.KeyspaceSpec{Tablets: pool(2)}, 2, "semi_sync"},
+		{"unset with one replica in each of three cells", &v1.KeyspaceSpec{Tablets: pool(1)}, 3, "semi_sync"},
+		{"unset with one replica in each of two cells", &v1.KeyspaceSpec{Tablets: pool(1)}, 2, "none"},
+		{"served in no cell counts as one", &v1.KeyspaceSpec{Tablets: pool(2)}, 0, "none"},
+		{"unset with the deprecated alias", &v1.KeyspaceSpec{Tablets: &v1.TabletsSpec{MasterEligible: &v1.TabletPoolSpec{Replicas: proto.Int32(3)}}}, 1, "semi_sync"},
+		{"unset with replicas from the defaults", &v1.KeyspaceSpec{Tablets: &v1.TabletsSpec{Defaults: &v1.TabletPoolSpec{Replicas: proto.Int32(3)}, Replica: &v1.TabletPoolSpec{}}}, 1, "semi_sync"},
+		{"a shard with fewer", &v1.KeyspaceSpec{Tablets: pool(3), Shards: []*v1.ShardSpec{{Tablets: pool(2)}, {}}}, 1, "none"},
+		{"a shard with fewer, in two cells", &v1.KeyspaceSpec{Tablets: pool(3), Shards: []*v1.ShardSpec{{Tablets: pool(1)}, {}}}, 2, "none"},
+		{"no tablets", &v1.KeyspaceSpec{}, 3, "none"},
 	} {
-		if got := Durability(tt.k); got != tt.want {
+		if got := Durability(tt.k, tt.served); got != tt.want {
 			t.Errorf("%s: %s, want %s", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestServedCells(t *testing.T) {
+	cells := func(names ...string) []*v1.CellSpec {
+		var out []*v1.CellSpec
+		for _, n := range names {
+			out = append(out, &v1.CellSpec{Name: n})
+		}
+		return out
+	}
+	withGates := cells("global", "zone1", "zone2", "zone3")
+	withGates[1].Vtgate, withGates[2].Vtgate = &v1.ComponentSpec{}, &v1.ComponentSpec{}
+	for _, tt := range []struct {
+		name  string
+		cells []*v1.CellSpec
+		k     *v1.KeyspaceSpec
+		want  int32
+	}{
+		{"the cells it lists", cells("global", "zone1", "zone2"), &v1.KeyspaceSpec{Cells: []string{"zone1", "zone2"}}, 2},
+		{"none listed: every cell with a vtgate", withGates, &v1.KeyspaceSpec{}, 2},
+		{"none listed, no vtgate anywhere: every cell", cells("zone1", "zone2", "zone3"), &v1.KeyspaceSpec{}, 3},
+	} {
+		if got := ServedCells(&v1.VitessClusterSpec{Cells: tt.cells}, tt.k); got != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)
+		}
+	}
+	cell := &v1.VitessCellSpec{WatchCells: []string{"zone1", "zone2", "zone3"}}
+	if got := CellServedCells(cell, &v1.KeyspaceSpec{Cells: []string{"zone2"}}); got != 1 {
+		t.Errorf("a cell's keyspace that lists one cell: %d, want 1", got)
+	}
+	if got := CellServedCells(cell, &v1.KeyspaceSpec{}); got != 3 {
+		t.Errorf("a cell's keyspace that lists none: %d, want the 3 cells with tablets", got)
 	}
 }
 

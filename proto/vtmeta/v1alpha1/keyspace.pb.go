@@ -432,8 +432,9 @@ type KeyspaceSpec struct {
 	// durability_policy is the keyspace's Vitess durability policy, which vtorc
 	// follows when it elects a primary: none, semi_sync or cross_cell. Unset,
 	// it is semi_sync when every shard has at least 3 primary-eligible
-	// tablets, else none: semi_sync with fewer stops writes whenever a replica
-	// is down, as during every rollout.
+	// tablets across the cells the keyspace is served in (a replica in any
+	// cell acknowledges), else none: semi_sync with fewer stops writes
+	// whenever a replica is down, as during every rollout.
 	DurabilityPolicy string `protobuf:"bytes,5,opt,name=durability_policy,json=durabilityPolicy,proto3" json:"durability_policy,omitempty"`
 	// vschema is the keyspace's VSchema: how Vitess routes its queries. vtmeta
 	// applies it (vtctldclient ApplyVSchema) once the keyspace exists, and
@@ -1257,7 +1258,7 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"&!(has(self.rdonly) && has(self.batch))\x12;tablets: set rdonly or its deprecated alias batch, not both\"\x83\x01\n" +
 	"\tShardSpec\x12>\n" +
 	"\tkey_range\x18\x01 \x01(\v2\x19.vtmeta.v1alpha1.KeyRangeB\x06\xca\xda\x18\x02\x18\x01R\bkeyRange\x126\n" +
-	"\atablets\x18\x02 \x01(\v2\x1c.vtmeta.v1alpha1.TabletsSpecR\atablets\"\xe4\x1a\n" +
+	"\atablets\x18\x02 \x01(\v2\x1c.vtmeta.v1alpha1.TabletsSpecR\atablets\"\xd8\x1c\n" +
 	"\fKeyspaceSpec\x12=\n" +
 	"\x04name\x18\x01 \x01(\tB)\xca\xda\x18%\x18\x012\x1f^[a-z0-9]([-a-z0-9]*[a-z0-9])?$8?R\x04name\x12\x1e\n" +
 	"\x05cells\x18\x02 \x03(\tB\b\xca\xda\x18\x04H@X\x01R\x05cells\x12\xff\a\n" +
@@ -1271,8 +1272,8 @@ const file_vtmeta_v1alpha1_keyspace_proto_rawDesc = "" +
 	"\atablets\x18\x04 \x01(\v2\x1c.vtmeta.v1alpha1.TabletsSpecR\atablets\x12N\n" +
 	"\x11durability_policy\x18\x05 \x01(\tB!\xca\xda\x18\x1dB\x04noneB\tsemi_syncB\n" +
 	"cross_cellR\x10durabilityPolicy\x122\n" +
-	"\avschema\x18\x06 \x01(\v2\x18.vtmeta.v1alpha1.VSchemaR\avschema:\xb6\x10\xca\xda\x18\xb1\x10\x12\x94\a\n" +
-	"\x9a\x04!has(self.durabilityPolicy) || self.durabilityPolicy == 'none' || (has(self.tablets) && ((has(self.tablets.replica) && (has(self.tablets.replica.replicas) ? self.tablets.replica.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) >= 3) || (has(self.tablets.masterEligible) && (has(self.tablets.masterEligible.replicas) ? self.tablets.masterEligible.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) >= 3)))\x12\xe1\x02durabilityPolicy semi_sync and cross_cell need at least 3 primary-eligible tablets per shard (tablets.replica.replicas): with fewer, writes stop whenever a replica is down, as during every rollout, and a lost primary cannot fail over. Set replica replicas to 3 or more, or durabilityPolicy none, or leave it unset (semi_sync from 3 replicas, none below)\x1a\x11.durabilityPolicy\x12\x97\t\n" +
+	"\avschema\x18\x06 \x01(\v2\x18.vtmeta.v1alpha1.VSchemaR\avschema:\xaa\x12\xca\xda\x18\xa5\x12\x12\x88\t\n" +
+	"\xa0\x05!has(self.durabilityPolicy) || self.durabilityPolicy == 'none' || (has(self.tablets) && ((has(self.tablets.replica) && (has(self.tablets.replica.replicas) ? self.tablets.replica.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) * (has(self.cells) && size(self.cells) > 0 ? size(self.cells) : 1) >= 3) || (has(self.tablets.masterEligible) && (has(self.tablets.masterEligible.replicas) ? self.tablets.masterEligible.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) * (has(self.cells) && size(self.cells) > 0 ? size(self.cells) : 1) >= 3)))\x12\xcf\x03durabilityPolicy semi_sync and cross_cell need at least 3 primary-eligible tablets per shard across the keyspace's cells (tablets.replica.replicas in each of cells; with cells unset, admission counts one cell): with fewer, writes stop whenever a replica is down, as during every rollout, and a lost primary cannot fail over. Raise replica replicas or list more cells, or set durabilityPolicy none, or leave it unset (semi_sync from 3 across the cells, none below)\x1a\x11.durabilityPolicy\x12\x97\t\n" +
 	"\xb3\a!has(self.tablets) || (has(self.shards) && size(self.shards) > 0 ? size(self.shards) : 1) * ((has(self.tablets.replica) ? (has(self.tablets.replica.replicas) ? self.tablets.replica.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : has(self.tablets.masterEligible) ? (has(self.tablets.masterEligible.replicas) ? self.tablets.masterEligible.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : 0) + (has(self.tablets.rdonly) ? (has(self.tablets.rdonly.replicas) ? self.tablets.rdonly.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : has(self.tablets.batch) ? (has(self.tablets.batch.replicas) ? self.tablets.batch.replicas : (has(self.tablets.defaults) && has(self.tablets.defaults.replicas) ? self.tablets.defaults.replicas : 0)) : 0)) <= 4096\x12\xd4\x01a keyspace may have at most 4096 tablets in a cell (shards times tablets per shard): vtmeta renders an object per tablet and each cell's Vitess topology holds them all; use fewer shards or fewer tablets per shard\x1a\b.tablets\"\xbc\x04\n" +
 	"\aVSchema\x12\x1d\n" +
 	"\asharded\x18\x01 \x01(\bH\x00R\asharded\x88\x01\x01\x12K\n" +

@@ -317,7 +317,7 @@ func Keyspace(c *v1.VitessCell, k *v1.KeyspaceSpec, slot int32) *v1.VitessKeyspa
 			Cells:            k.GetCells(),
 			Shards:           k.GetShards(),
 			Tablets:          k.GetTablets(),
-			DurabilityPolicy: spec.Durability(k),
+			DurabilityPolicy: spec.Durability(k, spec.CellServedCells(s, k)),
 			Selector:         sel,
 			Template:         tmpl,
 			BackupFlags:      s.GetBackupFlags(),

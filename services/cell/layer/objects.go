@@ -259,6 +259,9 @@ type component struct {
 	// public names the only ports a Service published outside the cluster
 	// (LoadBalancer, NodePort) carries; empty keeps them all.
 	public []string
+	// waitCells are the cells that must be registered before the
+	// component starts, after the topology itself (wait.go).
+	waitCells []string
 }
 
 // Deployment returns a component's Deployment and Service (and a budget
@@ -307,7 +310,8 @@ func (b builder) Deployment(c component) ([]kube.Object, error) {
 						VolumeMounts:    c.mounts,
 						SecurityContext: kube.ContainerSecurity(),
 					}},
-					Volumes: c.volumes,
+					InitContainers: []corev1.Container{b.waitForTopology(cmp.Or(cs.GetImage(), c.image), c.waitCells)},
+					Volumes:        c.volumes,
 				},
 			},
 		},
@@ -365,11 +369,14 @@ func (b builder) Vtctld() component {
 // in a cell that only hosts the topology, the first cell with tablets.
 func (b builder) Vtorc() component {
 	args := vtflags.Topology(b.cfg.GetTopology())
+	var wait []string
 	if cell := b.vtorcCell(); cell != "" {
 		args = append(args, vtflags.Flag("cell", cell))
+		wait = []string{cell}
 	}
 	return component{
-		name: names.Vtorc(b.cluster(), b.s.GetName()), label: "vtorc", binary: "vtorc", field: "spec.vtorc",
+		waitCells: wait,
+		name:      names.Vtorc(b.cluster(), b.s.GetName()), label: "vtorc", binary: "vtorc", field: "spec.vtorc",
 		spec: orEmpty(b.s.GetVtorc()), image: cmp.Or(b.cfg.GetImages().GetVtorc(), spec.DefaultVitessImage), replicas: 1,
 		args:         append(args, vtflags.Flag("port", fmt.Sprint(spec.WebPort))),
 		ports:        []corev1.ContainerPort{containerPort("web", spec.WebPort)},
@@ -461,6 +468,7 @@ func (b builder) Vtgate() component {
 		volumes:      vols,
 		mounts:       mounts,
 		public:       []string{"mysql"},
+		waitCells:    strings.Split(b.watched(), ","),
 	}
 }
 

@@ -49,6 +49,9 @@ func TestJobScriptsCallVtctld(t *testing.T) {
 	ran := 0
 	for _, s := range golden.Scripts(t, raws(plan.Children)) {
 		kind := s.Argv[3]
+		if kind == "wait-for-topology" {
+			continue // TestWaitForTopology runs it against an etcd
+		}
 		calls, out, code := stubs.Run(t, s.Argv, nil)
 		if code != 0 {
 			t.Errorf("%s: exit %d: %s", s.Where, code, out)
@@ -95,6 +98,11 @@ func TestScriptsNeverRunASpecValue(t *testing.T) {
 			for _, sc := range scripts {
 				if strings.Contains(sc.Argv[2], p) {
 					t.Errorf("%s: the value is part of the script's text:\n%s", sc.Where, sc.Argv[2])
+				}
+				if sc.Argv[3] == "wait-for-topology" {
+					// One try, no pause: the etcd address is a payload.
+					sc.Argv = slices.Clone(sc.Argv)
+					sc.Argv[5], sc.Argv[6] = "1", "0"
 				}
 				calls, _, _ := stubs.Run(t, sc.Argv, map[string]string{"/dev/termination-log": filepath.Join(t.TempDir(), "termination-log")})
 				for _, c := range calls {

@@ -197,7 +197,7 @@ func Cell(p *v1.VitessCluster, cfg *v1.ClusterConfig, c *v1.CellSpec, host strin
 		}
 		for _, k := range s.GetKeyspaces() {
 			vschema, _ := spec.VSchemaJSON(k) // a raw VSchema that is not JSON is refused before
-			setup = append(setup, &v1.KeyspaceSetup{Name: k.GetName(), DurabilityPolicy: spec.Durability(k), Vschema: vschema})
+			setup = append(setup, &v1.KeyspaceSetup{Name: k.GetName(), DurabilityPolicy: spec.Durability(k, spec.ServedCells(s, k)), Vschema: vschema})
 		}
 	}
 	vtctld := c.GetVtctld()

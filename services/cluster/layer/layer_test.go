@@ -80,6 +80,39 @@ func TestOriginalExample(t *testing.T) {
 	}
 }
 
+// TestDurabilityCountsEveryServedCell checks the policy the topology is set
+// up with: semi-sync takes its acknowledgement from a replica in any cell,
+// so two primary-eligible tablets per shard in each of two cells make
+// semi_sync, and in one cell none.
+func TestDurabilityCountsEveryServedCell(t *testing.T) {
+	for _, tt := range []struct {
+		cells []string
+		want  string
+	}{{[]string{"zone1"}, "none"}, {[]string{"zone1", "zone2"}, "semi_sync"}} {
+		req := load(t, "create-original")
+		s := req.GetParent().GetSpec()
+		s.Cells = append(s.Cells, &v1.CellSpec{Name: "zone2"})
+		s.Keyspaces[0].Cells = tt.cells
+		resp, err := Sync(golden.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range resp.GetChildren() {
+			var cell v1.VitessCell
+			if err := kjson.Unmarshal(c.GetJson(), &cell); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range cell.GetSpec().GetKeyspaceSetup() {
+				got = append(got, k.GetName()+" "+k.GetDurabilityPolicy())
+			}
+		}
+		if want := "main " + tt.want; len(got) != 1 || got[0] != want {
+			t.Errorf("2 replicas per cell in %v: keyspace setup %v, want [%s]", tt.cells, got, want)
+		}
+	}
+}
+
 // TestRolloutGlobalFirst edits the cluster-wide vtgate image and drives the
 // sync loop against a simulated apiserver: cells move one at a time, the
 // global cell first, each only after the one before is ready again.

@@ -87,11 +87,12 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 				{
 					Name:            "vttablet",
 					Image:           vtImage,
-					Command:         []string{"/vt/bin/vttablet"},
+					Command:         startCommand("/vt/bin/vttablet"),
 					Args:            vttabletArgs(t, fmt.Sprintf("%s.%s.%s.svc", name, subdomain, ns)),
 					Env:             append(slices.Clone(env), backups.Env...),
 					Ports:           []corev1.ContainerPort{{Name: "web", ContainerPort: WebPort, Protocol: corev1.ProtocolTCP}, {Name: "grpc", ContainerPort: GRPCPort, Protocol: corev1.ProtocolTCP}},
 					ReadinessProbe:  vttabletReadiness(),
+					StartupProbe:    vttabletStartup(),
 					LivenessProbe:   vttabletLiveness(),
 					Lifecycle:       preStop(reparentScript(t, tm)),
 					Resources:       vtRes,

@@ -37,8 +37,8 @@ func TestScriptsNeverRunASpecValue(t *testing.T) {
 				t.Fatal(err)
 			}
 			scripts := golden.Scripts(t, []*v1.Raw{{Json: b}})
-			if len(scripts) != 3 {
-				t.Fatalf("%d scripts, want the init container's and two preStop hooks", len(scripts))
+			if len(scripts) != 4 {
+				t.Fatalf("%d scripts, want the init container's, vttablet's start and two preStop hooks", len(scripts))
 			}
 			stubs := golden.NewStubs(t, [][2]string{
 				{"*GetTablet*", `printf '{\n  "type": "PRIMARY"\n}\n'`}, {"*", "exit 0"},
@@ -49,6 +49,15 @@ func TestScriptsNeverRunASpecValue(t *testing.T) {
 			for _, sc := range scripts {
 				if strings.Contains(sc.Argv[2], p) {
 					t.Errorf("%s: the value is part of the script's text:\n%s", sc.Where, sc.Argv[2])
+				}
+				if sc.Argv[3] == "/vt/bin/vttablet" {
+					// vttablet's start waits for mysqlctld's socket, then
+					// execs the binary with the container's args, which
+					// carry the values: it is text of constants alone.
+					if sc.Argv[2] != startScript(MysqlctlSocket, startWaitSeconds) {
+						t.Errorf("%s: vttablet's start is not the constant wait:\n%s", sc.Where, sc.Argv[2])
+					}
+					continue
 				}
 				calls, _, _ := stubs.Run(t, sc.Argv, paths)
 				for _, c := range calls {

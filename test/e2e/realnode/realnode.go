@@ -252,6 +252,26 @@ func (n *Node) ctr(args ...string) (string, error) {
 	return string(out), nil
 }
 
+// Tag gives an imported image a second name, as pushing the same image
+// under a new tag to a registry would: Pods that name it start from the
+// same content.
+func (n *Node) Tag(src, dst string) error {
+	_, err := n.ctr("images", "tag", "--force", src, dst)
+	return err
+}
+
+// Kill sends SIGKILL to every process of a container, as a crash would
+// end them: containerID is a Pod's containerStatuses[].containerID
+// (containerd://...).
+func (n *Node) Kill(containerID string) error {
+	id, ok := strings.CutPrefix(containerID, "containerd://")
+	if !ok || id == "" {
+		return fmt.Errorf("kill %q: not a containerd container", containerID)
+	}
+	_, err := n.ctr("tasks", "kill", "--all", "--signal", "SIGKILL", id)
+	return err
+}
+
 // Import imports image tarballs into the node's containerd, where the
 // kubelet finds them: Pods name them with imagePullPolicy IfNotPresent.
 func (n *Node) Import(ctx context.Context, imgs ...images.Image) error {

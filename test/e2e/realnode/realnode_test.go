@@ -23,13 +23,13 @@ import (
 	"github.com/vtmeta/vtmeta/test/e2e/realnode/images"
 )
 
-// TestRealNodeRunsVitessAndMariaDB starts the control plane with the real
+// TestRealNodeRunsVitessAndMySQL starts the control plane with the real
 // node, and checks on it what Vitess needs from a node: Vitess's binaries
 // run from the locally built image, mysqlctld initializes and starts
-// MariaDB, cluster DNS resolves a Service and a Pod reaches another
+// MySQL, cluster DNS resolves a Service and a Pod reaches another
 // through it, and logs and exec work through the apiserver. It prints how
 // long each phase took and what the node costs in memory.
-func TestRealNodeRunsVitessAndMariaDB(t *testing.T) {
+func TestRealNodeRunsVitessAndMySQL(t *testing.T) {
 	if os.Getenv("VTMETA_E2E") == "" {
 		t.Skip("set VTMETA_E2E=1 (make test-realnode) to run a real node")
 	}
@@ -65,7 +65,7 @@ func TestRealNodeRunsVitessAndMariaDB(t *testing.T) {
 	})
 	defer node.Stop()
 	var imgs []images.Image
-	phase("build the images (Vitess, MariaDB, etcd, pause)", func() (err error) {
+	phase("build the images (Vitess, MySQL, etcd, pause)", func() (err error) {
 		imgs, err = images.All()
 		return err
 	})
@@ -133,9 +133,9 @@ func TestRealNodeRunsVitessAndMariaDB(t *testing.T) {
 	})
 
 	// mysqlctld, copied in from the Vitess image as vtmeta's tablet Pods do,
-	// initializes and starts MariaDB.
+	// initializes and starts MySQL.
 	var mysqldReady time.Duration
-	phase("a Pod starts MariaDB through mysqlctld and becomes Ready", func() error {
+	phase("a Pod starts MySQL through mysqlctld and becomes Ready", func() error {
 		pod := mysqlPod()
 		created := time.Now()
 		if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
@@ -150,25 +150,25 @@ func TestRealNodeRunsVitessAndMariaDB(t *testing.T) {
 		return nil
 	})
 	t.Logf("mysqld Pod created to Ready: %s", mysqldReady.Round(10*time.Millisecond))
-	phase("kubectl logs and exec through the apiserver reach MariaDB", func() error {
+	phase("kubectl logs and exec through the apiserver reach MySQL", func() error {
 		out, err := p.Kubectl(ctx, "logs", "mysqld", "-c", "mysqld")
 		if err != nil {
 			return err
 		}
-		if !strings.Contains(out, "Using flavor: mariadb") {
-			return fmt.Errorf("mysqlctld did not detect MariaDB:\n%s", tail(out, 30))
+		if !strings.Contains(out, "Using flavor: mysql") {
+			return fmt.Errorf("mysqlctld did not detect MySQL:\n%s", tail(out, 30))
 		}
 		out, err = p.Kubectl(ctx, "exec", "mysqld", "-c", "mysqld", "--", "mysql", "-u", "vt_dba", "-S", "/vt/vtdataroot/vt_0000000100/mysql.sock", "-N", "-e", "SELECT @@version")
 		if err != nil {
 			return err
 		}
-		if !strings.Contains(out, "10.11") || !strings.Contains(out, "MariaDB") {
-			return fmt.Errorf("SELECT @@version through kubectl exec: %q, want MariaDB 10.11", out)
+		if !strings.Contains(out, images.MySQLVersion+"-") {
+			return fmt.Errorf("SELECT @@version through kubectl exec: %q, want MySQL %s", out, images.MySQLVersion)
 		}
 		return nil
 	})
 
-	// Cluster DNS resolves a Service, and a Pod reaches MariaDB through
+	// Cluster DNS resolves a Service, and a Pod reaches MySQL through
 	// its ClusterIP (kube-proxy and the bridge).
 	phase("DNS resolves a Service and a Pod connects through it", func() error {
 		svc, err := c.CoreV1().Services("default").Create(ctx, &corev1.Service{
@@ -184,8 +184,8 @@ func TestRealNodeRunsVitessAndMariaDB(t *testing.T) {
 		pod := realPod("dns")
 		pod.Spec.RestartPolicy = corev1.RestartPolicyNever
 		// Retried: kube-proxy programs the Service within a second or so.
-		// MariaDB greets a new connection with its version.
-		script := `for i in $(seq 30); do nslookup mysql.default.svc.cluster.local && timeout 3 nc mysql 3306 </dev/null >/tmp/greeting; grep -q MariaDB /tmp/greeting && echo connected && exit 0; sleep 1; done; exit 1`
+		// MySQL greets a new connection with its version.
+		script := `for i in $(seq 30); do nslookup mysql.default.svc.cluster.local && timeout 3 nc mysql 3306 </dev/null >/tmp/greeting; grep -q ` + images.MySQLVersion + ` /tmp/greeting && echo connected && exit 0; sleep 1; done; exit 1`
 		pod.Spec.Containers = []corev1.Container{{Name: "probe", Image: images.Vitess, ImagePullPolicy: corev1.PullIfNotPresent, Command: []string{"sh", "-c", script}}}
 		if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
 			return err
@@ -244,11 +244,11 @@ func realPod(name string) *corev1.Pod {
 	return p
 }
 
-// mysqlPod is MariaDB run by mysqlctld the way vtmeta's tablet Pods run it
+// mysqlPod is MySQL run by mysqlctld the way vtmeta's tablet Pods run it
 // (services/tablet/layer/pod.go): an init container copies mysqlctld and
-// /vt/config from the Vitess image into a shared volume; the MariaDB image
-// runs them, its data on a claim bound to one of the node's volumes. The
-// init SQL is the MariaDB variant (no super_read_only).
+// /vt/config from the Vitess image into a shared volume; the MySQL image
+// runs them, its data on a claim bound to one of the node's volumes, with
+// Vitess's stock config and init SQL.
 func mysqlPod() *corev1.Pod {
 	p := realPod("mysqld")
 	p.Labels = map[string]string{"app": "mysqld"}
@@ -264,10 +264,9 @@ func mysqlPod() *corev1.Pod {
 		VolumeMounts: []corev1.VolumeMount{{Name: "vt", MountPath: "/mnt/vt"}},
 	}}
 	p.Spec.Containers = []corev1.Container{{
-		Name: "mysqld", Image: images.MariaDB, ImagePullPolicy: corev1.PullIfNotPresent,
-		Command: []string{"/mnt/vt/bin/mysqlctld"},
-		Args: []string{"--tablet-uid=100", "--mysql-port=3306", "--socket-file=/vt/vtdataroot/mysqlctl.sock",
-			"--init-db-sql-file=/mnt/vt/config/" + filepath.Base(images.MariaDBInitSQL)},
+		Name: "mysqld", Image: images.MySQL, ImagePullPolicy: corev1.PullIfNotPresent,
+		Command:        []string{"/mnt/vt/bin/mysqlctld"},
+		Args:           []string{"--tablet-uid=100", "--mysql-port=3306", "--socket-file=/vt/vtdataroot/mysqlctl.sock"},
 		Env:            []corev1.EnvVar{{Name: "VTDATAROOT", Value: "/vt/vtdataroot"}, {Name: "VTROOT", Value: "/mnt/vt"}},
 		Ports:          []corev1.ContainerPort{{Name: "mysql", ContainerPort: 3306}},
 		ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("mysql")}}, PeriodSeconds: 1},

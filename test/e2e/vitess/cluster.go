@@ -1,24 +1,18 @@
 // Package vitess runs real Vitess on a real node (test/e2e/realnode)
 // beside the test control plane: a VitessCluster as vtmeta renders it, on
-// Vitess and MariaDB images built here, and what only a real database can
-// show — SQL through vtgate in both cells, a rollout under a write load
-// that keeps every acknowledged write, a tablet Pod lost, and the tablet
-// Pods' preStop hook against the real vtctld. It is test code, never
-// shipped.
-//
-// MariaDB is the only MySQL obtainable on these machines, and Vitess 24
-// supports it only partly: a shard has one primary-eligible tablet (a
-// replica cannot join: its errant-GTID check needs MySQL's server_uuid),
-// vtorc cannot discover a MariaDB tablet, so the scenario promotes each
-// shard's tablet itself, and a restarted primary comes back read-only
-// (mariadb10.cnf) and cannot be made writable by Vitess (it asks for
-// super_read_only), so the scenario turns read_only off itself. Each of
-// those is a test-side step, never something vtmeta renders.
+// Vitess and MySQL images built here (MySQL 9.7 from Debian sid), and what
+// only a real database can show — vtorc electing each shard's first
+// primary, SQL through vtgate in both cells, and, under a continuous write
+// load, an image rollout whose primaries move by planned reparent from the
+// tablet Pods' preStop hook, a crashed primary, a drain through the
+// Eviction API and a replica that loses its volume, each keeping every
+// acknowledged write. It is test code, never shipped.
 package vitess
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -40,24 +34,30 @@ const (
 	Namespace = "default"
 	Cluster   = "vt"
 	Keyspace  = "commerce"
-	// Secret holds the credentials; ConfigMap the MariaDB init SQL.
-	Secret    = "vt-credentials"
-	ConfigMap = "vt-mariadb-init"
+	// Secret holds the credentials.
+	Secret = "vt-credentials"
 	// AppUser and AppPassword are vtgate's user; DBAPassword is vt_dba's.
 	AppUser     = "app"
 	AppPassword = "app-Passw0rd"
 	DBAPassword = "dba-Passw0rd"
+	// Replicas and Rdonly are each shard's primary-eligible and rdonly
+	// tablets in each cell.
+	Replicas = 2
+	Rdonly   = 1
 )
 
-// Shards are the keyspace's shards.
-var Shards = []string{"-80", "80-"}
+// Shards are the keyspace's shards; Cells the cells that hold its tablets.
+var (
+	Shards = []string{"-80", "80-"}
+	Cells  = []string{"zone1", "zone2"}
+)
 
 // Manifest is the VitessCluster of the scenario: two cells, zone1 with the
-// 3-member topology etcd, vtctld, vtorc, a vtgate and every tablet (one
-// primary-eligible tablet per shard), zone2 with a vtgate only, whose
-// keyspace lives entirely in zone1; images, init SQL and credentials as a
-// user with a private registry would name them (etcd is the etcd image's
-// reference, which follows the plane's etcd version).
+// 3-member topology etcd and vtctld, each with a vtgate, a vtorc, and, per
+// shard, two primary-eligible tablets and one rdonly (four primary-eligible
+// tablets per shard across the cells: vtmeta picks semi_sync); images and
+// credentials as a user with a private registry would name them (etcd is
+// the etcd image's reference, which follows the plane's etcd version).
 func Manifest(etcd string) string {
 	claim := fmt.Sprintf("{accessModes: [ReadWriteOnce], storageClassName: %s, resources: {requests: {storage: 1Gi}}}", realnode.StorageClass)
 	return fmt.Sprintf(`apiVersion: vitess.io/v1alpha1
@@ -66,33 +66,36 @@ metadata: {name: %[1]s, namespace: %[2]s}
 spec:
   selector: {matchLabels: {app: %[1]s}}
   credentials: {secretName: %[3]s}
-  initSql: {configMapName: %[4]s}
-  images: {vtctld: %[5]s, vtgate: %[5]s, vtorc: %[5]s, vttablet: %[5]s, mysqld: %[6]s, etcd: %[7]s}
+  images: {vtctld: %[4]s, vtgate: %[4]s, vtorc: %[4]s, vttablet: %[4]s, mysqld: %[5]s, etcd: %[6]s}
   cells:
   - name: zone1
-    etcd: {size: 3, volumeClaim: %[8]s}
+    etcd: {size: 3, volumeClaim: %[7]s}
     vtgate: {replicas: 1}
+    vtorc: {}
   - name: zone2
     vtgate: {replicas: 1}
+    vtorc: {}
   keyspaces:
-  - name: %[9]s
-    cells: [zone1]
+  - name: %[8]s
+    cells: [zone1, zone2]
     shards:
     - keyRange: {start: "", end: "80"}
     - keyRange: {start: "80", end: ""}
     tablets:
       defaults:
-        volumeClaim: %[8]s
-      replica: {replicas: 1}
-`, Cluster, Namespace, Secret, ConfigMap, images.Vitess, images.MariaDB, etcd, claim, Keyspace)
+        volumeClaim: %[7]s
+      replica: {replicas: %[9]d}
+      rdonly: {replicas: %[10]d}
+`, Cluster, Namespace, Secret, images.Vitess, images.MySQL, etcd, claim, Keyspace, Replicas, Rdonly)
 }
 
-// Prerequisites creates the credentials Secret and the init SQL ConfigMap.
+// Volumes is how many volumes the node needs: a claim per tablet and etcd
+// member, and spares for claims made anew.
+func Volumes() int { return len(Tablets()) + 3 + 3 }
+
+// Prerequisites creates the credentials Secret: vtgate's user and the
+// MySQL users' passwords.
 func Prerequisites(ctx context.Context, c kubernetes.Interface) error {
-	sql, err := images.MariaDBInitSQLContent()
-	if err != nil {
-		return err
-	}
 	users := fmt.Sprintf(`{%q: [{"Password": %q, "UserData": %q}]}`, AppUser, AppPassword, AppUser)
 	if _, err := c.CoreV1().Secrets(Namespace).Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: Secret},
@@ -100,27 +103,31 @@ func Prerequisites(ctx context.Context, c kubernetes.Interface) error {
 	}, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("create Secret %s: %w", Secret, err)
 	}
-	if _, err := c.CoreV1().ConfigMaps(Namespace).Create(ctx, &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: ConfigMap},
-		Data:       map[string]string{"init_db.sql": string(sql)},
-	}, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("create ConfigMap %s: %w", ConfigMap, err)
-	}
 	return nil
 }
 
 // Tablet is one tablet of the scenario.
 type Tablet struct {
-	Shard, Alias, Pod string
-	UID               uint32
+	Cell, Shard, Type, Alias, Pod string
+	UID                           uint32
 }
 
-// Tablets are the scenario's tablets, one per shard.
+// Tablets are the scenario's tablets: per cell and shard, the replicas
+// then the rdonly.
 func Tablets() []Tablet {
 	var out []Tablet
-	for i, sh := range Shards {
-		uid := spec.PoolUID(spec.ShardBase(0, i), spec.TypeReplica, 0) // the keyspace's slot in zone1, the shard's range in it
-		out = append(out, Tablet{Shard: sh, UID: uid, Alias: names.Alias("zone1", uid), Pod: names.Tablet(Cluster, "zone1", uid)})
+	for _, cell := range Cells {
+		for j, sh := range Shards {
+			for _, p := range []struct {
+				typ string
+				n   int
+			}{{spec.TypeReplica, Replicas}, {spec.TypeRdonly, Rdonly}} {
+				for i := range p.n {
+					uid := spec.PoolUID(spec.ShardBase(0, j), p.typ, i) // the keyspace's slot in each cell, the shard's range in it
+					out = append(out, Tablet{Cell: cell, Shard: sh, Type: p.typ, UID: uid, Alias: names.Alias(cell, uid), Pod: names.Tablet(Cluster, cell, uid)})
+				}
+			}
+		}
 	}
 	return out
 }
@@ -160,10 +167,39 @@ func (v *Vtctld) Run(ctx context.Context, args ...string) (string, error) {
 	return strings.TrimSpace(out.String()), err
 }
 
+// ShardPrimary is the alias of the tablet the shard record names its
+// primary, or "" when it names none.
+func (v *Vtctld) ShardPrimary(ctx context.Context, shard string) (string, error) {
+	out, err := v.Run(ctx, "GetShard", Keyspace+"/"+shard)
+	if err != nil {
+		return "", fmt.Errorf("GetShard %s/%s: %w: %s", Keyspace, shard, err, out)
+	}
+	return shardPrimary(out)
+}
+
+// shardPrimary reads the primary's alias from GetShard's JSON.
+func shardPrimary(out string) (string, error) {
+	var r struct {
+		Shard struct {
+			PrimaryAlias *struct {
+				Cell string `json:"cell"`
+				UID  uint32 `json:"uid"`
+			} `json:"primary_alias"`
+		} `json:"shard"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		return "", fmt.Errorf("GetShard's answer: %w: %s", err, out)
+	}
+	if a := r.Shard.PrimaryAlias; a != nil && a.Cell != "" {
+		return names.Alias(a.Cell, a.UID), nil
+	}
+	return "", nil
+}
+
 // IsPrimary says whether the topology records the tablet as its shard's
 // primary.
-func (v *Vtctld) IsPrimary(ctx context.Context, t Tablet) bool {
-	out, err := v.Run(ctx, "GetTablet", t.Alias)
+func (v *Vtctld) IsPrimary(ctx context.Context, alias string) bool {
+	out, err := v.Run(ctx, "GetTablet", alias)
 	return err == nil && primaryType(out)
 }
 
@@ -178,6 +214,38 @@ func primaryType(out string) bool {
 	return false
 }
 
+// Primaries waits until every shard has a primary, as the shard record and
+// the tablet's own record say, and returns them by shard. Nothing here
+// promotes a tablet: vtorc elects the first primaries.
+func (v *Vtctld) Primaries(ctx context.Context, within time.Duration) (map[string]string, error) {
+	deadline := time.Now().Add(within)
+	for {
+		got := map[string]string{}
+		var last error
+		for _, sh := range Shards {
+			alias, err := v.ShardPrimary(ctx, sh)
+			if err != nil {
+				last = err
+				continue
+			}
+			if alias != "" && v.IsPrimary(ctx, alias) {
+				got[sh] = alias
+			}
+		}
+		if len(got) == len(Shards) {
+			return got, nil
+		}
+		if time.Now().After(deadline) {
+			return got, fmt.Errorf("shards without a primary after %s: have %v (%v)", within, got, last)
+		}
+		select {
+		case <-ctx.Done():
+			return got, ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
 // Gateway is the MySQL address of a cell's vtgate Service.
 func Gateway(ctx context.Context, c kubernetes.Interface, cell string) (string, error) {
 	svc, err := c.CoreV1().Services(Namespace).Get(ctx, names.Vtgate(Cluster, cell), metav1.GetOptions{})
@@ -187,9 +255,13 @@ func Gateway(ctx context.Context, c kubernetes.Interface, cell string) (string, 
 	return fmt.Sprintf("%s:%d", svc.Spec.ClusterIP, spec.MySQLPort), nil
 }
 
+// Jobs is how many topology Jobs the cluster runs: each cell's
+// registration and the keyspace's setup.
+var Jobs = len(Cells) + 1
+
 // WaitingFor names what the cluster still waits for, its tablets'
-// readiness aside (a tablet is Ready once its shard has a primary), or ""
-// when nothing.
+// readiness aside (a tablet serves, and is Ready, once its shard has a
+// primary), or "" when nothing.
 func WaitingFor(ctx context.Context, c kubernetes.Interface, tablets []Tablet) string {
 	pods, err := c.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{})
 	if err != nil {
@@ -214,10 +286,10 @@ func WaitingFor(ctx context.Context, c kubernetes.Interface, tablets []Tablet) s
 		}
 	}
 	if seen < len(tablets) {
-		waiting = append(waiting, "the tablet Pods")
+		waiting = append(waiting, fmt.Sprintf("the tablet Pods (%d of %d)", seen, len(tablets)))
 	}
 	jobs, err := c.BatchV1().Jobs(Namespace).List(ctx, metav1.ListOptions{})
-	if err != nil || len(jobs.Items) < 4 {
+	if err != nil || len(jobs.Items) < Jobs {
 		waiting = append(waiting, "the Jobs")
 	}
 	for _, j := range jobs.Items {
@@ -226,27 +298,6 @@ func WaitingFor(ctx context.Context, c kubernetes.Interface, tablets []Tablet) s
 		}
 	}
 	return strings.Join(waiting, ", ")
-}
-
-// Promote makes each tablet its shard's primary with a planned reparent
-// that names it: what vtorc does on MySQL, and cannot on MariaDB (it cannot
-// discover a MariaDB tablet), so here it is a test-side step.
-func Promote(ctx context.Context, v *Vtctld, tablets []Tablet, logf func(string, ...any)) error {
-	for _, tb := range tablets {
-		if v.IsPrimary(ctx, tb) {
-			continue
-		}
-		out, err := v.Run(ctx, "PlannedReparentShard", Keyspace+"/"+tb.Shard, "--new-primary="+tb.Alias)
-		logf("promote %s: %v %s", tb.Alias, err, out)
-		deadline := time.Now().Add(2 * time.Minute)
-		for !v.IsPrimary(ctx, tb) {
-			if time.Now().After(deadline) {
-				return fmt.Errorf("%s is not its shard's primary after 2 minutes", tb.Alias)
-			}
-			time.Sleep(2 * time.Second)
-		}
-	}
-	return nil
 }
 
 // podReady says whether a Pod is Ready.

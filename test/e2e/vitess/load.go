@@ -168,20 +168,40 @@ func Report(writes []Write, present map[int64]bool) []ShardReport {
 	return out
 }
 
-// Present reads which of the ids are in the table.
+// PageSize is how many rows Present reads at once: well under vttablet's
+// default limit of 10,000 rows a result, on every shard.
+const PageSize = 5000
+
+// Present reads which ids from from on are in the table, a page at a time
+// in key order, so that no result grows with the load.
 func Present(ctx context.Context, db *sql.DB, from int64) (map[int64]bool, error) {
-	rows, err := db.QueryContext(ctx, "SELECT id FROM t WHERE id >= ?", from)
+	out := map[int64]bool{}
+	after := from - 1
+	for {
+		n, last, err := page(ctx, db, after, out)
+		if err != nil {
+			return nil, fmt.Errorf("read ids after %d: %w", after, err)
+		}
+		if n < PageSize {
+			return out, nil
+		}
+		after = last
+	}
+}
+
+// page reads the next PageSize ids above after into present.
+func page(ctx context.Context, db *sql.DB, after int64, present map[int64]bool) (n int, last int64, err error) {
+	rows, err := db.QueryContext(ctx, "SELECT id FROM t WHERE id > ? ORDER BY id LIMIT ?", after, PageSize)
 	if err != nil {
-		return nil, err
+		return 0, 0, err
 	}
 	defer rows.Close()
-	out := map[int64]bool{}
 	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
+		if err := rows.Scan(&last); err != nil {
+			return 0, 0, err
 		}
-		out[id] = true
+		present[last] = true
+		n++
 	}
-	return out, rows.Err()
+	return n, last, rows.Err()
 }

@@ -3,13 +3,14 @@
 package vitess
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,23 +29,28 @@ import (
 // scenario is what every step of the test shares.
 type scenario struct {
 	e       *plane.Env
+	node    *realnode.Node
 	c       kubernetes.Interface
 	vcs     dynamic.ResourceInterface
 	vtctld  *Vtctld
 	gates   map[string]*sql.DB // by cell
 	tablets []Tablet
+	// next is the first id the next load writes.
+	next int64
 }
 
-// TestVitessOnARealNode is the Vitess scenario: the cluster comes up Ready
-// on a real node, each shard gets a serving primary, SQL works through both
-// cells' vtgates, a rollout under a write load keeps every acknowledged
-// write, a lost tablet Pod comes back on its claim with its rows, and the
-// preStop hook runs against the real vtctld.
+// TestVitessOnARealNode is the Vitess scenario on MySQL: the cluster comes
+// up on a real node and vtorc elects each shard's first primary; SQL works
+// through both cells' vtgates; then, each under a continuous write load
+// that must keep every acknowledged write, an image rollout whose
+// primaries move by planned reparent from their Pods' preStop, a primary
+// that crashes, a drain of a shard's tablet Pods through the Eviction API,
+// and a replica that loses its volume.
 func TestVitessOnARealNode(t *testing.T) {
 	if os.Getenv("VTMETA_E2E") == "" {
 		t.Skip("set VTMETA_E2E=1 (make test-vitess) to run Vitess on a real node")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 75*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	start := time.Now()
@@ -53,10 +59,12 @@ func TestVitessOnARealNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer node.Stop()
+	imgStart := time.Now()
 	imgs, err := images.All()
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("images built or found in %s", time.Since(imgStart).Round(time.Second))
 	e, err := plane.Up(ctx, plane.Options{Dir: dir, Log: t.Logf, Network: realnode.Network(), Metacontroller: os.Getenv("METACONTROLLER_BIN")})
 	if err != nil {
 		t.Fatal(err)
@@ -74,19 +82,13 @@ func TestVitessOnARealNode(t *testing.T) {
 	if err := realnode.OnlyNode(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	if err := realnode.Volumes(ctx, c, 8, "2Gi"); err != nil {
+	if err := realnode.Volumes(ctx, c, Volumes(), "2Gi"); err != nil {
 		t.Fatal(err)
 	}
 	if err := Prerequisites(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	etcd := ""
-	for _, img := range imgs {
-		if strings.Contains(img.Ref, "/etcd:") {
-			etcd = img.Ref
-		}
-	}
-	vc, err := plane.Decode(Manifest(etcd))
+	vc, err := plane.Decode(Manifest(etcdImage(imgs)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,30 +96,48 @@ func TestVitessOnARealNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	gvr, _ := plane.Resource("VitessCluster")
-	s := &scenario{e: e, c: c, vcs: e.Client.Resource(gvr).Namespace(Namespace), gates: map[string]*sql.DB{}, tablets: Tablets()}
+	s := &scenario{e: e, node: node, c: c, vcs: e.Client.Resource(gvr).Namespace(Namespace), gates: map[string]*sql.DB{}, tablets: Tablets(), next: 1_000_000}
 
-	t.Run("1 the cluster comes up", func(t *testing.T) { s.comesUp(t, ctx) })
-	if t.Failed() {
-		return
+	steps := []struct {
+		name string
+		run  func(*testing.T, context.Context)
+		// stop: a later step makes no sense when this one failed.
+		stop bool
+	}{
+		{"1 the cluster comes up", s.comesUp, true},
+		{"2 vtorc elects each shard's first primary; the cluster is Ready; restart counts", s.primaries, true},
+		{"3 SQL through each cell's vtgate", s.sql, true},
+		{"4 an image rollout under load moves every primary from its preStop", s.rollout, false},
+		{"5 a primary crashes: vtorc elects a replica", s.crash, false},
+		{"6 a drain of one shard through the Eviction API", s.drain, false},
+		{"7 a replica loses its volume and catches up", s.lostVolume, false},
 	}
-	t.Run("2 each shard gets a serving primary, and the cluster is Ready", func(t *testing.T) { s.primaries(t, ctx) })
-	if t.Failed() {
-		return
+	for _, st := range steps {
+		begin := time.Now()
+		ok := t.Run(st.name, func(t *testing.T) { st.run(t, ctx) })
+		t.Logf("step %q took %s", st.name, time.Since(begin).Round(time.Second))
+		if !ok && st.stop {
+			return
+		}
 	}
-	t.Run("3 SQL through each cell's vtgate", func(t *testing.T) { s.sql(t, ctx) })
-	if t.Failed() {
-		return
+	t.Logf("the scenario took %s", time.Since(start).Round(time.Second))
+}
+
+// etcdImage is the etcd image's reference among the built images.
+func etcdImage(imgs []images.Image) string {
+	for _, img := range imgs {
+		if strings.Contains(img.Ref, "/etcd:") {
+			return img.Ref
+		}
 	}
-	t.Run("4 a rollout under load keeps every acknowledged write", func(t *testing.T) { s.rollout(t, ctx) })
-	t.Run("5 a tablet Pod lost comes back with its rows", func(t *testing.T) { s.lost(t, ctx) })
-	t.Run("6 the preStop hook against the real vtctld", func(t *testing.T) { s.preStop(t, ctx) })
+	return ""
 }
 
 // comesUp waits until the cluster is up but for its primaries: etcd's
-// quorum, vtctld, vtorc, both vtgates, the Jobs run by the real
+// quorum, vtctld, both vtorcs and vtgates, the Jobs run by the real
 // vtctldclient, and every tablet's vttablet and mysqld running on its
 // claim. A tablet serves, and its Pod is Ready, once its shard has a
-// primary, which vtorc would elect and, on MariaDB, the next step does.
+// primary, which vtorc elects next.
 func (s *scenario) comesUp(t *testing.T, ctx context.Context) {
 	start := time.Now()
 	last := ""
@@ -130,8 +150,8 @@ func (s *scenario) comesUp(t *testing.T, ctx context.Context) {
 			t.Logf("%s: waiting for %s", time.Since(start).Round(time.Second), waiting)
 			last = waiting
 		}
-		if time.Since(start) > 12*time.Minute {
-			t.Fatalf("the cluster is not up after 12 minutes: waiting for %s\n%s", last, s.pods(ctx))
+		if time.Since(start) > 15*time.Minute {
+			t.Fatalf("the cluster is not up after 15 minutes: waiting for %s\n%s", last, s.pods(ctx))
 		}
 		time.Sleep(2 * time.Second)
 	}
@@ -145,8 +165,8 @@ func (s *scenario) comesUp(t *testing.T, ctx context.Context) {
 			t.Errorf("Job %s did not complete", j.Name)
 		}
 	}
-	if len(jobs.Items) < 4 { // register zone1 and zone2, set up the keyspace, rebuild zone2's serving graph
-		t.Errorf("%d Jobs, want 4", len(jobs.Items))
+	if len(jobs.Items) != Jobs { // register zone1 and zone2, set up the keyspace
+		t.Errorf("%d Jobs, want %d", len(jobs.Items), Jobs)
 	}
 	etcd, err := s.c.AppsV1().StatefulSets(Namespace).Get(ctx, Cluster+"-etcd", metav1.GetOptions{})
 	if err != nil || etcd.Status.ReadyReplicas != 3 {
@@ -157,15 +177,56 @@ func (s *scenario) comesUp(t *testing.T, ctx context.Context) {
 	}
 }
 
-// primaries promotes each shard's tablet (a test-side step: vtorc cannot
-// discover a MariaDB tablet), checks that vtgate sees both primaries
-// serving, and that the cluster is then Ready.
+// primaries waits, without promoting anything, for vtorc to elect each
+// shard's first primary; checks that the keyspace is semi_sync and each
+// primary waits for a replica's acknowledgement; that vtgate sees both
+// primaries serving; that the cluster is then Ready; and prints every
+// Pod's restart count.
 func (s *scenario) primaries(t *testing.T, ctx context.Context) {
-	defer s.ready(t, ctx)
-	if err := Promote(ctx, s.vtctld, s.tablets, t.Logf); err != nil {
-		t.Fatal(err)
+	start := time.Now()
+	primaries, err := s.vtctld.Primaries(ctx, 10*time.Minute)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, s.pods(ctx))
 	}
-	for _, cell := range []string{"zone1", "zone2"} {
+	t.Logf("vtorc elected the first primaries %v (%s after the cluster was up)", primaries, time.Since(start).Round(time.Second))
+	if rec, err := s.recoveries(ctx); err != nil {
+		t.Error(err)
+	} else {
+		t.Logf("vtorc's recoveries: %s", rec)
+		if rec.Emergency() != 0 {
+			t.Errorf("vtorc ran %d emergency reparents while the cluster came up", rec.Emergency())
+		}
+	}
+	if out, err := s.vtctld.Run(ctx, "GetKeyspace", Keyspace); err != nil || !strings.Contains(out, `"semi_sync"`) {
+		t.Errorf("GetKeyspace %s: %v %s, want durability policy semi_sync", Keyspace, err, out)
+	}
+	s.gatesOf(t, ctx)
+	s.waitServing(t, ctx)
+	for sh, alias := range primaries {
+		if err := retry(ctx, time.Minute, func() error {
+			out, err := s.mysql(ctx, s.tablet(alias), "SELECT @@global.rpl_semi_sync_source_enabled, (SELECT VARIABLE_VALUE FROM performance_schema.global_status WHERE VARIABLE_NAME = 'Rpl_semi_sync_source_clients')")
+			if err != nil {
+				return err
+			}
+			if f := strings.Fields(out); len(f) != 2 || f[0] != "1" || f[1] == "0" {
+				return fmt.Errorf("semi-sync source enabled, clients: %q, want 1 and at least one", out)
+			}
+			t.Logf("shard %s: the primary %s waits for a semi-sync acknowledgement (enabled, clients: %s)", sh, alias, out)
+			return nil
+		}); err != nil {
+			t.Errorf("shard %s, primary %s: %v", sh, alias, err)
+		}
+	}
+	s.ready(t, ctx, 10*time.Minute)
+	s.restarts(t, ctx)
+}
+
+// gatesOf opens a connection pool to each cell's vtgate.
+func (s *scenario) gatesOf(t *testing.T, ctx context.Context) map[string]*sql.DB {
+	for _, cell := range Cells {
+		if s.gates[cell] != nil {
+			continue
+		}
 		addr, err := Gateway(ctx, s.c, cell)
 		if err != nil {
 			t.Fatal(err)
@@ -176,22 +237,42 @@ func (s *scenario) primaries(t *testing.T, ctx context.Context) {
 		}
 		s.gates[cell] = db
 	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		serving, err := servingPrimaries(ctx, s.gates["zone1"])
-		if err == nil && len(serving) == len(Shards) {
-			t.Logf("SHOW VITESS_TABLETS: %v", serving)
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("vtgate does not see a serving primary in every shard: %v (%v)", serving, err)
-		}
-		time.Sleep(2 * time.Second)
+	return s.gates
+}
+
+// restarts prints every Pod's restart count: the goal is none, components
+// waiting for what they need rather than crash-looping.
+func (s *scenario) restarts(t *testing.T, ctx context.Context) {
+	pods, err := s.c.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
+	var lines []string
+	total := 0
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodSucceeded {
+			continue
+		}
+		n := 0
+		var why []string
+		for _, c := range append(p.Status.InitContainerStatuses, p.Status.ContainerStatuses...) {
+			n += int(c.RestartCount)
+			if c.RestartCount > 0 && c.LastTerminationState.Terminated != nil {
+				why = append(why, fmt.Sprintf("%s exited %d (%s)", c.Name, c.LastTerminationState.Terminated.ExitCode, c.LastTerminationState.Terminated.Reason))
+			}
+		}
+		total += n
+		lines = append(lines, fmt.Sprintf("  %-32s %d %s", p.Name, n, strings.Join(why, ", ")))
+	}
+	sort.Strings(lines)
+	msg := fmt.Sprintf("restart counts once the cluster is Ready (goal 0): %d in all\n%s", total, strings.Join(lines, "\n"))
+	t.Log(msg)
+	fmt.Println(msg)
 }
 
 // ready waits for the VitessCluster's Ready condition.
-func (s *scenario) ready(t *testing.T, ctx context.Context) {
+func (s *scenario) ready(t *testing.T, ctx context.Context, within time.Duration) {
+	t.Helper()
 	start := time.Now()
 	last := ""
 	for {
@@ -199,7 +280,7 @@ func (s *scenario) ready(t *testing.T, ctx context.Context) {
 		if err == nil {
 			st, msg := plane.Condition(vc, "Ready")
 			if st == "True" {
-				t.Logf("the cluster is Ready (%s after its primaries)", time.Since(start).Round(time.Second))
+				t.Logf("the cluster is Ready (after %s)", time.Since(start).Round(time.Second))
 				return
 			}
 			if msg != last {
@@ -207,8 +288,8 @@ func (s *scenario) ready(t *testing.T, ctx context.Context) {
 				last = msg
 			}
 		}
-		if time.Since(start) > 5*time.Minute {
-			t.Fatalf("the cluster is not Ready: %s\n%s", last, s.pods(ctx))
+		if time.Since(start) > within {
+			t.Fatalf("the cluster is not Ready after %s: %s\n%s", within, last, s.pods(ctx))
 		}
 		time.Sleep(2 * time.Second)
 	}
@@ -217,13 +298,29 @@ func (s *scenario) ready(t *testing.T, ctx context.Context) {
 // servingPrimaries lists, from SHOW VITESS_TABLETS, the shards whose
 // primary serves.
 func servingPrimaries(ctx context.Context, db *sql.DB) ([]string, error) {
+	tablets, err := vitessTablets(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, row := range tablets {
+		if row["keyspace"] == Keyspace && row["tablettype"] == "PRIMARY" && row["state"] == "SERVING" {
+			out = append(out, row["shard"])
+		}
+	}
+	return out, nil
+}
+
+// vitessTablets is SHOW VITESS_TABLETS, a map of lower-case column names
+// to values per row.
+func vitessTablets(ctx context.Context, db *sql.DB) ([]map[string]string, error) {
 	rows, err := db.QueryContext(ctx, "SHOW VITESS_TABLETS")
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	cols, _ := rows.Columns()
-	var out []string
+	var out []map[string]string
 	for rows.Next() {
 		vals := make([]sql.NullString, len(cols))
 		ptrs := make([]any, len(cols))
@@ -237,16 +334,14 @@ func servingPrimaries(ctx context.Context, db *sql.DB) ([]string, error) {
 		for i, c := range cols {
 			row[strings.ToLower(c)] = vals[i].String
 		}
-		if row["keyspace"] == Keyspace && row["tablettype"] == "PRIMARY" && row["state"] == "SERVING" {
-			out = append(out, row["shard"])
-		}
+		out = append(out, row)
 	}
 	return out, rows.Err()
 }
 
 // sql applies a VSchema with a hash vindex, creates a table, writes 1,000
-// rows through both cells' vtgates (zone2 holds no tablet of the keyspace)
-// and reads them back; both shards hold rows, each where the hash says.
+// rows through both cells' vtgates and reads them back through each; both
+// shards hold rows, each where the hash says; a wrong password is refused.
 func (s *scenario) sql(t *testing.T, ctx context.Context) {
 	vschema := `{"sharded": true, "vindexes": {"hash": {"type": "hash"}}, "tables": {"t": {"column_vindexes": [{"column": "id", "name": "hash"}]}}}`
 	if out, err := s.vtctld.Run(ctx, "ApplyVSchema", "--vschema="+vschema, Keyspace); err != nil {
@@ -256,7 +351,7 @@ func (s *scenario) sql(t *testing.T, ctx context.Context) {
 		t.Fatalf("CREATE TABLE: %v", err)
 	}
 	for id := int64(1); id <= 1000; id++ {
-		cell := []string{"zone1", "zone2"}[id%2]
+		cell := Cells[id%2]
 		if err := retry(ctx, 30*time.Second, func() error {
 			_, err := s.gates[cell].ExecContext(ctx, "INSERT INTO t (id, v) VALUES (?, ?)", id, fmt.Sprint("row ", id))
 			return err
@@ -272,7 +367,7 @@ func (s *scenario) sql(t *testing.T, ctx context.Context) {
 	}
 	total := 0
 	for _, sh := range Shards {
-		ids, err := shardIDs(ctx, s.gates["zone1"], sh)
+		ids, err := shardIDs(ctx, s.gates["zone2"], sh)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -291,7 +386,6 @@ func (s *scenario) sql(t *testing.T, ctx context.Context) {
 	if total != 1000 {
 		t.Errorf("the shards hold %d rows, want 1000", total)
 	}
-	// vtgate authenticates: a wrong password is refused.
 	addr, err := Gateway(ctx, s.c, "zone2")
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +400,7 @@ func (s *scenario) sql(t *testing.T, ctx context.Context) {
 	}
 }
 
-// shardIDs reads the ids one shard holds, addressing it directly.
+// shardIDs reads the ids one shard holds, addressing its primary directly.
 func shardIDs(ctx context.Context, db *sql.DB, shard string) ([]int64, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -332,129 +426,42 @@ func shardIDs(ctx context.Context, db *sql.DB, shard string) ([]int64, error) {
 	return out, rows.Err()
 }
 
-// rollout changes the tablets' Pod template (an extra vttablet flag) while
-// a writer inserts through vtgate, and lets vtmeta roll it out: afterwards
-// every acknowledged row is there, each tablet runs on the claim it had,
-// and each old Pod's preStop said what it did.
-func (s *scenario) rollout(t *testing.T, ctx context.Context) {
-	claims := s.claimUIDs(t, ctx)
-	pods := s.podUIDs(t, ctx)
-	logs := s.follow(ctx)
-	fixer := s.writable(ctx, t)
-	defer fixer()
-	w := StartWriter(s.gates["zone1"], 1_000_000)
-	time.Sleep(3 * time.Second)
-	s.edit(t, ctx, func(spec map[string]any) {
-		ks := spec["keyspaces"].([]any)[0].(map[string]any)
-		ks["tablets"].(map[string]any)["defaults"].(map[string]any)["vttablet"] = map[string]any{"extraFlags": map[string]any{"queryserver-config-pool-size": "24"}}
-	})
-	s.waitServing(t, ctx)
-	time.Sleep(3 * time.Second)
-	s.check(t, ctx, w.Stop(), 1_000_000)
-	for name, uid := range s.podUIDs(t, ctx) {
-		if pods[name] == uid {
-			t.Errorf("Pod %s was not replaced by the rollout", name)
-		}
-	}
-	if now := s.claimUIDs(t, ctx); fmt.Sprint(now) != fmt.Sprint(claims) {
-		t.Errorf("claims changed: %v, were %v", now, claims)
-	}
-	for _, tb := range s.tablets {
-		got := logs.lines(tb.Pod)
-		if !strings.Contains(got, "preStop "+tb.Alias+": primary of "+Keyspace+"/"+tb.Shard+": PlannedReparentShard --avoid-primary="+tb.Alias) ||
-			!strings.Contains(got, "preStop "+tb.Alias+": planned reparent failed, stopping anyway:") {
-			t.Errorf("the preStop of %s did not say what it did; its vttablet said:\n%s", tb.Pod, got)
-		}
-	}
+// load is a write load under way: its writer and what it started from.
+type load struct {
+	w    *Writer
+	from int64
 }
 
-// lost deletes a tablet Pod with no grace at all: it comes back on the same
-// claim with its rows, and its shard serves again.
-func (s *scenario) lost(t *testing.T, ctx context.Context) {
-	tb := s.tablets[0]
-	claims := s.claimUIDs(t, ctx)
-	fixer := s.writable(ctx, t)
-	defer fixer()
-	w := StartWriter(s.gates["zone1"], 3_000_000)
+// startLoad starts writing through zone1's vtgate, from ids no earlier
+// load used, and lets it run a moment before the disruption.
+func (s *scenario) startLoad() load {
+	l := load{w: StartWriter(s.gates["zone1"], s.next), from: s.next}
+	s.next += 100_000_000
 	time.Sleep(3 * time.Second)
-	zero := int64(0)
-	if err := s.c.CoreV1().Pods(Namespace).Delete(ctx, tb.Pod, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(5 * time.Second)
-	s.waitServing(t, ctx)
-	time.Sleep(3 * time.Second)
-	s.check(t, ctx, w.Stop(), 3_000_000)
-	if now := s.claimUIDs(t, ctx); now[tb.Pod] != claims[tb.Pod] {
-		t.Errorf("the tablet came back on another claim: %s, was %s", now[tb.Pod], claims[tb.Pod])
-	}
-	var n int
-	if err := s.gates["zone2"].QueryRowContext(ctx, "SELECT COUNT(*) FROM t WHERE id <= 1000").Scan(&n); err != nil || n != 1000 {
-		t.Errorf("after the lost Pod, %d of the first 1000 rows (%v)", n, err)
-	}
+	return l
 }
 
-// preStop deletes a primary tablet's Pod as a drain would (with its grace
-// period): the hook runs against the real vtctld, parses, finds no other
-// candidate (one tablet per shard here), says so in the container's log
-// and does not hold the Pod past its bound.
-func (s *scenario) preStop(t *testing.T, ctx context.Context) {
-	tb := s.tablets[1]
-	logs := s.follow(ctx)
-	fixer := s.writable(ctx, t)
-	defer fixer()
-	old, err := s.c.CoreV1().Pods(Namespace).Get(ctx, tb.Pod, metav1.GetOptions{})
+// finish stops a load after a moment and checks what it left: it reads
+// every row back (a page at a time) and prints the line per shard, failing
+// on any acknowledged write lost; gap is the goal for the longest gap,
+// which is reported, not enforced.
+func (s *scenario) finish(t *testing.T, ctx context.Context, l load, gap time.Duration) []ShardReport {
+	t.Helper()
+	time.Sleep(3 * time.Second)
+	writes := l.w.Stop()
+	present, err := Present(ctx, s.gates["zone1"], l.from)
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	if err := s.c.CoreV1().Pods(Namespace).Delete(ctx, tb.Pod, metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p, err := s.c.CoreV1().Pods(Namespace).Get(ctx, tb.Pod, metav1.GetOptions{})
-		if err != nil || p.UID != old.UID {
-			break
+	reports := Report(writes, present)
+	for _, r := range reports {
+		verdict := "met"
+		if r.LongestGap > gap {
+			verdict = "missed"
 		}
-		if time.Since(start) > 3*time.Minute {
-			t.Fatalf("the Pod is still stopping after 3 minutes")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	took := time.Since(start)
-	t.Logf("the primary's Pod stopped %s after its deletion (the reparent is bounded to 60s)", took.Round(100*time.Millisecond))
-	if took > 90*time.Second {
-		t.Errorf("the Pod took %s to stop: the hook must not hold it past its bound", took)
-	}
-	time.Sleep(2 * time.Second)
-	got := logs.lines(tb.Pod)
-	for _, want := range []string{
-		"preStop " + tb.Alias + ": primary of " + Keyspace + "/" + tb.Shard + ": PlannedReparentShard --avoid-primary=" + tb.Alias,
-		"preStop " + tb.Alias + ": planned reparent failed, stopping anyway:",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("the vttablet log lacks %q:\n%s", want, got)
-		}
-	}
-	events, _ := s.c.CoreV1().Events(Namespace).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.uid=" + string(old.UID)})
-	for _, ev := range events.Items {
-		if ev.Reason == "FailedPreStopHook" {
-			t.Logf("event %s: %s", ev.Reason, ev.Message)
-		}
-	}
-	s.waitServing(t, ctx)
-}
-
-// check reads what a load left and reports it, one line per shard saying
-// what was acknowledged and what was lost; nothing acknowledged may be.
-func (s *scenario) check(t *testing.T, ctx context.Context, writes []Write, from int64) {
-	present, err := Present(ctx, s.gates["zone1"], from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range Report(writes, present) {
-		t.Log(r)
-		fmt.Println(r)
+		line := fmt.Sprintf("%s (goal %s: %s)", r, gap, verdict)
+		t.Log(line)
+		fmt.Println(line)
 		if len(r.Lost) > 0 {
 			t.Errorf("shard %s lost %d acknowledged writes: %v", r.Shard, len(r.Lost), r.Lost[:min(len(r.Lost), 10)])
 		}
@@ -462,6 +469,7 @@ func (s *scenario) check(t *testing.T, ctx context.Context, writes []Write, from
 			t.Errorf("shard %s acknowledged no write", r.Shard)
 		}
 	}
+	return reports
 }
 
 // edit changes the cluster's spec and waits until the change has rolled
@@ -493,8 +501,8 @@ func (s *scenario) edit(t *testing.T, ctx context.Context, change func(spec map[
 				last = msg
 			}
 		}
-		if time.Since(start) > 15*time.Minute {
-			t.Fatalf("the edit did not roll out in 15 minutes: %s\n%s", last, s.pods(ctx))
+		if time.Since(start) > 25*time.Minute {
+			t.Fatalf("the edit did not roll out in 25 minutes: %s\n%s", last, s.pods(ctx))
 		}
 		time.Sleep(time.Second)
 	}
@@ -502,86 +510,48 @@ func (s *scenario) edit(t *testing.T, ctx context.Context, change func(spec map[
 
 // waitServing waits until vtgate sees every shard's primary serving.
 func (s *scenario) waitServing(t *testing.T, ctx context.Context) {
+	t.Helper()
 	if err := retry(ctx, 5*time.Minute, func() error {
-		serving, err := servingPrimaries(ctx, s.gates["zone1"])
-		if err == nil && len(serving) != len(Shards) {
-			err = fmt.Errorf("serving primaries in %v only", serving)
+		for _, cell := range Cells {
+			serving, err := servingPrimaries(ctx, s.gates[cell])
+			if err == nil && len(serving) != len(Shards) {
+				err = fmt.Errorf("%s's vtgate: serving primaries in %v only", cell, serving)
+			}
+			if err != nil {
+				return err
+			}
 		}
-		return err
+		return nil
 	}); err != nil {
 		t.Fatalf("%v\n%s", err, s.pods(ctx))
 	}
 }
 
-// writable is the MariaDB step: a restarted primary comes back read-only
-// and Vitess cannot make a MariaDB writable, so while a tablet Pod runs but
-// is not Ready, turn read_only off through its mysqld socket. It runs until
-// the returned function is called.
-func (s *scenario) writable(ctx context.Context, t *testing.T) func() {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			for _, tb := range s.tablets {
-				p, err := s.c.CoreV1().Pods(Namespace).Get(ctx, tb.Pod, metav1.GetOptions{})
-				if err != nil || p.DeletionTimestamp != nil || podReady(p) || !running(p, "mysqld") {
-					continue
-				}
-				out, err := s.e.Kubectl(ctx, "exec", tb.Pod, "-c", "mysqld", "--", "mysql", "-u", "vt_dba", "-p"+DBAPassword,
-					"-S", tb.Socket(), "-e", "SET GLOBAL read_only = OFF")
-				if err == nil {
-					t.Logf("MariaDB step: read_only off on %s", tb.Alias)
-				} else if !strings.Contains(out, "Can't connect") {
-					t.Logf("MariaDB step on %s: %v %s", tb.Alias, err, strings.TrimSpace(out))
-				}
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(2 * time.Second):
-			}
-		}
-	}()
-	return func() { cancel(); <-done }
-}
-
-// logFollower keeps the vttablet container's log lines of every tablet Pod
-// from when it was asked, across the Pods' replacements.
-type logFollower struct {
-	mu  sync.Mutex
-	got map[string][]string // by Pod name
-}
-
-func (l *logFollower) lines(pod string) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.got[pod], "\n")
-}
-
-// follow streams the vttablet logs of the current tablet Pods until their
-// containers end (the preStop writes to the container's log).
-func (s *scenario) follow(ctx context.Context) *logFollower {
-	l := &logFollower{got: map[string][]string{}}
+// tablet is the scenario's tablet of an alias.
+func (s *scenario) tablet(alias string) Tablet {
 	for _, tb := range s.tablets {
-		since := metav1.NewTime(time.Now().Add(-time.Second))
-		r, err := s.c.CoreV1().Pods(Namespace).GetLogs(tb.Pod, &corev1.PodLogOptions{Container: "vttablet", Follow: true, SinceTime: &since}).Stream(ctx)
-		if err != nil {
-			continue
+		if tb.Alias == alias {
+			return tb
 		}
-		go func() {
-			defer r.Close()
-			sc := bufio.NewScanner(r)
-			sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-			for sc.Scan() {
-				if strings.Contains(sc.Text(), "preStop") {
-					l.mu.Lock()
-					l.got[tb.Pod] = append(l.got[tb.Pod], sc.Text())
-					l.mu.Unlock()
-				}
-			}
-		}()
 	}
-	return l
+	return Tablet{Alias: alias}
+}
+
+// mysql runs a query on a tablet's mysqld as vt_dba, through kubectl exec
+// and the image's mysql client, and returns its tab-separated answer.
+func (s *scenario) mysql(ctx context.Context, tb Tablet, query string) (string, error) {
+	out, err := s.e.Kubectl(ctx, "exec", tb.Pod, "-c", "mysqld", "--", "mysql", "-u", "vt_dba", "-p"+DBAPassword,
+		"-S", tb.Socket(), "-N", "-B", "-e", query)
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if !strings.Contains(l, "Using a password on the command line") && strings.TrimSpace(l) != "" {
+			lines = append(lines, l)
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s on %s: %w: %s", query, tb.Alias, err, strings.Join(lines, "\n"))
+	}
+	return strings.Join(lines, "\n"), nil
 }
 
 func (s *scenario) claimUIDs(t *testing.T, ctx context.Context) map[string]types.UID {
@@ -628,16 +598,36 @@ func retry(ctx context.Context, within time.Duration, f func() error) error {
 	}
 }
 
-// keepLogs copies the plane's and node's logs to VTMETA_E2E_LOGS when the
-// test failed.
+// keepLogs copies the plane's and node's logs, and every container's, to
+// VTMETA_E2E_LOGS when the test failed.
 func keepLogs(t *testing.T, dir string) {
 	dst := os.Getenv("VTMETA_E2E_LOGS")
 	if dst == "" || !t.Failed() {
 		return
 	}
-	if err := os.CopyFS(dst, os.DirFS(dir)); err != nil {
-		t.Logf("keep logs: %v", err)
-	} else {
-		t.Logf("logs kept in %s", dst)
+	for _, d := range []struct{ from, to string }{{dir, dst}, {filepath.Join(realnode.RootDir, "pod-logs"), filepath.Join(dst, "pod-logs")}} {
+		if err := copyFiles(d.from, d.to); err != nil {
+			t.Logf("keep logs: %v", err)
+		}
 	}
+	t.Logf("logs kept in %s", dst)
+}
+
+// copyFiles copies the regular files under from to the same places under
+// to.
+func copyFiles(from, to string) error {
+	return filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(to, rel)), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(to, rel), b, 0o644)
+	})
 }

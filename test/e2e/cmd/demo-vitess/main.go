@@ -1,10 +1,12 @@
 // Command demo-vitess runs real Vitess from what vtmeta renders: it starts
 // the control plane with one real node (kubelet, containerd, Vitess 24 and
-// MariaDB images built here; it needs root on Debian), applies the Vitess
-// scenario's VitessCluster (two cells, two shards, a vtgate per cell,
-// credentials), promotes each shard's tablet (vtorc cannot on MariaDB),
-// and prints how to connect to each vtgate with a MySQL client. Ctrl-C
-// tears it all down.
+// MySQL 9.7 images built here; it needs root on Debian), applies the
+// Vitess scenario's VitessCluster (two cells, two shards with two
+// primary-eligible tablets and an rdonly per cell, a vtgate and a vtorc
+// per cell, credentials), waits for vtorc to elect each shard's primary,
+// and prints how to connect to each vtgate with the MySQL client of the
+// mysqld image (run from the image unpacked, through chroot), after
+// checking that command through it. Ctrl-C tears it all down.
 package main
 
 import (
@@ -12,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -75,7 +78,7 @@ func run(ctx context.Context, exit bool) error {
 	if err := realnode.OnlyNode(ctx, c); err != nil {
 		return err
 	}
-	if err := realnode.Volumes(ctx, c, 8, "2Gi"); err != nil {
+	if err := realnode.Volumes(ctx, c, vitess.Volumes(), "2Gi"); err != nil {
 		return err
 	}
 	if err := vitess.Prerequisites(ctx, c); err != nil {
@@ -117,20 +120,32 @@ func run(ctx context.Context, exit bool) error {
 	if err != nil {
 		return err
 	}
-	say("promoting each shard's tablet (vtorc's job, which it cannot do on MariaDB)")
-	if err := vitess.Promote(ctx, v, tablets, say); err != nil {
+	say("waiting for vtorc to elect each shard's primary")
+	primaries, err := v.Primaries(ctx, 10*time.Minute)
+	if err != nil {
 		return err
 	}
-	fmt.Printf("\n== the cluster serves; connect with a MySQL client (from this machine)\n")
-	for _, cell := range []string{"zone1", "zone2"} {
+	say("vtorc elected %v", primaries)
+	root, err := images.MySQLRoot()
+	if err != nil {
+		return err
+	}
+	var commands []string
+	for _, cell := range vitess.Cells {
 		addr, err := vitess.Gateway(ctx, c, cell)
 		if err != nil {
 			return err
 		}
 		host, port, _ := strings.Cut(addr, ":")
-		fmt.Printf("  mysql -h %s -P %s -u %s -p'%s' %s   # %s's vtgate\n", host, port, vitess.AppUser,
-			strings.ReplaceAll(vitess.AppPassword, "'", `'\''`), vitess.Keyspace, cell)
+		args := []string{root, "mysql", "-h", host, "-P", port, "-u", vitess.AppUser, "-p" + vitess.AppPassword, vitess.Keyspace}
+		// The printed command works: the client answers through it.
+		if err := check(ctx, append(args, "-e", "SELECT @@version")); err != nil {
+			return fmt.Errorf("%s's vtgate through the image's mysql client: %w", cell, err)
+		}
+		commands = append(commands, fmt.Sprintf("  chroot %s   # %s's vtgate", shellQuote(args), cell))
 	}
+	fmt.Printf("\n== the cluster serves; connect with the MySQL client of the mysqld image (MySQL %s, from this machine, as root)\n%s\n",
+		images.MySQLVersion, strings.Join(commands, "\n"))
 	fmt.Printf("  export KUBECONFIG=%s PATH=%s:$PATH\n  kubectl get vitess   # and, after make build with ./bin on PATH: kubectl vtmeta tree %s\n", e.Kubeconfig, plane.BinDir(), vitess.Cluster)
 	fmt.Printf("  vtctldclient --server=%s GetTablets   # %s\n", v.Server, v.Bin)
 	if exit {
@@ -139,4 +154,36 @@ func run(ctx context.Context, exit bool) error {
 	fmt.Printf("\nPress Ctrl-C to tear everything down.\n")
 	<-ctx.Done()
 	return nil
+}
+
+// check runs chroot with args, waiting for vtgate to route (the keyspace's
+// serving graph may trail the election by a few seconds).
+func check(ctx context.Context, args []string) error {
+	var out []byte
+	var err error
+	for range 30 {
+		out, err = exec.CommandContext(ctx, "chroot", args...).CombinedOutput()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+	return fmt.Errorf("%w: %s", err, out)
+}
+
+// shellQuote writes args for a POSIX shell.
+func shellQuote(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@") == "" {
+			q[i] = a
+		} else {
+			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(q, " ")
 }

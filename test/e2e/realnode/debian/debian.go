@@ -1,6 +1,9 @@
-// Package debian installs the Debian packages the real node and its images
-// are made of, through apt-get, when the machine is Debian and the test
-// runs as root; elsewhere it says what to install.
+// Package debian gets the Debian packages the real node and its images
+// are made of, through apt-get: Ensure installs the host's own (when the
+// machine is Debian and the test runs as root; elsewhere it says what to
+// install), and an Archive fetches pinned packages of another suite (sid)
+// with apt state of its own, for an image's root file system, leaving the
+// host's apt state as it was.
 package debian
 
 import (
@@ -12,7 +15,8 @@ import (
 	"sync"
 )
 
-// mu serializes installs within the test binary: apt holds a host-wide lock.
+// mu serializes apt within the test binary: apt holds locks, the host's
+// and each Archive's.
 var mu sync.Mutex
 
 // Ensure installs whichever of pkgs is not installed yet.

@@ -1,10 +1,10 @@
 package images
 
 // All builds (or finds, cached) every image the real node runs Vitess
-// with: pause, Vitess, MariaDB and etcd.
+// with: pause, Vitess, MySQL and etcd.
 func All() ([]Image, error) {
 	var out []Image
-	for _, b := range []func() (Image, error){BuildPause, BuildVitess, BuildMariaDB, BuildEtcd} {
+	for _, b := range []func() (Image, error){BuildPause, BuildVitess, BuildMySQL, BuildEtcd} {
 		img, err := b()
 		if err != nil {
 			return nil, err

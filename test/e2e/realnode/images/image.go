@@ -1,11 +1,11 @@
 // Package images assembles the container images the real node runs
 // (test/e2e/realnode), without a registry and without a container engine:
-// Vitess built from its Go module, MariaDB and busybox from Debian's
-// packages, etcd from the plane's build, and a pause program. Each is
-// written as an image tarball that `ctr images import` takes, under a
-// clearly local name (vtmeta.local/...) for Pods to use with
-// imagePullPolicy IfNotPresent, and kept in test/e2e/.bin/images keyed by
-// what it was made from, so a warm run builds nothing.
+// Vitess built from its Go module (with busybox from Debian's packages),
+// MySQL from Debian sid's packages, etcd from the plane's build, and a
+// pause program. Each is written as an image tarball that `ctr images
+// import` takes, under a clearly local name (vtmeta.local/...) for Pods to
+// use with imagePullPolicy IfNotPresent, and kept in test/e2e/.bin/images
+// keyed by what it was made from, so a warm run builds nothing.
 package images
 
 import (

@@ -10,23 +10,6 @@ import (
 	"testing"
 )
 
-func TestWithoutSuperReadOnly(t *testing.T) {
-	for _, c := range []struct {
-		name, in, want string
-	}{
-		{"statements go, comments stay",
-			"# keep super_read_only off\nSET @o=IF(@@global.super_read_only=1, 'ON', 'OFF');\nSET GLOBAL super_read_only='OFF';\nCREATE USER 'vt_dba'@'localhost';\nSET GLOBAL super_read_only=IFNULL(@o, 'ON');\n",
-			"# keep super_read_only off\nCREATE USER 'vt_dba'@'localhost';\n"},
-		{"nothing to drop", "CREATE USER 'a'@'%';\n-- super_read_only\n", "CREATE USER 'a'@'%';\n-- super_read_only\n"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			if got := string(withoutSuperReadOnly([]byte(c.in))); got != c.want {
-				t.Errorf("got\n%s\nwant\n%s", got, c.want)
-			}
-		})
-	}
-}
-
 // TestHostMirrorsLinks checks that a host path is added as the host
 // resolves it: each symbolic link on the way becomes a link in the layer.
 func TestHostMirrorsLinks(t *testing.T) {

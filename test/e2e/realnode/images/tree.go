@@ -146,6 +146,9 @@ func (t *tree) HostTree(dst, src string) error {
 		}
 		rel, _ := filepath.Rel(src, p)
 		at := path.Join(dst, filepath.ToSlash(rel))
+		if at == "/" {
+			return nil // the image's root is no entry of its own
+		}
 		fi, err := d.Info()
 		if err != nil {
 			return err

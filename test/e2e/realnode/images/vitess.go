@@ -1,7 +1,6 @@
 package images
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -29,13 +28,6 @@ var Vitess = Registry + "/vitess:" + VitessRelease
 
 // VitessBinaries are the commands the Vitess image carries.
 var VitessBinaries = []string{"vtctld", "vtctldclient", "vtgate", "vttablet", "mysqlctld", "vtorc"}
-
-// MariaDBInitSQL is the init SQL file the Vitess image carries beside
-// Vitess's own init_db.sql, for mysqlctld's --init-db-sql-file on MariaDB:
-// the same statements less those that read or set super_read_only, a
-// variable MariaDB does not have (error 1193). A test-side choice, not a
-// product default.
-const MariaDBInitSQL = "/vt/config/init_db_mariadb.sql"
 
 // vitessBin is where the Vitess binaries are cached.
 func vitessBin() string { return filepath.Join(filepath.Dir(Dir()), "vitess-"+VitessModuleVersion) }
@@ -121,11 +113,6 @@ func BuildVitess() (Image, error) {
 			if err := t.HostTree("/vt/config", filepath.Join(mod, "config")); err != nil {
 				return nil, err
 			}
-			initSQL, err := MariaDBInitSQLContent()
-			if err != nil {
-				return nil, err
-			}
-			t.File(MariaDBInitSQL, 0o644, initSQL)
 			t.Dir("/vt/vtdataroot", 0o755, uid, uid)
 			return t, nil
 		},
@@ -137,38 +124,9 @@ func BuildVitess() (Image, error) {
 	})
 }
 
-// MariaDBInitSQLContent is the content of MariaDBInitSQL, for a test to
-// hand a cluster through its API (spec.initSql's ConfigMap) rather than
-// through a flag.
-func MariaDBInitSQLContent() ([]byte, error) {
-	mod, err := vitessModuleDir()
-	if err != nil {
-		return nil, err
-	}
-	sql, err := os.ReadFile(filepath.Join(mod, "config", "init_db.sql"))
-	if err != nil {
-		return nil, err
-	}
-	return withoutSuperReadOnly(sql), nil
-}
-
-// withoutSuperReadOnly drops the statements (lines, in init_db.sql) that
-// name super_read_only; comments stay.
-func withoutSuperReadOnly(sql []byte) []byte {
-	var out [][]byte
-	for _, l := range bytes.Split(sql, []byte("\n")) {
-		s := bytes.TrimSpace(l)
-		if bytes.Contains(s, []byte("super_read_only")) && !bytes.HasPrefix(s, []byte("#")) && !bytes.HasPrefix(s, []byte("--")) {
-			continue
-		}
-		out = append(out, l)
-	}
-	return bytes.Join(out, []byte("\n"))
-}
-
 // layout names the revision of how this package lays images out: change
 // it when a change here must rebuild cached images.
-const layout = "l2"
+const layout = "l3"
 
 // sanitize makes a version usable in a file name.
 func sanitize(v string) string {

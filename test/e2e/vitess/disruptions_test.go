@@ -1,0 +1,369 @@
+//go:build linux
+
+package vitess
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/vtmeta/vtmeta/internal/spec"
+	"github.com/vtmeta/vtmeta/test/e2e/realnode/images"
+)
+
+// Goals for the longest gap between acknowledged writes of a shard: a
+// planned reparent (the rollout, the drain) and a failover.
+const (
+	plannedGap  = 5 * time.Second
+	failoverGap = 30 * time.Second
+)
+
+// rollout gives the tablets new images (the same content under new tags,
+// as a user pushing a new build would) while a writer inserts through
+// vtgate, and lets vtmeta replace every tablet Pod, one at a time: every
+// acknowledged row is there afterwards, each primary moved by a planned
+// reparent from its preStop before its Pod stopped, vtorc ran no emergency
+// reparent, the cluster stayed Available, and every tablet runs on the
+// claim it had.
+func (s *scenario) rollout(t *testing.T, ctx context.Context) {
+	vttablet, mysqld := images.Vitess+"-rollout", images.MySQL+"-rollout"
+	for src, dst := range map[string]string{images.Vitess: vttablet, images.MySQL: mysqld} {
+		if err := s.node.Tag(src, dst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claims := s.claimUIDs(t, ctx)
+	pods := s.podUIDs(t, ctx)
+	before, err := s.recoveries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := s.guard(ctx)
+	available := s.availability(ctx)
+	l := s.startLoad()
+	s.edit(t, ctx, func(spec map[string]any) {
+		imgs := spec["images"].(map[string]any)
+		imgs["vttablet"], imgs["mysqld"] = vttablet, mysqld
+	})
+	samples, unavailable, first := available()
+	s.waitServing(t, ctx)
+	s.finish(t, ctx, l, plannedGap)
+	g.check(t, len(Shards))
+	s.emergencies(t, ctx, "rollout", before, true)
+	line := fmt.Sprintf("rollout: the cluster was Available in %d of %d samples (one a second)", samples-unavailable, samples)
+	t.Log(line)
+	fmt.Println(line)
+	if unavailable > 0 {
+		t.Errorf("the cluster was not Available during the rollout: first %s", first)
+	}
+	for name, uid := range s.podUIDs(t, ctx) {
+		if pods[name] == uid {
+			t.Errorf("Pod %s was not replaced by the rollout", name)
+		}
+	}
+	for _, tb := range s.tablets {
+		p, err := s.c.CoreV1().Pods(Namespace).Get(ctx, tb.Pod, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range p.Spec.Containers {
+			if want := map[string]string{"vttablet": vttablet, "mysqld": mysqld}[c.Name]; c.Image != want {
+				t.Errorf("Pod %s: container %s runs %s, want %s", tb.Pod, c.Name, c.Image, want)
+			}
+		}
+	}
+	if now := s.claimUIDs(t, ctx); fmt.Sprint(now) != fmt.Sprint(claims) {
+		t.Errorf("claims changed: %v, were %v", now, claims)
+	}
+}
+
+// emergencies prints the recoveries vtorc ran since before, and the
+// emergency reparents among them; none is what a planned step wants.
+func (s *scenario) emergencies(t *testing.T, ctx context.Context, step string, before Recoveries, wantNone bool) Recoveries {
+	t.Helper()
+	after, err := s.recoveries(ctx)
+	if err != nil {
+		t.Error(err)
+		return nil
+	}
+	d := after.Since(before)
+	line := fmt.Sprintf("%s: vtorc's recoveries: %s; emergency reparents: %d", step, d, d.Emergency())
+	t.Log(line)
+	fmt.Println(line)
+	if wantNone && d.Emergency() != 0 {
+		t.Errorf("%s: vtorc ran %d emergency reparents, want none", step, d.Emergency())
+	}
+	return d
+}
+
+// crash kills a primary as a machine failure would: its containers get
+// SIGKILL (no preStop, no clean shutdown) and its Pod is deleted with no
+// grace. vtorc elects a replica; semi-sync keeps every acknowledged write;
+// the lost tablet comes back on its claim as a replica.
+func (s *scenario) crash(t *testing.T, ctx context.Context) {
+	shard := Shards[0]
+	old, err := s.vtctld.ShardPrimary(ctx, shard)
+	if err != nil || old == "" {
+		t.Fatalf("shard %s: primary %q (%v)", shard, old, err)
+	}
+	tb := s.tablet(old)
+	claims := s.claimUIDs(t, ctx)
+	before, err := s.recoveries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := s.startLoad()
+	p, err := s.c.CoreV1().Pods(Namespace).Get(ctx, tb.Pod, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range p.Status.ContainerStatuses {
+		if err := s.node.Kill(c.ContainerID); err != nil {
+			t.Fatalf("kill %s of %s: %v", c.Name, tb.Pod, err)
+		}
+	}
+	crashed := time.Now()
+	zero := int64(0)
+	if err := s.c.CoreV1().Pods(Namespace).Delete(ctx, tb.Pod, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	var now string
+	if err := retry(ctx, 5*time.Minute, func() error {
+		now, err = s.vtctld.ShardPrimary(ctx, shard)
+		if err == nil && (now == "" || now == old || !s.vtctld.IsPrimary(ctx, now)) {
+			err = fmt.Errorf("the shard record names %q", now)
+		}
+		return err
+	}); err != nil {
+		t.Fatalf("shard %s: no new primary after %s was killed: %v\n%s", shard, old, err, s.pods(ctx))
+	}
+	elected := time.Since(crashed)
+	line := fmt.Sprintf("crash: the primary %s of %s was killed; %s became its primary %s later", old, shard, now, elected.Round(100*time.Millisecond))
+	t.Log(line)
+	fmt.Println(line)
+	if typ := s.tablet(now).Type; typ != spec.TypeReplica {
+		t.Errorf("the new primary %s is of the %s pool, want a primary-eligible replica", now, typ)
+	}
+	s.waitServing(t, ctx)
+	s.ready(t, ctx, 10*time.Minute)
+	s.finish(t, ctx, l, failoverGap)
+	if d := s.emergencies(t, ctx, "crash", before, false); d != nil && d.Emergency() == 0 {
+		t.Errorf("crash: vtorc's counters show no emergency reparent, yet the primary moved from %s to %s", old, now)
+	}
+	if now := s.claimUIDs(t, ctx); now[tb.Pod] != claims[tb.Pod] {
+		t.Errorf("the crashed tablet came back on another claim: %s, was %s", now[tb.Pod], claims[tb.Pod])
+	}
+}
+
+// drain evicts every tablet Pod of one shard, in both cells, through the
+// Eviction API as kubectl drain does (each Pod's eviction retried every 5
+// seconds while its budget refuses it, then waited out): the budgets hold,
+// the primary moves by planned reparent before its Pod stops, and nothing
+// acknowledged is lost.
+func (s *scenario) drain(t *testing.T, ctx context.Context) {
+	shard := Shards[1]
+	before, err := s.recoveries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := s.guard(ctx)
+	down := s.watchDown(ctx, shard)
+	l := s.startLoad()
+	start := time.Now()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	refused := 0
+	var errs []error
+	for _, tb := range s.tablets {
+		if tb.Shard != shard {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := s.evict(ctx, tb.Pod, 15*time.Minute)
+			mu.Lock()
+			defer mu.Unlock()
+			refused += n
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}()
+	}
+	wg.Wait()
+	drained := time.Since(start)
+	for _, err := range errs {
+		t.Error(err)
+	}
+	s.ready(t, ctx, 10*time.Minute)
+	down.stop()
+	s.finish(t, ctx, l, plannedGap)
+	g.check(t, 1)
+	s.emergencies(t, ctx, "drain", before, true)
+	down.mu.Lock()
+	defer down.mu.Unlock()
+	line := fmt.Sprintf("drain: %s's tablet Pods evicted in %s, %d evictions refused by the budgets on the way; most down at once: %v per cell, %d in all",
+		shard, drained.Round(time.Second), refused, down.perCell, down.total)
+	t.Log(line)
+	fmt.Println(line)
+	for cell, n := range down.perCell {
+		if n > 1 {
+			t.Errorf("drain: %d of %s's tablet Pods in %s were down at once; the budget allows one", n, shard, cell)
+		}
+	}
+	if refused == 0 {
+		t.Errorf("drain: the budgets refused no eviction: they did not hold the drain back")
+	}
+}
+
+// evict evicts a Pod as kubectl drain does: an eviction the budget
+// refuses (429) is asked again every 5 seconds; once granted, it waits
+// until the Pod is gone. It returns how many times the budget refused.
+func (s *scenario) evict(ctx context.Context, name string, within time.Duration) (int, error) {
+	p, err := s.c.CoreV1().Pods(Namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return 0, err
+	}
+	uid := p.UID
+	deadline := time.Now().Add(within)
+	refused := 0
+	for {
+		err := s.c.PolicyV1().Evictions(Namespace).Evict(ctx, &policyv1.Eviction{
+			ObjectMeta:    metav1.ObjectMeta{Name: name, Namespace: Namespace},
+			DeleteOptions: &metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}},
+		})
+		switch {
+		case err == nil, apierrors.IsNotFound(err), apierrors.IsConflict(err):
+			return refused, s.gone(ctx, name, uid, deadline)
+		case apierrors.IsTooManyRequests(err):
+			refused++
+		default:
+			return refused, fmt.Errorf("evict %s: %w", name, err)
+		}
+		if time.Now().After(deadline) {
+			return refused, fmt.Errorf("evict %s: still refused after %s: %w", name, within, err)
+		}
+		time.Sleep(5 * time.Second)
+	}
+}
+
+// gone waits until the Pod of that UID is no more.
+func (s *scenario) gone(ctx context.Context, name string, uid types.UID, deadline time.Time) error {
+	for {
+		p, err := s.c.CoreV1().Pods(Namespace).Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) || (err == nil && p.UID != uid) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pod %s: still there (%v)", name, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// lostVolume deletes a replica's claim and Pod, as losing a node's disk
+// would: the tablet comes back on a new, empty volume, catches up from the
+// primary (there is no backup to restore), and serves with every row of
+// its shard.
+func (s *scenario) lostVolume(t *testing.T, ctx context.Context) {
+	shard := Shards[0]
+	primary, err := s.vtctld.ShardPrimary(ctx, shard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tb Tablet
+	for _, cell := range []string{Cells[1], Cells[0]} {
+		for _, x := range s.tablets {
+			if tb.Pod == "" && x.Cell == cell && x.Shard == shard && x.Type == spec.TypeReplica && x.Alias != primary {
+				tb = x
+			}
+		}
+	}
+	claims := s.c.CoreV1().PersistentVolumeClaims(Namespace)
+	old, err := claims.Get(ctx, tb.Pod, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod, err := s.c.CoreV1().Pods(Namespace).Get(ctx, tb.Pod, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := s.startLoad()
+	if err := claims.Delete(ctx, tb.Pod, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.c.CoreV1().Pods(Namespace).Delete(ctx, tb.Pod, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var now *corev1.PersistentVolumeClaim
+	if err := retry(ctx, 10*time.Minute, func() error {
+		c, err := claims.Get(ctx, tb.Pod, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if c.UID == old.UID || c.Status.Phase != corev1.ClaimBound {
+			return fmt.Errorf("claim %s: %s, %s", tb.Pod, c.UID, c.Status.Phase)
+		}
+		p, err := s.c.CoreV1().Pods(Namespace).Get(ctx, tb.Pod, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if p.UID == pod.UID || !podReady(p) {
+			return errors.New("the tablet's new Pod is not Ready yet")
+		}
+		now = c
+		return nil
+	}); err != nil {
+		t.Fatalf("%s: %v\n%s", tb.Alias, err, s.pods(ctx))
+	}
+	back := time.Since(start)
+	if now.Spec.VolumeName == old.Spec.VolumeName {
+		t.Errorf("the new claim is bound to the old volume %s", now.Spec.VolumeName)
+	}
+	s.ready(t, ctx, 10*time.Minute)
+	s.finish(t, ctx, l, plannedGap)
+
+	count := "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM vt_" + Keyspace + ".t"
+	want, err := s.mysql(ctx, s.tablet(primary), count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := retry(ctx, 2*time.Minute, func() error {
+		got, err = s.mysql(ctx, tb, count)
+		if err == nil && got != want {
+			err = fmt.Errorf("%s has %q (rows, highest id), the primary %q", tb.Alias, got, want)
+		}
+		return err
+	}); err != nil {
+		t.Error(err)
+	}
+	serving := false
+	if err := retry(ctx, time.Minute, func() error {
+		rows, err := vitessTablets(ctx, s.gates["zone1"])
+		for _, r := range rows {
+			serving = serving || (r["alias"] == tb.Alias && r["tablettype"] == "REPLICA" && r["state"] == "SERVING")
+		}
+		if err == nil && !serving {
+			err = errors.New("not a serving replica in SHOW VITESS_TABLETS")
+		}
+		return err
+	}); err != nil {
+		t.Errorf("%s: %v", tb.Alias, err)
+	}
+	line := fmt.Sprintf("lost volume: %s came back %s later on a new volume (%s, was %s), caught up with the primary %s (rows, highest id: %s), serving: %v",
+		tb.Alias, back.Round(time.Second), now.Spec.VolumeName, old.Spec.VolumeName, primary, strings.ReplaceAll(got, "\t", ", "), serving)
+	t.Log(line)
+	fmt.Println(line)
+}
