@@ -92,7 +92,7 @@ func TestPodRunsCurrentVitess(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, args[k], v)
 		}
 	}
-	vt, my := p.Spec.Containers[0], p.Spec.Containers[1]
+	my, vt := p.Spec.Containers[0], p.Spec.Containers[1]
 	if vt.Image != "vitess/lite:v2.1.1" || my.Image != "mysql:8.4.6" || p.Spec.InitContainers[0].Image != vt.Image {
 		t.Errorf("images %s, %s", vt.Image, my.Image)
 	}

@@ -85,6 +85,21 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 			InitContainers: []corev1.Container{dbpod.InitContainer(cfg, vtImage, "mysqlctld", containerSec)},
 			Containers: []corev1.Container{
 				{
+					// No liveness probe: mysqld is stopped on purpose for a
+					// builtin backup or a restore, and mysqlctld exits, so
+					// the container restarts, when mysqld dies on its own.
+					Name:            "mysqld",
+					Image:           mysqldImage,
+					Command:         []string{dbpod.SharedVT + "/bin/mysqlctld"},
+					Args:            mysqlctldArgs(t, tm),
+					Env:             append(env, corev1.EnvVar{Name: "VTROOT", Value: dbpod.SharedVT}),
+					Ports:           []corev1.ContainerPort{{Name: "mysql", ContainerPort: MySQLPort, Protocol: corev1.ProtocolTCP}},
+					Lifecycle:       mysqldLifecycle(tm),
+					Resources:       myRes,
+					VolumeMounts:    []corev1.VolumeMount{dataMount, dbpod.SharedMount, lifecycleMount, dbpod.CredentialsMount},
+					SecurityContext: containerSec,
+				},
+				{
 					Name:            "vttablet",
 					Image:           vtImage,
 					Command:         startCommand("/vt/bin/vttablet"),
@@ -97,21 +112,6 @@ func Pod(t *v1.VitessTablet) (*corev1.Pod, error) {
 					Lifecycle:       preStop(reparentScript(t, tm)),
 					Resources:       vtRes,
 					VolumeMounts:    append([]corev1.VolumeMount{dataMount, lifecycleMount, dbpod.CredentialsMount}, backups.Mounts...),
-					SecurityContext: containerSec,
-				},
-				{
-					// No liveness probe: mysqld is stopped on purpose for a
-					// builtin backup or a restore, and mysqlctld exits, so
-					// the container restarts, when mysqld dies on its own.
-					Name:            "mysqld",
-					Image:           mysqldImage,
-					Command:         []string{dbpod.SharedVT + "/bin/mysqlctld"},
-					Args:            mysqlctldArgs(t, tm),
-					Env:             append(env, corev1.EnvVar{Name: "VTROOT", Value: dbpod.SharedVT}),
-					Ports:           []corev1.ContainerPort{{Name: "mysql", ContainerPort: MySQLPort, Protocol: corev1.ProtocolTCP}},
-					Lifecycle:       preStop(waitScript(tm)),
-					Resources:       myRes,
-					VolumeMounts:    []corev1.VolumeMount{dataMount, dbpod.SharedMount, lifecycleMount, dbpod.CredentialsMount},
 					SecurityContext: containerSec,
 				},
 			},

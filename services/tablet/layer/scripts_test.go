@@ -45,6 +45,10 @@ func TestScriptsNeverRunASpecValue(t *testing.T) {
 			})
 			dir := t.TempDir()
 			paths := map[string]string{LifecycleDir: dir, "/proc/1/fd/1": filepath.Join(dir, "log")}
+			// mysqld's preStop waits for vttablet's reparent: run that first.
+			slices.SortStableFunc(scripts, func(a, b golden.Script) int {
+				return strings.Compare(fmt.Sprint(strings.Contains(a.Where, " mysqld ")), fmt.Sprint(strings.Contains(b.Where, " mysqld ")))
+			})
 			var args []string
 			for _, sc := range scripts {
 				if strings.Contains(sc.Argv[2], p) {

@@ -7,16 +7,29 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-// How a tablet Pod starts. Both containers start together, and vttablet
-// exits when it cannot reach mysqld at once, or when mysqld's users are
-// not ready within 10 seconds: a new data directory takes mysqlctld
-// longer than that to initialize, a loaded node longer to start mysqld.
-// So vttablet waits for mysqlctld's socket, which mysqlctld serves only
-// once mysqld is initialized and up; after startWaitSeconds it starts
-// anyway, failing as it would have. (A socket left by a killed mysqlctld
-// lets vttablet start at once, as before: mysqlctld replaces it when it
-// serves.)
+// How a tablet Pod starts. vttablet exits when it cannot reach mysqld at
+// once, or when mysqld's users are not ready within 10 seconds: a new data
+// directory takes mysqlctld longer than that to initialize, a loaded node
+// longer to start mysqld. So vttablet waits for mysqlctld's socket, which
+// mysqlctld serves only once mysqld is initialized and up; after
+// startWaitSeconds it starts anyway, failing as it would have.
+//
+// The socket is on the tablet's volume, so the previous Pod's (a rollout,
+// a drain) is still there when a new Pod starts: vttablet would start at
+// once and crash until mysqld is up (three restarts a tablet, a minute of
+// back-off, measured on the real node). The mysqld container comes first
+// and its postStart hook removes that socket; the kubelet starts the next
+// container, vttablet, only once the hook has run, and mysqlctld makes its
+// new socket seconds later, once mysqld is up.
 const startWaitSeconds = 600
+
+// mysqldLifecycle is the mysqld container's hooks: the stale socket
+// removed at start, and the preStop wait for vttablet's reparent.
+func mysqldLifecycle(tm timings) *corev1.Lifecycle {
+	l := preStop(waitScript(tm))
+	l.PostStart = &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"rm", "-f", MysqlctlSocket}}}
+	return l
+}
 
 // startCommand is the vttablet container's command: the wait, then the
 // binary, which the shell runs as "$0" with the container's args.
