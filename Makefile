@@ -77,7 +77,7 @@ generate: $(TOOLS) ## Regenerate Go, gRPC, gateway code, CRDs and the API refere
 	go run ./cmd/vtflagsgen -version $(VITESS_VERSION) -o internal/vtflags/known.go
 
 .PHONY: verify
-verify: generate ## Fail when generated code, CRDs or docs/api.md are stale, or the API broke compatibility.
+verify: generate ## Fail when generated code, CRDs or docs/api.md are stale, the API broke compatibility, or a markdown link, anchor or `make` target does not resolve.
 	cd proto && $(BUF) lint
 	@if git cat-file -e main:proto/buf.yaml 2>/dev/null; then \
 		echo "buf breaking against main"; \
@@ -88,6 +88,7 @@ verify: generate ## Fail when generated code, CRDs or docs/api.md are stale, or 
 		git status --porcelain -- proto deploy/crds internal/vtflags/known.go docs/api.md; git diff --stat -- proto deploy/crds internal/vtflags/known.go docs/api.md; exit 1; \
 	fi
 	@echo "generated code, CRDs and docs/api.md are current"
+	go run ./cmd/mdcheck
 	@for m in $(MODULES); do \
 		(cd $$m && go mod tidy -diff >/dev/null 2>&1) || { echo "$$m: go.mod/go.sum not tidy; run 'go mod tidy' there"; exit 1; }; \
 		if [ -n "$$(cd $$m && GOWORK=off go list ./... 2>/dev/null)" ]; then \
