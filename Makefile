@@ -153,7 +153,7 @@ soak: ## Load driver: each layer service as a process, 200 clients for 60s, then
 	go run ./test/e2e/cmd/soak $(SOAK_FLAGS)
 
 .PHONY: bench
-bench: ## Benchmarks of the hook paths (ratios to encoding/json.Valid; see BENCHMARKS.md).
+bench: ## Benchmarks of the hook paths (ratios to encoding/json.Valid; see docs/benchmarks.md).
 	go test -run '^$$' -bench . -benchmem -count=1 $(MODULE)/services/cluster/... $(MODULE)/services/cell/... $(MODULE)/services/keyspace/... $(MODULE)/services/shard/... $(MODULE)/services/tablet/... $(MODULE)/internal/kjson/...
 
 ##@ Build
