@@ -70,23 +70,25 @@ $(BIN)/promtool: Makefile
 ##@ Code generation
 
 .PHONY: generate
-generate: $(TOOLS) ## Regenerate Go, gRPC, gateway code and CRDs from proto/, and the Vitess flag lists (VITESS_VERSION).
+generate: $(TOOLS) ## Regenerate Go, gRPC, gateway code, CRDs and the API reference (docs/api.md) from proto/, and the Vitess flag lists (VITESS_VERSION).
 	go build -o $(BIN)/protoc-gen-vtmeta-crd ./cmd/protoc-gen-vtmeta-crd
+	go build -o $(BIN)/protoc-gen-vtmeta-doc ./cmd/protoc-gen-vtmeta-doc
 	cd proto && $(BUF) format -w && $(BUF) generate
 	go run ./cmd/vtflagsgen -version $(VITESS_VERSION) -o internal/vtflags/known.go
 
 .PHONY: verify
-verify: generate ## Fail when generated code or CRDs are stale, or the API broke compatibility.
+verify: generate ## Fail when generated code, CRDs or docs/api.md are stale, the API broke compatibility, or a markdown link, anchor or `make` target does not resolve.
 	cd proto && $(BUF) lint
 	@if git cat-file -e main:proto/buf.yaml 2>/dev/null; then \
 		echo "buf breaking against main"; \
 		(cd proto && $(BUF) breaking --against '$(ROOT)/.git#branch=main,subdir=proto'); \
 	else echo "buf breaking: main has no proto/ yet, nothing to compare"; fi
-	@if [ -n "$$(git status --porcelain -- proto deploy/crds internal/vtflags/known.go)" ]; then \
+	@if [ -n "$$(git status --porcelain -- proto deploy/crds internal/vtflags/known.go docs/api.md)" ]; then \
 		echo "generated files are stale; run 'make generate' and commit:"; \
-		git status --porcelain -- proto deploy/crds internal/vtflags/known.go; git diff --stat -- proto deploy/crds internal/vtflags/known.go; exit 1; \
+		git status --porcelain -- proto deploy/crds internal/vtflags/known.go docs/api.md; git diff --stat -- proto deploy/crds internal/vtflags/known.go docs/api.md; exit 1; \
 	fi
-	@echo "generated code and CRDs are current"
+	@echo "generated code, CRDs and docs/api.md are current"
+	go run ./cmd/mdcheck
 	@for m in $(MODULES); do \
 		(cd $$m && go mod tidy -diff >/dev/null 2>&1) || { echo "$$m: go.mod/go.sum not tidy; run 'go mod tidy' there"; exit 1; }; \
 		if [ -n "$$(cd $$m && GOWORK=off go list ./... 2>/dev/null)" ]; then \
@@ -151,7 +153,7 @@ soak: ## Load driver: each layer service as a process, 200 clients for 60s, then
 	go run ./test/e2e/cmd/soak $(SOAK_FLAGS)
 
 .PHONY: bench
-bench: ## Benchmarks of the hook paths (ratios to encoding/json.Valid; see BENCHMARKS.md).
+bench: ## Benchmarks of the hook paths (ratios to encoding/json.Valid; see docs/benchmarks.md).
 	go test -run '^$$' -bench . -benchmem -count=1 $(MODULE)/services/cluster/... $(MODULE)/services/cell/... $(MODULE)/services/keyspace/... $(MODULE)/services/shard/... $(MODULE)/services/tablet/... $(MODULE)/internal/kjson/...
 
 ##@ Build

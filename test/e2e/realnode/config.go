@@ -31,7 +31,7 @@ func newConfigs(kubeconfig string) configs {
 }
 
 // The facts below were established on this machine type (2 cores, cgroup
-// v1 hybrid, root without CAP_SYS_RESOURCE): see the README's real-node
+// v1 hybrid, root without CAP_SYS_RESOURCE): see docs/development.md, real-node
 // section.
 var files = map[string]string{
 	// containerd: CRI with runc on cgroupfs, overlayfs, a local sandbox

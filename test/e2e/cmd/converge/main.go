@@ -10,7 +10,7 @@
 // time the hooks themselves took (vtmeta_hook_duration_seconds).
 //
 // It is a load driver, not a test: it asserts nothing, and its figures
-// are what BENCHMARKS.md records. Metacontroller runs at its stock client
+// are what docs/benchmarks.md records. Metacontroller runs at its stock client
 // rate (5 QPS, burst 10) unless -qps says otherwise.
 package main
 
