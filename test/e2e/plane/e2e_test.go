@@ -33,8 +33,7 @@ func TestOriginalExampleOnARealControlPlane(t *testing.T) {
 	}
 	// The binaries first: a cold build takes long on a busy machine, and
 	// the scenario's bound is for the scenario.
-	t.Logf("building etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok (cached in %s)", BinDir())
-	if err := Build(); err != nil {
+	if err := Build(t.Logf); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)

@@ -124,7 +124,10 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	logf("building and starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (the first build takes minutes)")
+	if err := Build(logf); err != nil {
+		return nil, err
+	}
+	logf("starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok")
 	p, err := StartOn(ctx, opts.Dir, opts.Network)
 	if err != nil {
 		return nil, err

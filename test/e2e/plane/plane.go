@@ -12,6 +12,7 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -47,43 +48,76 @@ func root() string {
 // BinDir is where the built binaries are cached between runs.
 func BinDir() string { return filepath.Join(root(), ".bin") }
 
-// Build builds (or finds, cached) every binary of the plane, and kubectl.
-func Build() error {
+// Build builds (or finds, cached) every binary of the plane, and kubectl,
+// reporting progress through logf (nil: quietly).
+func Build(logf Logf) error {
 	bin := BinDir()
 	stamp := filepath.Join(bin, "versions")
 	want := strings.Join([]string{KubernetesVersion, KwokVersion, "kubectl"}, " ")
 	if got, err := os.ReadFile(stamp); err == nil && string(got) == want {
 		return nil
 	}
-	if err := BuildKubernetes("./cmd/kube-apiserver", "./cmd/kube-controller-manager", "./cmd/kube-scheduler", "./cmd/etcd", "./cmd/kubectl"); err != nil {
+	if logf != nil {
+		logf("building the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) and kubectl into %s: one go build, then kwok's go install", bin)
+	}
+	if err := BuildKubernetes(logf, "./cmd/kube-apiserver", "./cmd/kube-controller-manager", "./cmd/kube-scheduler", "./cmd/etcd", "./cmd/kubectl"); err != nil {
 		return err
 	}
-	if err := goIn(filepath.Join(root(), "plane", "binaries"), "install", "sigs.k8s.io/kwok/cmd/kwok@"+KwokVersion); err != nil {
+	// go install of a path@version builds in the module kwok's go.mod
+	// makes: its packages are listed there.
+	kwok := GoBuild{
+		What: "kwok " + KwokVersion,
+		Dir:  filepath.Join(root(), "plane", "binaries"),
+		Env:  []string{"GOFLAGS=-buildvcs=false", "GOBIN=" + BinDir()},
+		Args: []string{"install", "sigs.k8s.io/kwok/cmd/kwok@" + KwokVersion},
+	}
+	if logf != nil {
+		if dir, err := moduleDir("sigs.k8s.io/kwok@" + KwokVersion); err == nil {
+			kwok.List, kwok.ListDir = []string{"./cmd/kwok"}, dir
+		}
+	}
+	if err := kwok.Run(logf); err != nil {
 		return err
 	}
 	return os.WriteFile(stamp, []byte(want), 0o644)
 }
 
 // BuildKubernetes builds commands of the binaries module (./cmd/NAME) into
-// BinDir, stamped with KubernetesVersion. It does not cache: callers keep
+// BinDir, stamped with KubernetesVersion, in one go build, reporting
+// progress through logf (nil: quietly). It does not cache: callers keep
 // their own stamp.
-func BuildKubernetes(cmds ...string) error {
+func BuildKubernetes(logf Logf, cmds ...string) error {
 	if err := os.MkdirAll(BinDir(), 0o755); err != nil {
 		return err
 	}
+	names := make([]string, len(cmds))
+	for i, c := range cmds {
+		names[i] = filepath.Base(c)
+	}
 	ldflags := fmt.Sprintf("-X k8s.io/component-base/version.gitVersion=%s -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37", KubernetesVersion)
-	return goIn(filepath.Join(root(), "plane", "binaries"), append([]string{"build", "-ldflags", ldflags, "-o", BinDir() + "/"}, cmds...)...)
+	return GoBuild{
+		What: strings.Join(names, ", "),
+		Dir:  filepath.Join(root(), "plane", "binaries"),
+		Env:  []string{"GOFLAGS=-buildvcs=false", "GOBIN=" + BinDir()},
+		Args: append([]string{"build", "-ldflags", ldflags, "-o", BinDir() + "/"}, cmds...),
+		List: cmds,
+	}.Run(logf)
 }
 
-// goIn runs the go command in a module of its own, outside go.work.
-func goIn(dir string, args ...string) error {
-	cmd := exec.Command("go", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-buildvcs=false", "GOBIN="+BinDir())
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+// moduleDir downloads a module (path@version) and returns its directory
+// in the module cache.
+func moduleDir(mod string) (string, error) {
+	cmd := exec.Command("go", "mod", "download", "-json", mod)
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go mod download %s: %w", mod, err)
 	}
-	return nil
+	var m struct{ Dir string }
+	if err := json.Unmarshal(out, &m); err != nil || m.Dir == "" {
+		return "", fmt.Errorf("go mod download %s: no directory in %s", mod, out)
+	}
+	return m.Dir, nil
 }
 
 // FakeNodeAnnotation marks the nodes kwok plays the kubelet of (value
@@ -156,7 +190,7 @@ func Start(ctx context.Context, dir string) (*Plane, error) {
 // StartOn starts a control plane in dir, listening as nw says; Stop
 // tears it down.
 func StartOn(ctx context.Context, dir string, nw Network) (*Plane, error) {
-	if err := Build(); err != nil {
+	if err := Build(nil); err != nil {
 		return nil, err
 	}
 	p := &Plane{dir: dir}

@@ -6,10 +6,8 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 
 	"github.com/vtmeta/vtmeta/test/e2e/plane"
 )
@@ -17,8 +15,8 @@ import (
 // Build builds (or finds, cached in test/e2e/.bin) the kubelet and
 // kube-proxy, from the plane's k8s.io/kubernetes module, and CoreDNS with
 // the plugins the node uses, from the module ./coredns (CoreDNS's pins,
-// outside go.work).
-func Build() error {
+// outside go.work), reporting progress through logf (nil: quietly).
+func Build(logf plane.Logf) error {
 	bin := plane.BinDir()
 	stamp := filepath.Join(bin, "realnode-versions")
 	// CoreDNS's pin and plugins are in its module: a change there rebuilds.
@@ -34,15 +32,18 @@ func Build() error {
 	if got, err := os.ReadFile(stamp); err == nil && string(got) == want {
 		return nil
 	}
-	if err := plane.BuildKubernetes("./cmd/kubelet", "./cmd/kube-proxy"); err != nil {
+	if err := plane.BuildKubernetes(logf, "./cmd/kubelet", "./cmd/kube-proxy"); err != nil {
 		return err
 	}
-	args := []string{"build", "-trimpath", "-o", filepath.Join(bin, "coredns"), "."}
-	cmd := exec.Command("go", args...)
-	cmd.Dir = filepath.Join(here(), "coredns")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-buildvcs=false")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+	coredns := plane.GoBuild{
+		What: "coredns",
+		Dir:  filepath.Join(here(), "coredns"),
+		Env:  []string{"CGO_ENABLED=0", "GOFLAGS=-buildvcs=false"},
+		Args: []string{"build", "-trimpath", "-o", filepath.Join(bin, "coredns"), "."},
+		List: []string{"."},
+	}
+	if err := coredns.Run(logf); err != nil {
+		return err
 	}
 	return os.WriteFile(stamp, []byte(want), 0o644)
 }

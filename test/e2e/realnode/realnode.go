@@ -132,7 +132,7 @@ func Prepare(ctx context.Context, opts Options) (*Node, error) {
 	if err := n.step("install Debian packages ("+strings.Join(Packages, ", ")+")", func() error { return debian.Ensure(Packages...) }); err != nil {
 		return nil, err
 	}
-	if err := n.step("build kubelet, kube-proxy and CoreDNS", Build); err != nil {
+	if err := n.step("build kubelet, kube-proxy and CoreDNS", func() error { return Build(n.logf) }); err != nil {
 		return nil, err
 	}
 	if err := n.step("build the pause image", func() error { _, err := images.BuildPause(); return err }); err != nil {

@@ -66,6 +66,10 @@ func TestRealNodeRunsVitessAndMySQL(t *testing.T) {
 	defer node.Stop()
 	var imgs []images.Image
 	phase("build the images (Vitess, MySQL, etcd, pause)", func() (err error) {
+		// The plane first, with its progress: the etcd image is built from it.
+		if err := plane.Build(t.Logf); err != nil {
+			return err
+		}
 		imgs, err = images.All()
 		return err
 	})

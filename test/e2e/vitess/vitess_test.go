@@ -59,6 +59,10 @@ func TestVitessOnARealNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer node.Stop()
+	// The plane first, with its progress: the etcd image is built from it.
+	if err := plane.Build(t.Logf); err != nil {
+		t.Fatal(err)
+	}
 	imgStart := time.Now()
 	imgs, err := images.All()
 	if err != nil {

@@ -56,6 +56,10 @@ func run(ctx context.Context, exit bool) error {
 		return err
 	}
 	defer node.Stop()
+	// The plane first, with its progress: the etcd image is built from it.
+	if err := plane.Build(say); err != nil {
+		return err
+	}
 	imgs, err := images.All()
 	if err != nil {
 		return err

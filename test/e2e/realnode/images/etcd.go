@@ -18,7 +18,7 @@ const EtcdModule = "go.etcd.io/etcd/server/v3"
 // the libraries it loads, if any; its reference is
 // vtmeta.local/etcd:<version>.
 func BuildEtcd() (Image, error) {
-	if err := plane.Build(); err != nil {
+	if err := plane.Build(nil); err != nil {
 		return Image{}, err
 	}
 	bin := filepath.Join(plane.BinDir(), "etcd")
