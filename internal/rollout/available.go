@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -36,11 +37,13 @@ func Available(o *v1.Object) bool {
 }
 
 // Unavailable names the children of the walk, of those matched (nil:
-// every one), that do not serve (Available), in rollout order.
+// every one), that do not serve (Available), in rollout order. A task (a
+// Pod that runs once: restartPolicy Never, as a cell's VSchema Pod) serves
+// nothing, and is never counted: once done, it is never Ready.
 func (r Result) Unavailable(match func(State) bool) []Child {
 	var out []Child
 	for _, s := range r.States {
-		if (match == nil || match(s)) && !Available(s.Observed) {
+		if (match == nil || match(s)) && !task(s.Child) && !Available(s.Observed) {
 			out = append(out, s.Child)
 		}
 	}
@@ -57,4 +60,17 @@ func AvailableCondition(down []Child) *v1.Condition {
 		return conditions.New(conditions.Available, false, "ChildUnavailable", down[0].String()+" is not available")
 	}
 	return conditions.New(conditions.Available, false, "ChildrenUnavailable", fmt.Sprintf("%s and %d more are not available", down[0], len(down)-1))
+}
+
+// task says whether a desired child is a Pod that runs once.
+func task(c Child) bool {
+	if c.Kind != "Pod" {
+		return false
+	}
+	var pod struct {
+		Spec struct {
+			RestartPolicy string `json:"restartPolicy"`
+		} `json:"spec"`
+	}
+	return json.Unmarshal(c.JSON, &pod) == nil && pod.Spec.RestartPolicy == "Never"
 }

@@ -39,3 +39,25 @@ func TestAvailable(t *testing.T) {
 		t.Error("a child being deleted is available")
 	}
 }
+
+// TestUnavailableSkipsTasks: a finished task Pod (restartPolicy Never, as
+// a cell's VSchema Pod) is never Ready, and must not make its parent
+// unavailable; a serving Pod that is not Ready does.
+func TestUnavailableSkipsTasks(t *testing.T) {
+	done := &v1.Object{ApiVersion: "v1", Kind: "Pod", Metadata: &v1.ObjectMeta{Name: "x"},
+		Status: &v1.ObjectStatus{Conditions: []*v1.Condition{{Type: "Ready", Status: "False"}}}}
+	for _, tt := range []struct {
+		name string
+		spec string
+		down int
+	}{
+		{"a task", `{"spec":{"restartPolicy":"Never"}}`, 0},
+		{"a serving Pod", `{"spec":{"restartPolicy":"Always"}}`, 1},
+		{"a Pod with the default policy", `{"spec":{}}`, 1},
+	} {
+		r := Result{States: []State{{Child: Child{Kind: "Pod", APIVersion: "v1", Name: "x", JSON: []byte(tt.spec)}, Exists: true, Observed: done}}}
+		if got := len(r.Unavailable(nil)); got != tt.down {
+			t.Errorf("%s: %d unavailable, want %d", tt.name, got, tt.down)
+		}
+	}
+}
