@@ -9,8 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
-	"sort"
 	"strings"
 	"testing"
 
@@ -20,6 +18,7 @@ import (
 	"github.com/vtmeta/vtmeta/internal/hook"
 	"github.com/vtmeta/vtmeta/services/cluster/layer"
 	shard "github.com/vtmeta/vtmeta/services/shard/layer"
+	"github.com/vtmeta/vtmeta/test/e2e/series"
 )
 
 // exported scrapes a real layer service after a valid, an invalid and a
@@ -51,6 +50,10 @@ func exported(t *testing.T) map[string]bool {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Its schedules' CronJobs, as the layer answered them (its golden
+	// response), applied and succeeded once: the series of its last
+	// backup's time.
+	backups = withSucceededCronJobs(t, backups, filepath.Join("..", "..", "..", "services", "shard", "layer", "testdata", "backup-volume.response.json"))
 	b, err := golden.Recast(backups, shard.Service.ChildTypes)
 	if err != nil {
 		t.Fatal(err)
@@ -83,67 +86,108 @@ func exported(t *testing.T) map[string]bool {
 	return names
 }
 
-// used returns the vtmeta metric names in PromQL expressions.
-func used(exprs []string) []string {
-	seen := map[string]bool{}
-	for _, e := range exprs {
-		for _, n := range regexp.MustCompile(`\bvtmeta_[a-z_]+\b`).FindAllString(e, -1) {
-			seen[n] = true
-		}
-	}
-	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func TestDashboardAndAlertsUseExportedMetrics(t *testing.T) {
-	have := exported(t)
-	var dash struct {
-		Panels []struct {
-			Title   string `json:"title"`
-			Targets []struct {
-				Expr string `json:"expr"`
-			} `json:"targets"`
-		} `json:"panels"`
-	}
-	b, err := os.ReadFile(filepath.Join(deployDir, "monitoring", "dashboard.json"))
+// withSucceededCronJobs adds to a shard's request the CronJobs of its
+// golden response as Metacontroller would observe them once applied
+// (with the last-applied annotation), each with a last success.
+func withSucceededCronJobs(t *testing.T, request []byte, response string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(response)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(b, &dash); err != nil {
+	var req, resp map[string]any
+	if err := json.Unmarshal(request, &req); err != nil {
 		t.Fatal(err)
 	}
-	var dashExprs []string
-	titles := ""
-	for _, p := range dash.Panels {
-		titles += p.Title + "\n"
-		for _, tg := range p.Targets {
-			dashExprs = append(dashExprs, tg.Expr)
+	if err := json.Unmarshal(b, &resp); err != nil {
+		t.Fatal(err)
+	}
+	cjs := map[string]any{}
+	for _, c := range resp["children"].([]any) {
+		obj := c.(map[string]any)
+		if obj["kind"] != "CronJob" {
+			continue
 		}
+		applied, err := json.Marshal(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		meta := obj["metadata"].(map[string]any)
+		ann, _ := meta["annotations"].(map[string]any)
+		if ann == nil {
+			ann = map[string]any{}
+		}
+		ann["metacontroller.k8s.io/last-applied-configuration"] = string(applied)
+		meta["annotations"] = ann
+		obj["status"] = map[string]any{"lastSuccessfulTime": "2026-12-05T03:00:00Z"}
+		cjs[meta["name"].(string)] = obj
+	}
+	if len(cjs) == 0 {
+		t.Fatalf("%s has no CronJob", response)
+	}
+	req["children"].(map[string]any)["CronJob.batch/v1"] = cjs
+	out, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestDashboardsAndAlertsUseRealSeries checks every series the dashboards
+// and alerts name: vtmeta's own against what the services export, Vitess's
+// and etcd's against the real scrape; up is Prometheus's own.
+func TestDashboardsAndAlertsUseRealSeries(t *testing.T) {
+	have := exported(t)
+	scraped, err := series.ReadFixture(filepath.Join("..", "vitess", "testdata", "scraped-series.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"vtgate", "vttablet", "vtctld", "vtorc", "etcd"} {
+		if len(scraped[c]) == 0 {
+			t.Errorf("the scrape fixture has no series of %s", c)
+		}
+		for _, n := range scraped[c] {
+			have[n] = true
+		}
+	}
+	for n := range series.OnFirstEvent {
+		have[n] = true
+	}
+	have["up"] = true
+	monitoring := filepath.Join(deployDir, "monitoring")
+	hooks, hookExprs, err := series.Dashboard(filepath.Join(monitoring, "dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, want := range []string{"p50 / p90 / p99", "Requests per second", "Error ratio", "Request size", "Response size", "Children per sync", "in flight"} {
-		if !strings.Contains(titles, want) {
-			t.Errorf("the dashboard has no %q panel", want)
+		if !strings.Contains(hooks, want) {
+			t.Errorf("the hook dashboard has no %q panel", want)
 		}
 	}
-	rules := readRules(t)
-	var ruleExprs []string
-	for _, g := range rules.Groups {
-		for _, r := range g.Rules {
-			ruleExprs = append(ruleExprs, r.Expr)
+	vitess, vitessExprs, err := series.Dashboard(filepath.Join(monitoring, "vitess-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"queries per second by keyspace and tablet type", "p50 / p99", "errors per second by code", "serving and not serving", "Replication lag", "vtorc recoveries", "last backup"} {
+		if !strings.Contains(vitess, want) {
+			t.Errorf("the Vitess dashboard has no %q panel", want)
 		}
 	}
-	for what, exprs := range map[string][]string{"dashboard": dashExprs, "alerts": ruleExprs} {
-		names := used(exprs)
+	ruleExprs, err := series.Rules(filepath.Join(monitoring, "rules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, exprs := range map[string][]string{"hook dashboard": hookExprs, "Vitess dashboard": vitessExprs, "alerts": ruleExprs} {
+		names, err := series.Used(exprs)
+		if err != nil {
+			t.Errorf("the %s: %v", what, err)
+		}
 		if len(names) == 0 {
-			t.Errorf("the %s use no vtmeta metric", what)
+			t.Errorf("the %s use no metric", what)
 		}
 		for _, n := range names {
 			if !have[n] {
-				t.Errorf("the %s use %s, which the services do not export", what, n)
+				t.Errorf("the %s use %s, which neither the services export nor the real scrape saw", what, n)
 			}
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -44,6 +45,10 @@ const (
 	// tablets in each cell.
 	Replicas = 2
 	Rdonly   = 1
+	// BackupClaim is the claim the cluster keeps its backups on (Vitess
+	// file storage); Restored is the cluster later restored from them.
+	BackupClaim = "vt-backups"
+	Restored    = "vt2"
 )
 
 // Shards are the keyspace's shards; Cells the cells that hold its tablets.
@@ -56,17 +61,14 @@ var (
 // 3-member topology etcd and vtctld, each with a vtgate, a vtorc, and, per
 // shard, two primary-eligible tablets and one rdonly (four primary-eligible
 // tablets per shard across the cells: vtmeta picks semi_sync); images and
-// credentials as a user with a private registry would name them (etcd is
+// credentials as a user with a private registry would name them; the
+// keyspace's VSchema declared in the spec, routing t by a hash of its id (etcd is
 // the etcd image's reference, which follows the plane's etcd version).
 func Manifest(etcd string) string {
 	claim := fmt.Sprintf("{accessModes: [ReadWriteOnce], storageClassName: %s, resources: {requests: {storage: 1Gi}}}", realnode.StorageClass)
-	return fmt.Sprintf(`apiVersion: vitess.io/v1alpha1
-kind: VitessCluster
-metadata: {name: %[1]s, namespace: %[2]s}
-spec:
-  selector: {matchLabels: {app: %[1]s}}
-  credentials: {secretName: %[3]s}
-  images: {vtctld: %[4]s, vtgate: %[4]s, vtorc: %[4]s, vttablet: %[4]s, mysqld: %[5]s, etcd: %[6]s}
+	return header(Cluster, etcd) + fmt.Sprintf(`  backup:
+    volume: {claimName: %[11]s}
+    retention: {minCount: 2, minAge: 1m}
   cells:
   - name: zone1
     etcd: {size: 3, volumeClaim: %[7]s}
@@ -81,21 +83,79 @@ spec:
     shards:
     - keyRange: {start: "", end: "80"}
     - keyRange: {start: "80", end: ""}
+    vschema:
+      vindexes: {hash: {type: hash}}
+      tables: {t: {columnVindexes: [{column: id, name: hash}]}}
     tablets:
       defaults:
         volumeClaim: %[7]s
       replica: {replicas: %[9]d}
       rdonly: {replicas: %[10]d}
-`, Cluster, Namespace, Secret, images.Vitess, images.MySQL, etcd, claim, Keyspace, Replicas, Rdonly)
+`, Cluster, Namespace, Secret, images.Vitess, images.MySQL, etcd, claim, Keyspace, Replicas, Rdonly, BackupClaim)
+}
+
+// header is the start of a VitessCluster of the scenario: its name,
+// selector, credentials and images.
+func header(name, etcd string) string {
+	return fmt.Sprintf(`apiVersion: vitess.io/v1alpha1
+kind: VitessCluster
+metadata: {name: %[1]s, namespace: %[2]s}
+spec:
+  selector: {matchLabels: {app: %[1]s}}
+  credentials: {secretName: %[3]s}
+  images: {vtctld: %[4]s, vtgate: %[4]s, vtorc: %[4]s, vttablet: %[4]s, mysqld: %[5]s, etcd: %[6]s}
+`, name, Namespace, Secret, images.Vitess, images.MySQL, etcd)
+}
+
+// RestoredManifest is the VitessCluster restored from the scenario
+// cluster's backups once that is deleted: one cell, a one-member etcd, the
+// same keyspace, shards and VSchema, two primary-eligible tablets per
+// shard, on the same backup storage.
+func RestoredManifest(etcd string) string {
+	claim := fmt.Sprintf("{accessModes: [ReadWriteOnce], storageClassName: %s, resources: {requests: {storage: 1Gi}}}", realnode.StorageClass)
+	return header(Restored, etcd) + fmt.Sprintf(`  backup:
+    volume: {claimName: %[9]s}
+  cells:
+  - name: zone1
+    etcd: {size: 1, volumeClaim: %[7]s}
+    vtgate: {replicas: 1}
+    vtorc: {}
+  keyspaces:
+  - name: %[8]s
+    cells: [zone1]
+    shards:
+    - keyRange: {start: "", end: "80"}
+    - keyRange: {start: "80", end: ""}
+    vschema:
+      vindexes: {hash: {type: hash}}
+      tables: {t: {columnVindexes: [{column: id, name: hash}]}}
+    tablets:
+      defaults:
+        volumeClaim: %[7]s
+      replica: {replicas: 2}
+`, Restored, Namespace, Secret, images.Vitess, images.MySQL, etcd, claim, Keyspace, BackupClaim)
 }
 
 // Volumes is how many volumes the node needs: a claim per tablet and etcd
-// member, and spares for claims made anew.
-func Volumes() int { return len(Tablets()) + 3 + 3 }
+// member, the backups', one per vtbackup run (each restores into a volume
+// of its own, and the node's volumes are not reused once released), the
+// restored cluster's, and spares for claims made anew.
+func Volumes() int { return len(Tablets()) + 3 + 1 + 16 + 5 + 3 }
 
-// Prerequisites creates the credentials Secret: vtgate's user and the
-// MySQL users' passwords.
+// Prerequisites creates the credentials Secret (vtgate's user and the
+// MySQL users' passwords) and the backups' claim.
 func Prerequisites(ctx context.Context, c kubernetes.Interface) error {
+	class := realnode.StorageClass
+	if _, err := c.CoreV1().PersistentVolumeClaims(Namespace).Create(ctx, &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: BackupClaim},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			StorageClassName: &class,
+			Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("create claim %s: %w", BackupClaim, err)
+	}
 	users := fmt.Sprintf(`{%q: [{"Password": %q, "UserData": %q}]}`, AppUser, AppPassword, AppUser)
 	if _, err := c.CoreV1().Secrets(Namespace).Create(ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: Secret},
@@ -145,11 +205,16 @@ type Vtctld struct {
 
 // NewVtctld finds the vtctld Service's address.
 func NewVtctld(ctx context.Context, c kubernetes.Interface) (*Vtctld, error) {
+	return NewVtctldOf(ctx, c, Cluster)
+}
+
+// NewVtctldOf finds the vtctld Service's address of a cluster.
+func NewVtctldOf(ctx context.Context, c kubernetes.Interface, cluster string) (*Vtctld, error) {
 	dir, err := images.BuildVitessBinaries()
 	if err != nil {
 		return nil, err
 	}
-	svc, err := c.CoreV1().Services(Namespace).Get(ctx, names.Vtctld(Cluster, "zone1"), metav1.GetOptions{})
+	svc, err := c.CoreV1().Services(Namespace).Get(ctx, names.Vtctld(cluster, "zone1"), metav1.GetOptions{})
 	if err != nil {
 		return nil, err
 	}
@@ -248,16 +313,21 @@ func (v *Vtctld) Primaries(ctx context.Context, within time.Duration) (map[strin
 
 // Gateway is the MySQL address of a cell's vtgate Service.
 func Gateway(ctx context.Context, c kubernetes.Interface, cell string) (string, error) {
-	svc, err := c.CoreV1().Services(Namespace).Get(ctx, names.Vtgate(Cluster, cell), metav1.GetOptions{})
+	return GatewayOf(ctx, c, Cluster, cell)
+}
+
+// GatewayOf is the MySQL address of a cluster's vtgate Service in a cell.
+func GatewayOf(ctx context.Context, c kubernetes.Interface, cluster, cell string) (string, error) {
+	svc, err := c.CoreV1().Services(Namespace).Get(ctx, names.Vtgate(cluster, cell), metav1.GetOptions{})
 	if err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("%s:%d", svc.Spec.ClusterIP, spec.MySQLPort), nil
 }
 
-// Jobs is how many topology Jobs the cluster runs: each cell's
-// registration and the keyspace's setup.
-var Jobs = len(Cells) + 1
+// Jobs is how many Jobs the cluster runs as it comes up: each cell's
+// registration, the keyspace's setup and each shard's backup seed.
+var Jobs = len(Cells) + 1 + len(Shards)
 
 // WaitingFor names what the cluster still waits for, its tablets'
 // readiness aside (a tablet serves, and is Ready, once its shard has a

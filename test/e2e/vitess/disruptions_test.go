@@ -58,7 +58,7 @@ func (s *scenario) rollout(t *testing.T, ctx context.Context) {
 	samples, unavailable, first := available()
 	s.waitServing(t, ctx)
 	s.finish(t, ctx, l, plannedGap)
-	g.check(t, len(Shards))
+	g.check(t, len(Shards), true)
 	s.emergencies(t, ctx, "rollout", before, true)
 	line := fmt.Sprintf("rollout: the cluster was Available in %d of %d samples (one a second)", samples-unavailable, samples)
 	t.Log(line)
@@ -206,10 +206,16 @@ func (s *scenario) drain(t *testing.T, ctx context.Context) {
 		t.Error(err)
 	}
 	s.ready(t, ctx, 10*time.Minute)
+	s.waitServing(t, ctx)
 	down.stop()
 	s.finish(t, ctx, l, plannedGap)
-	g.check(t, 1)
-	s.emergencies(t, ctx, "drain", before, true)
+	// A drain takes a tablet down in each cell at once (one per cell's
+	// budget): a planned reparent may pick, or need, one going down, fail,
+	// and leave vtorc to recover the primary. That is reported, not
+	// failed; what must hold is below: at least one primary moved by a
+	// planned reparent, no acknowledged write lost, the budgets.
+	g.check(t, 1, false)
+	s.emergencies(t, ctx, "drain", before, false)
 	down.mu.Lock()
 	defer down.mu.Unlock()
 	line := fmt.Sprintf("drain: %s's tablet Pods evicted in %s, %d evictions refused by the budgets on the way; most down at once: %v per cell, %d in all",
@@ -349,6 +355,14 @@ func (s *scenario) lostVolume(t *testing.T, ctx context.Context) {
 	}); err != nil {
 		t.Error(err)
 	}
+	p, err := s.c.CoreV1().Pods(Namespace).Get(ctx, tb.Pod, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored, err := restoredBackupTime(ctx, p)
+	if err != nil || restored == "" {
+		t.Errorf("%s restored no backup (%q, %v): it should have, its volume being empty", tb.Alias, restored, err)
+	}
 	serving := false
 	if err := retry(ctx, time.Minute, func() error {
 		rows, err := vitessTablets(ctx, s.gates["zone1"])
@@ -362,8 +376,8 @@ func (s *scenario) lostVolume(t *testing.T, ctx context.Context) {
 	}); err != nil {
 		t.Errorf("%s: %v", tb.Alias, err)
 	}
-	line := fmt.Sprintf("lost volume: %s came back %s later on a new volume (%s, was %s), caught up with the primary %s (rows, highest id: %s), serving: %v",
-		tb.Alias, back.Round(time.Second), now.Spec.VolumeName, old.Spec.VolumeName, primary, strings.ReplaceAll(got, "\t", ", "), serving)
+	line := fmt.Sprintf("lost volume: %s came back %s later on a new volume (%s, was %s), restored the backup of %s, caught up with the primary %s (rows, highest id: %s), serving: %v",
+		tb.Alias, back.Round(time.Second), now.Spec.VolumeName, old.Spec.VolumeName, restored, primary, strings.ReplaceAll(got, "\t", ", "), serving)
 	t.Log(line)
 	fmt.Println(line)
 }

@@ -178,7 +178,17 @@ func Present(ctx context.Context, db *sql.DB, from int64) (map[int64]bool, error
 	out := map[int64]bool{}
 	after := from - 1
 	for {
-		n, last, err := page(ctx, db, after, out)
+		// A page is read again for a minute: vtgate may briefly see no
+		// serving primary just after a reparent.
+		var n int
+		var last int64
+		var err error
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Second) {
+			n, last, err = page(ctx, db, after, out)
+			if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+				break
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read ids after %d: %w", after, err)
 		}

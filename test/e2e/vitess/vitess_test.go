@@ -5,6 +5,8 @@ package vitess
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -35,22 +37,28 @@ type scenario struct {
 	vtctld  *Vtctld
 	gates   map[string]*sql.DB // by cell
 	tablets []Tablet
+	// etcd is the etcd image's reference.
+	etcd string
 	// next is the first id the next load writes.
 	next int64
 }
 
 // TestVitessOnARealNode is the Vitess scenario on MySQL: the cluster comes
-// up on a real node and vtorc elects each shard's first primary; SQL works
-// through both cells' vtgates; then, each under a continuous write load
-// that must keep every acknowledged write, an image rollout whose
-// primaries move by planned reparent from their Pods' preStop, a primary
-// that crashes, a drain of a shard's tablet Pods through the Eviction API,
-// and a replica that loses its volume.
+// up on a real node, each shard seeded by an initial backup, and vtorc
+// elects each shard's first primary; SQL works through both cells'
+// vtgates; then, each under a continuous write load that must keep every
+// acknowledged write, scheduled backups, an image rollout whose primaries
+// move by planned reparent from their Pods' preStop, a primary that
+// crashes, a drain of a shard's tablet Pods through the Eviction API, and
+// a replica that loses its volume and restores the latest backup; every
+// series the dashboards and alerts select is scraped from the real
+// processes; and a new cluster restores every row from the deleted one's
+// backups.
 func TestVitessOnARealNode(t *testing.T) {
 	if os.Getenv("VTMETA_E2E") == "" {
 		t.Skip("set VTMETA_E2E=1 (make test-vitess) to run Vitess on a real node")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 75*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 65*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	start := time.Now()
@@ -100,7 +108,7 @@ func TestVitessOnARealNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	gvr, _ := plane.Resource("VitessCluster")
-	s := &scenario{e: e, node: node, c: c, vcs: e.Client.Resource(gvr).Namespace(Namespace), gates: map[string]*sql.DB{}, tablets: Tablets(), next: 1_000_000}
+	s := &scenario{e: e, node: node, c: c, vcs: e.Client.Resource(gvr).Namespace(Namespace), gates: map[string]*sql.DB{}, tablets: Tablets(), etcd: etcdImage(imgs), next: 1_000_000}
 
 	steps := []struct {
 		name string
@@ -111,10 +119,13 @@ func TestVitessOnARealNode(t *testing.T) {
 		{"1 the cluster comes up", s.comesUp, true},
 		{"2 vtorc elects each shard's first primary; the cluster is Ready; restart counts", s.primaries, true},
 		{"3 SQL through each cell's vtgate", s.sql, true},
-		{"4 an image rollout under load moves every primary from its preStop", s.rollout, false},
-		{"5 a primary crashes: vtorc elects a replica", s.crash, false},
-		{"6 a drain of one shard through the Eviction API", s.drain, false},
-		{"7 a replica loses its volume and catches up", s.lostVolume, false},
+		{"4 scheduled backups under load; retention prunes", s.backups, false},
+		{"5 an image rollout under load moves every primary from its preStop", s.rollout, false},
+		{"6 a primary crashes: vtorc elects a replica", s.crash, false},
+		{"7 a drain of one shard through the Eviction API", s.drain, false},
+		{"8 a replica loses its volume, restores the latest backup and catches up", s.lostVolume, false},
+		{"9 Prometheus's view: every series the dashboards and alerts select is real", s.scrape, false},
+		{"10 a new cluster restores every row from a deleted one's backups", s.restore, false},
 	}
 	for _, st := range steps {
 		begin := time.Now()
@@ -347,9 +358,20 @@ func vitessTablets(ctx context.Context, db *sql.DB) ([]map[string]string, error)
 // rows through both cells' vtgates and reads them back through each; both
 // shards hold rows, each where the hash says; a wrong password is refused.
 func (s *scenario) sql(t *testing.T, ctx context.Context) {
-	vschema := `{"sharded": true, "vindexes": {"hash": {"type": "hash"}}, "tables": {"t": {"column_vindexes": [{"column": "id", "name": "hash"}]}}}`
-	if out, err := s.vtctld.Run(ctx, "ApplyVSchema", "--vschema="+vschema, Keyspace); err != nil {
-		t.Fatalf("ApplyVSchema: %v %s", err, out)
+	// The VSchema is the spec's: the cell layer applied it, and the
+	// cluster is Ready only once it has.
+	out, err := s.vtctld.Run(ctx, "GetVSchema", Keyspace)
+	var vs struct {
+		Sharded  bool `json:"sharded"`
+		Vindexes map[string]struct {
+			Type string `json:"type"`
+		} `json:"vindexes"`
+	}
+	if err == nil {
+		err = json.Unmarshal([]byte(out), &vs)
+	}
+	if err != nil || !vs.Sharded || vs.Vindexes["hash"].Type != "hash" {
+		t.Fatalf("GetVSchema %s: %v %s, want the spec's sharded VSchema with its hash vindex", Keyspace, err, out)
 	}
 	if _, err := s.gates["zone1"].ExecContext(ctx, "CREATE TABLE t (id BIGINT NOT NULL PRIMARY KEY, v VARCHAR(64))"); err != nil {
 		t.Fatalf("CREATE TABLE: %v", err)
@@ -595,7 +617,7 @@ func retry(ctx context.Context, within time.Duration, f func() error) error {
 	deadline := time.Now().Add(within)
 	for {
 		err := f()
-		if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
+		if err == nil || errors.Is(err, errStop) || time.Now().After(deadline) || ctx.Err() != nil {
 			return err
 		}
 		time.Sleep(time.Second)

@@ -1,6 +1,8 @@
 package images
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -27,7 +29,7 @@ const (
 var Vitess = Registry + "/vitess:" + VitessRelease
 
 // VitessBinaries are the commands the Vitess image carries.
-var VitessBinaries = []string{"vtctld", "vtctldclient", "vtgate", "vttablet", "mysqlctld", "vtorc"}
+var VitessBinaries = []string{"vtctld", "vtctldclient", "vtgate", "vttablet", "mysqlctld", "vtorc", "vtbackup"}
 
 // vitessBin is where the Vitess binaries are cached.
 func vitessBin() string { return filepath.Join(filepath.Dir(Dir()), "vitess-"+VitessModuleVersion) }
@@ -57,6 +59,13 @@ func BuildVitessBinaries() (string, error) {
 		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
 	return bin, os.WriteFile(stamp, []byte(want), 0o644)
+}
+
+// binariesKey names the set of binaries the image carries, so that a
+// binary added to VitessBinaries rebuilds a cached image.
+func binariesKey() string {
+	sum := sha256.Sum256([]byte(strings.Join(VitessBinaries, " ")))
+	return hex.EncodeToString(sum[:4])
 }
 
 // here is this package's directory.
@@ -92,7 +101,7 @@ func BuildVitess() (Image, error) {
 	}
 	return build(spec{
 		ref: Vitess,
-		key: VitessModuleVersion + "-busybox" + sanitize(bb) + "-" + layout,
+		key: VitessModuleVersion + "-" + binariesKey() + "-busybox" + sanitize(bb) + "-" + layout,
 		layer: func() (*tree, error) {
 			bin, err := BuildVitessBinaries()
 			if err != nil {
