@@ -34,7 +34,7 @@ const (
 	scheduleName  = "often"
 	everyMinute   = "* * * * *"
 	daily         = "0 3 * * *"
-	backupsWanted = 2
+	backupsWanted = 1
 )
 
 // shardOfLabel is a shard's name as Vitess spells it, from the spelling of
@@ -134,7 +134,7 @@ func (s *scenario) setSchedule(t *testing.T, ctx context.Context, cron string) {
 // backups: a schedule of a backup a minute, under write load, has vtbackup
 // take backups of every shard without taking a serving tablet out; the
 // writes keep every acknowledged row; GetBackups lists the backups and the
-// retention (two, older than a minute pruned) has pruned the shard's seed;
+// retention (one kept, older than a minute pruned) has pruned the shard's seed;
 // the cluster reports itself backed up.
 func (s *scenario) backups(t *testing.T, ctx context.Context) {
 	seeds := map[string][]string{}

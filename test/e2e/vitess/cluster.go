@@ -68,7 +68,7 @@ func Manifest(etcd string) string {
 	claim := fmt.Sprintf("{accessModes: [ReadWriteOnce], storageClassName: %s, resources: {requests: {storage: 1Gi}}}", realnode.StorageClass)
 	return header(Cluster, etcd) + fmt.Sprintf(`  backup:
     volume: {claimName: %[11]s}
-    retention: {minCount: 2, minAge: 1m}
+    retention: {minCount: 1, minAge: 1m}
   cells:
   - name: zone1
     etcd: {size: 3, volumeClaim: %[7]s}
