@@ -38,7 +38,8 @@ func Available(o *v1.Object) bool {
 
 // Unavailable names the children of the walk, of those matched (nil:
 // every one), that do not serve (Available), in rollout order. A task (a
-// Pod that runs once: restartPolicy Never, as a cell's VSchema Pod) serves
+// Pod that runs to completion: restartPolicy Never or OnFailure, as a
+// cell's VSchema Pod) serves
 // nothing, and is never counted: once done, it is never Ready.
 func (r Result) Unavailable(match func(State) bool) []Child {
 	var out []Child
@@ -62,7 +63,7 @@ func AvailableCondition(down []Child) *v1.Condition {
 	return conditions.New(conditions.Available, false, "ChildrenUnavailable", fmt.Sprintf("%s and %d more are not available", down[0], len(down)-1))
 }
 
-// task says whether a desired child is a Pod that runs once.
+// task says whether a desired child is a Pod that runs to completion.
 func task(c Child) bool {
 	if c.Kind != "Pod" {
 		return false
@@ -72,5 +73,5 @@ func task(c Child) bool {
 			RestartPolicy string `json:"restartPolicy"`
 		} `json:"spec"`
 	}
-	return json.Unmarshal(c.JSON, &pod) == nil && pod.Spec.RestartPolicy == "Never"
+	return json.Unmarshal(c.JSON, &pod) == nil && (pod.Spec.RestartPolicy == "Never" || pod.Spec.RestartPolicy == "OnFailure")
 }

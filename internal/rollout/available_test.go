@@ -52,6 +52,7 @@ func TestUnavailableSkipsTasks(t *testing.T) {
 		down int
 	}{
 		{"a task", `{"spec":{"restartPolicy":"Never"}}`, 0},
+		{"a task retried on failure", `{"spec":{"restartPolicy":"OnFailure"}}`, 0},
 		{"a serving Pod", `{"spec":{"restartPolicy":"Always"}}`, 1},
 		{"a Pod with the default policy", `{"spec":{}}`, 1},
 	} {
