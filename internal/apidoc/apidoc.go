@@ -7,6 +7,7 @@ package apidoc
 
 import (
 	"fmt"
+	"github.com/vtmeta/vtmeta/internal/crdgen"
 	"slices"
 	"strings"
 
@@ -267,16 +268,10 @@ func Rules(r *v1.FieldRules) []string {
 // comment that opens with the field's proto name (observed_generation is
 // ...) opens with its JSON name instead, the name a user writes.
 func Description(c protogen.Comments, protoName string) (string, error) {
-	var lines []string
-	for _, l := range strings.Split(string(c), "\n") {
-		if l = strings.TrimSpace(l); l != "" {
-			lines = append(lines, l)
-		}
+	s, err := crdgen.Comment(c, "a field or message")
+	if err != nil {
+		return "", err
 	}
-	if len(lines) == 0 {
-		return "", fmt.Errorf("no comment: every field and message of the API needs one")
-	}
-	s := strings.Join(lines, " ")
 	if protoName != "" {
 		if first, rest, _ := strings.Cut(s, " "); first == protoName {
 			s = "`" + jsonName(protoName) + "` " + rest

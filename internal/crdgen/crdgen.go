@@ -96,7 +96,7 @@ func CRD(m *protogen.Message) (*apiextv1.CustomResourceDefinition, error) {
 	if err != nil {
 		return nil, err
 	}
-	desc, err := comment(m.Comments.Leading, string(m.Desc.FullName()))
+	desc, err := Comment(m.Comments.Leading, string(m.Desc.FullName()))
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +167,7 @@ const userKeysRepeats = 64
 
 // field returns the schema of one field, described by its comment.
 func (g *generator) field(f *protogen.Field) (*apiextv1.JSONSchemaProps, error) {
-	desc, err := comment(f.Comments.Leading, string(f.Desc.FullName()))
+	desc, err := Comment(f.Comments.Leading, string(f.Desc.FullName()))
 	if err != nil {
 		return nil, err
 	}
@@ -315,9 +315,9 @@ func celRules(rules []*v1.CELRule) apiextv1.ValidationRules {
 	return out
 }
 
-// comment turns a proto leading comment into a description; every field
-// and message must have one.
-func comment(c protogen.Comments, what string) (string, error) {
+// Comment turns a proto leading comment into a description (its lines
+// joined); every field and message must have one.
+func Comment(c protogen.Comments, what string) (string, error) {
 	var lines []string
 	for _, l := range strings.Split(string(c), "\n") {
 		if l = strings.TrimSpace(l); l != "" {
