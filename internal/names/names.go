@@ -68,6 +68,12 @@ func ShardObject(cluster, cell, keyspace, shard string) string {
 	return Join(cluster, cell, keyspace, Shard(shard))
 }
 
+// ShardBudget is the name of the PodDisruptionBudget over a shard's
+// tablets in every cell (a shard's own objects are per cell and name it).
+func ShardBudget(cluster, keyspace, shard string) string {
+	return Join(cluster, keyspace, Shard(shard), "tablets")
+}
+
 // Etcd is the name of the cluster's topology etcd (its StatefulSet); its
 // Pods are named Etcd-<ordinal>, so the name leaves room for that suffix.
 func Etcd(cluster string) string { return JoinMax(MaxLength-4, cluster, "etcd") }

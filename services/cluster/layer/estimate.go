@@ -10,7 +10,7 @@ import (
 // Estimate is the size of the answer to a request, before it is built:
 // every VitessCell repeats the cluster config, its own cell, the keyspaces
 // it serves, and a line for every other keyspace and every cell with
-// tablets.
+// tablets; every shard has a budget with the cluster's labels.
 func Estimate(req *v1.ClusterSyncRequest) int64 {
 	return estimate(req.GetParent().GetSpec()) + spec.StatusOverhead + spec.Records(req.GetChildren())
 }
@@ -24,9 +24,12 @@ func estimate(s *v1.VitessClusterSpec) int64 {
 		2*spec.Encoded(&v1.TemplateMetadata{Labels: s.GetLabels(), Annotations: s.GetAnnotations()}) +
 		2*spec.Encoded(&v1.TemplateMetadata{Labels: s.GetBackupFlags()}) +
 		spec.Encoded(s.GetCredentials()) + spec.Encoded(s.GetInitSql()) + spec.ChildOverhead
+	budget := spec.ChildOverhead/2 + 2*spec.Encoded(s.GetSelector()) + 2*spec.Encoded(s.GetTemplate().GetMetadata()) +
+		spec.Encoded(&v1.TemplateMetadata{Labels: s.GetLabels(), Annotations: s.GetAnnotations()})
 	keyspaces := make([]int64, len(s.GetKeyspaces()))
 	var est int64
 	for i, k := range s.GetKeyspaces() {
+		est += int64(max(len(k.GetShards()), 1)) * budget
 		keyspaces[i] = spec.Encoded(servedKeyspace(k))
 		est += 2 * spec.Encoded(k.GetVschema()) // once, in the global cell's keyspace setup, as escaped JSON
 	}

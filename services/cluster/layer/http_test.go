@@ -10,11 +10,11 @@ import (
 // TestHTTP drives the running service the way Metacontroller does.
 func TestHTTP(t *testing.T) {
 	golden.RunHTTP(t, golden.Handler(t, Service), []golden.HTTPCase{
-		{Name: "original example v1", Path: "/sync", File: golden.Fixture("original-example-sync-cluster.request.json"), Code: 200,
+		{Name: "original example v1", Path: "/sync", File: golden.Fixture("original-example-sync-cluster.request.json"), Types: Service.ChildTypes, Code: 200,
 			Want: []string{`"name":"vitess-global"`, `"name":"vitess-zone1"`, `"kind":"VitessCell"`, `"observedGeneration":2`}},
-		{Name: "original example v2", Path: "/sync", File: golden.Fixture("original-example-v2-sync-cluster.request.json"), Code: 200,
+		{Name: "original example v2", Path: "/sync", File: golden.Fixture("original-example-v2-sync-cluster.request.json"), Types: Service.ChildTypes, Code: 200,
 			Want: []string{`"name":"vitess-global"`, `"children":[`}},
-		{Name: "finalize", Path: "/finalize", File: golden.Fixture("original-example-v2-finalize-sync-cluster.request.json"), Code: 200,
+		{Name: "finalize", Path: "/finalize", File: golden.Fixture("original-example-v2-finalize-sync-cluster.request.json"), Types: Service.ChildTypes, Code: 200,
 			Want: []string{`"finalized":true`, `"name":"vitess-global"`}},
 		{Name: "fresh original example", Path: "/sync", File: "testdata/create-original.request.json", Code: 200,
 			Want: []string{`"vtorc":{"replicas":1`, `"globalServerAddress":"vitess-etcd-client.default.svc:2379"`, `"keyspaceSetup":[{"name":"main","durabilityPolicy":"none"}]`}},

@@ -28,35 +28,56 @@ import (
 // APIVersion is the apiVersion of vtmeta's kinds.
 const APIVersion = "vitess.io/v1alpha1"
 
-// owned are the child types of the cluster layer.
-var owned = []rollout.Type{{Kind: "VitessCell", APIVersion: APIVersion}}
+// The child types of the cluster layer.
+var (
+	cellType = rollout.Type{Kind: "VitessCell", APIVersion: APIVersion}
+	owned    = []rollout.Type{budgetType, cellType}
+)
 
-// Sync computes the desired VitessCells of a VitessCluster and its status.
+// isCell says whether a child is a VitessCell: the status counts cells, not
+// budgets.
+func isCell(c rollout.Child) bool { return c.Kind == cellType.Kind }
+
+// Sync computes the desired PodDisruptionBudgets and VitessCells of a
+// VitessCluster and its status.
 func Sync(ctx context.Context, req *v1.ClusterSyncRequest) (*v1.ClusterSyncResponse, error) {
 	p := req.GetParent()
 	s := p.GetSpec()
+	built := false // the desired children were built: the spec is valid
 	invalid := errors.Join(spec.ClusterObject(p.GetMetadata().GetName(), s), answerFits(s, hookctx.AnswerLimit(ctx)))
 	res, conds, err := rollout.Plan(ctx, observed.Index(req.GetChildren()), invalid,
-		func() ([]rollout.Child, error) { return Cells(p) },
-		rollout.Options{Owned: owned, Retain: s.GetReclaimPolicy() != spec.ReclaimDelete})
+		func() ([]rollout.Child, error) {
+			children, err := Children(p)
+			built = err == nil
+			return children, err
+		},
+		// A budget holds no data: one that left the spec goes, whatever
+		// the reclaim policy.
+		rollout.Options{Owned: owned, Retain: s.GetReclaimPolicy() != spec.ReclaimDelete, Ephemeral: []rollout.Type{budgetType}})
 	if err != nil {
 		return nil, fmt.Errorf("VitessCluster %s/%s: %w", p.GetMetadata().GetNamespace(), p.GetMetadata().GetName(), err)
 	}
 	gen := p.GetMetadata().GetGeneration()
-	conds = append(conds, rollout.AvailableCondition(res.Unavailable(nil)), Security(s), Images(s))
-	st := &v1.VitessClusterStatus{
-		ObservedGeneration: gen,
-		Cells:              int32(res.Desired),
-		ReadyCells:         int32(res.ReadyCount(nil)),
-		UpdatedCells:       int32(res.Updated),
-		RetiredCells:       res.Retired,
+	st := &v1.VitessClusterStatus{ObservedGeneration: gen, ReadyCells: int32(res.ReadyCount(isCell))}
+	for _, state := range res.States {
+		if isCell(state.Child) {
+			st.Cells++
+			if state.Updated {
+				st.UpdatedCells++
+			}
+		}
 	}
+	st.RetiredCells = res.Retired // budgets are never retired: they go
+	if built {
+		conds = res.CountedConditions(int(st.GetCells()), int(st.GetReadyCells()), int(st.GetUpdatedCells()), isCell)
+	}
+	conds = append(conds, rollout.AvailableCondition(res.Unavailable(func(state rollout.State) bool { return isCell(state.Child) })), Security(s), Images(s))
 	if backups := backupKeyspaces(s); len(backups) > 0 {
 		cells := map[string]bool{}
 		for cell := range backups {
 			cells[names.Cell(p.GetMetadata().GetName(), cell)] = true
 		}
-		last, backedUp := res.Backups(func(state rollout.State) bool { return cells[state.Child.Name] })
+		last, backedUp := res.Backups(func(state rollout.State) bool { return isCell(state.Child) && cells[state.Child.Name] })
 		if last != "" {
 			st.LastBackupTime = &last
 		}
@@ -88,6 +109,20 @@ func Images(s *v1.VitessClusterSpec) *v1.Condition {
 	}
 	return conditions.New(conditions.ImagesSupported, false, "OlderThanSupported",
 		fmt.Sprintf("Vitess images older than v%d cannot run the flags vtmeta renders (their Pods will not start): %s", spec.OldestVitess, strings.Join(old, "; ")))
+}
+
+// Children returns the desired children of a valid VitessCluster in rollout
+// order: its shards' budgets, then its cells.
+func Children(p *v1.VitessCluster) ([]rollout.Child, error) {
+	budgets, err := Budgets(p)
+	if err != nil {
+		return nil, err
+	}
+	cells, err := Cells(p)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Concat(budgets, cells), nil
 }
 
 // Cells returns the desired VitessCells of a valid VitessCluster, in rollout

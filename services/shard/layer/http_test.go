@@ -15,7 +15,7 @@ import (
 func TestHTTP(t *testing.T) {
 	golden.RunHTTP(t, golden.Handler(t, Service), []golden.HTTPCase{
 		{Name: "original example shard, v1", Path: "/sync", File: golden.Fixture("original-example-sync-shard.request.json"), Types: Service.ChildTypes, Code: 200,
-			Want: []string{`"name":"vitess-vttablet-zone1-0214747900"`, `"kind":"PodDisruptionBudget"`, `"tablets":3`}},
+			Want: []string{`"name":"vitess-vttablet-zone1-0214747900"`, `"tablets":3`}},
 		{Name: "original example shard, v2", Path: "/sync", File: golden.Fixture("original-example-v2-sync-shard.request.json"), Types: Service.ChildTypes, Code: 200,
 			Want: []string{`"kind":"VitessTablet"`}},
 		{Name: "finalize", Path: "/finalize", File: golden.Fixture("original-example-v2-sync-shard.request.json"), Types: Service.ChildTypes, Code: 200, Want: []string{`"finalized":true`}},

@@ -1,7 +1,8 @@
 // Package layer is the shard layer's pure logic: one VitessShard in, one
 // VitessTablet per tablet of its pools out (rdonly first, then the
-// primary-eligible replicas), plus a PodDisruptionBudget over the shard's
-// tablet Pods. A tablet that leaves the spec is retired, not deleted: its
+// primary-eligible replicas), plus the shard's backup CronJobs and seed Job.
+// The budget over the shard's tablet Pods is the cluster's: it spans cells,
+// which a VitessShard (one per cell) does not see. A tablet that leaves the spec is retired, not deleted: its
 // Pod goes away and its volume stays until the reclaim policy says Delete.
 package layer
 
@@ -14,14 +15,10 @@ import (
 	"strconv"
 
 	"google.golang.org/protobuf/proto"
-	policyv1 "k8s.io/api/policy/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/vtmeta/vtmeta/internal/conditions"
 	"github.com/vtmeta/vtmeta/internal/hookctx"
 	"github.com/vtmeta/vtmeta/internal/kjson"
-	"github.com/vtmeta/vtmeta/internal/kube"
 	"github.com/vtmeta/vtmeta/internal/names"
 	"github.com/vtmeta/vtmeta/internal/observed"
 	"github.com/vtmeta/vtmeta/internal/rollout"
@@ -32,19 +29,21 @@ import (
 // APIVersion is the apiVersion of vtmeta's kinds.
 const APIVersion = "vitess.io/v1alpha1"
 
-// ComponentLabel marks a Pod's Vitess component; the shard's
-// PodDisruptionBudget selects its tablets' Pods by it.
+// ComponentLabel marks a Pod's Vitess component; the cluster's
+// PodDisruptionBudget of a shard selects its tablets' Pods by it.
 const ComponentLabel = spec.LabelComponent
 
 // The child types of the shard layer.
 var (
 	tabletType = rollout.Type{Kind: "VitessTablet", APIVersion: APIVersion}
-	pdbType    = rollout.Type{Kind: "PodDisruptionBudget", APIVersion: "policy/v1"}
-	owned      = []rollout.Type{pdbType, tabletType, cronJobType, jobType}
+	// pdbType is owned, never desired: the per-cell budget earlier releases
+	// rendered goes, since a Pod under two budgets cannot be evicted.
+	pdbType = rollout.Type{Kind: "PodDisruptionBudget", APIVersion: "policy/v1"}
+	owned   = []rollout.Type{pdbType, tabletType, cronJobType, jobType}
 )
 
-// Sync computes the desired VitessTablets and PodDisruptionBudget of a
-// VitessShard and its status.
+// Sync computes the desired VitessTablets and backup jobs of a VitessShard
+// and its status.
 func Sync(ctx context.Context, req *v1.ShardSyncRequest) (*v1.ShardSyncResponse, error) {
 	p := req.GetParent()
 	obs := observed.Index(req.GetChildren())
@@ -93,8 +92,8 @@ func Sync(ctx context.Context, req *v1.ShardSyncRequest) (*v1.ShardSyncResponse,
 }
 
 // available is the shard's Available condition: it serves while a
-// primary-eligible tablet serves and at most one tablet (the budget) is
-// down, as in a rolling update. The tablets are those the spec asks for,
+// primary-eligible tablet serves and at most one of its tablets in this
+// cell is down, as in a rolling update. The tablets are those the spec asks for,
 // or, while the spec is invalid (plan is nil), those observed. Within the
 // budget the condition does not change with which tablet is down, so a
 // rollout writes no status for it.
@@ -125,8 +124,6 @@ func available(res rollout.Result, plan *Plan) *v1.Condition {
 
 // Plan is the desired children of a shard.
 type Plan struct {
-	// Budget is the PodDisruptionBudget over the shard's tablets.
-	Budget rollout.Child
 	// Tablets are the tablets the spec asks for, in rollout order.
 	Tablets []rollout.Child
 	// Retired are tablets that left the spec, kept with retired: true.
@@ -142,22 +139,17 @@ func (p *Plan) all() []rollout.Child {
 	if p == nil {
 		return nil
 	}
-	return slices.Concat([]rollout.Child{p.Budget}, p.Tablets, p.Retired, p.Backups)
+	return slices.Concat(p.Tablets, p.Retired, p.Backups)
 }
 
-// Children builds the desired children of a valid VitessShard: the budget,
-// the rdonly tablets, the replicas, then every observed tablet that left
+// Children builds the desired children of a valid VitessShard: the rdonly
+// tablets, the replicas, then every observed tablet that left
 // the spec, retired (unless the reclaim policy is Delete, which lets
 // Metacontroller delete it and, with it, its volume).
 func Children(p *v1.VitessShard, obs observed.Children) (*Plan, error) {
 	s := p.GetSpec()
 	plan := &Plan{active: map[string]bool{}}
 	replica, rdonly := spec.Pools(s.GetTablets())
-	budget, err := Budget(p, replica.GetReplicas()+rdonly.GetReplicas())
-	if err != nil {
-		return nil, err
-	}
-	plan.Budget = budget
 	held := heldUIDs(obs)
 	for _, pool := range []struct {
 		typ  string
@@ -173,6 +165,7 @@ func Children(p *v1.VitessShard, obs observed.Children) (*Plan, error) {
 			plan.active[c.Name] = true
 		}
 	}
+	var err error
 	if plan.Backups, err = BackupJobs(p, obs); err != nil {
 		return nil, err
 	}
@@ -297,29 +290,4 @@ func Retire(o *v1.Object) (rollout.Child, error) {
 		delete(t.Metadata.Annotations, observed.HashAnnotation)
 	}
 	return rollout.FromProto(proto.Clone(&t).(*v1.VitessTablet))
-}
-
-// Budget builds the PodDisruptionBudget that lets at most one of the
-// shard's tablets (of which the spec asks for n) be evicted at a time. It
-// says so as minAvailable n-1, a number of Pods: the disruption controller
-// resolves maxUnavailable, or a percentage, through the Pods' controller's
-// scale subresource, which a VitessTablet does not have, and would then
-// allow no eviction at all.
-func Budget(p *v1.VitessShard, n int32) (rollout.Child, error) {
-	s := p.GetSpec()
-	sel, _ := spec.Narrow(s.GetSelector(), s.GetTemplate(), ComponentLabel, "vttablet")
-	available := intstr.FromInt32(max(n-1, 0))
-	pdb := &policyv1.PodDisruptionBudget{
-		TypeMeta: metav1.TypeMeta{APIVersion: "policy/v1", Kind: "PodDisruptionBudget"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      names.Join(p.GetMetadata().GetName(), "vttablet"),
-			Namespace: p.GetMetadata().GetNamespace(),
-			Labels:    spec.Over(s.GetClusterConfig().GetLabels(), spec.Labels(s.GetSelector(), s.GetTemplate())),
-		},
-		Spec: policyv1.PodDisruptionBudgetSpec{
-			MinAvailable: &available,
-			Selector:     &metav1.LabelSelector{MatchLabels: sel.GetMatchLabels()},
-		},
-	}
-	return kube.Child(pdbType.Kind, pdbType.APIVersion, pdb)
 }

@@ -75,9 +75,10 @@ func TestOriginalExampleTablets(t *testing.T) {
 		got[1].GetSpec().GetPool().GetVttablet().GetResources().GetLimits()["cpu"] != "500m" {
 		t.Error("each pool keeps its own resources")
 	}
-	if !strings.Contains(string(resp.GetChildren()[0].GetJson()), `"kind":"PodDisruptionBudget"`) ||
-		!strings.Contains(string(resp.GetChildren()[0].GetJson()), `"minAvailable":2`) {
-		t.Errorf("first child must be the budget: %s", resp.GetChildren()[0].GetJson())
+	for _, c := range resp.GetChildren() {
+		if strings.Contains(string(c.GetJson()), `"kind":"PodDisruptionBudget"`) {
+			t.Errorf("a shard renders no budget (the cluster's spans its cells): %s", c.GetJson())
+		}
 	}
 }
 
@@ -140,14 +141,8 @@ func TestRolloutRdonlyFirstOneAtATime(t *testing.T) {
 func TestScaleDownRetiresAndScaleUpReuses(t *testing.T) {
 	s := newSim(t, 3, 1)
 	gone := "vitess-vttablet-zone1-0214747902"
-	budget := "PodDisruptionBudget vitess-zone1-main-x-80-vttablet"
 	s.Req.Parent.Spec.Tablets.Replica.Replicas = proto.Int32(2)
 	s.Req.Parent.Metadata.Generation++
-	// The budget follows the tablet count first (one fewer Pod must stay
-	// up), then the tablet retires.
-	if changed := s.Apply(); fmt.Sprint(changed) != "["+budget+"]" || !strings.Contains(s.API.Raw("PodDisruptionBudget", "vitess-zone1-main-x-80-vttablet"), `"minAvailable":2`) {
-		t.Fatalf("scale-down first changed %v, want the budget", changed)
-	}
 	changed := s.Apply()
 	if fmt.Sprint(changed) != "[VitessTablet "+gone+"]" || !strings.Contains(s.API.Raw("VitessTablet", gone), `"retired":true`) {
 		t.Fatalf("scale-down changed %v; %s is %s", changed, gone, s.API.Raw("VitessTablet", gone))
@@ -160,9 +155,6 @@ func TestScaleDownRetiresAndScaleUpReuses(t *testing.T) {
 	}
 	s.Req.Parent.Spec.Tablets.Replica.Replicas = proto.Int32(3)
 	s.Req.Parent.Metadata.Generation++
-	if changed := s.Apply(); fmt.Sprint(changed) != "["+budget+"]" {
-		t.Fatalf("scale-up first changed %v, want the budget", changed)
-	}
 	changed = s.Apply()
 	if fmt.Sprint(changed) != "[VitessTablet "+gone+"]" || strings.Contains(s.API.Raw("VitessTablet", gone), `"retired":true`) {
 		t.Errorf("scale-up changed %v; %s is %s", changed, gone, s.API.Raw("VitessTablet", gone))

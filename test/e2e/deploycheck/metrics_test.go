@@ -33,11 +33,20 @@ func exported(t *testing.T) map[string]bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	valid, err := os.ReadFile(golden.Fixture("original-example-sync-cluster.request.json"))
+	recorded, err := os.ReadFile(golden.Fixture("original-example-sync-cluster.request.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	invalid := bytes.Replace(valid, []byte(`"start": "80"`), []byte(`"start": "40"`), 1)
+	// Recorded before the cluster layer had budgets: given the child
+	// types it has now, as Metacontroller sends them.
+	valid, err := golden.Recast(recorded, layer.Service.ChildTypes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	invalid, err := golden.Recast(bytes.Replace(recorded, []byte(`"start": "80"`), []byte(`"start": "40"`), 1), layer.Service.ChildTypes)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, body := range [][]byte{valid, invalid, []byte(`{`)} {
 		svc.HTTP.ServeHTTP(httptest.NewRecorder(), golden.Post("/sync", body))
 	}
