@@ -47,35 +47,49 @@ func stopTimings(pool *v1.TabletPoolSpec) timings {
 	return timings{grace: grace, reparent: reparent, mysqlWait: grace - reparent - 30}
 }
 
+// reparentAttempts bounds how often the preStop tries: a reparent that
+// fails fast (vtctld restarting, the shard lock held by vtorc for a
+// moment) is tried again while at least half the reparent budget is left.
+const reparentAttempts = 3
+
 // reparentScript is the vttablet container's preStop: when the tablet is
 // its shard's primary, move the primary away with a planned reparent that
-// avoids it, bounded by the reparent budget. What it did goes to the
-// container's log (and, when the reparent fails, to the Pod's events, as
-// the hook then exits non-zero). It leaves reparentDone in every case.
-// The tablet's alias, keyspace/shard and vtctld address are its arguments
-// ($1, $2, $3), never part of its text.
+// avoids it, bounded by the reparent budget. A failed attempt is tried
+// again (asking afresh whether the tablet is still the primary), up to
+// reparentAttempts times while half the budget is left. What it did goes
+// to the container's log (and, when the reparent fails, to the Pod's
+// events, as the hook then exits non-zero). It leaves reparentDone in
+// every case. The tablet's alias, keyspace/shard and vtctld address are
+// its arguments ($1, $2, $3), never part of its text.
 func reparentScript(t *v1.VitessTablet, tm timings) []string {
 	s := t.GetSpec()
 	alias := names.Alias(s.GetCell(), uint32(s.GetUid()))
 	target := s.GetKeyspace() + "/" + s.GetShard()
 	script := fmt.Sprintf(`log() { echo "preStop $1: $2" >>/proc/1/fd/1 2>/dev/null; echo "preStop $1: $2"; }
 alias=$1 target=$2 server=$3
-client() { vtctldclient "--server=$server" --action-timeout=%[1]ds "$@"; }
-rc=0
-if ! info=$(client GetTablet "$alias" 2>&1); then
-  rc=1; log "$alias" "cannot tell whether it is the primary of $target, stopping anyway: $info"
-elif echo "$info" | grep -Eq '"type": *"PRIMARY"'; then
-  log "$alias" "primary of $target: PlannedReparentShard --avoid-primary=$alias"
-  if out=$(client PlannedReparentShard "$target" "--avoid-primary=$alias" --wait-replicas-timeout=%[2]ds 2>&1); then
-    log "$alias" "the primary of $target moved away"
+start=$(date +%%s) left=%[1]d attempt=1
+client() { vtctldclient "--server=$server" "--action-timeout=${left}s" "$@"; }
+while :; do
+  if ! out=$(client GetTablet "$alias" 2>&1); then
+    why="cannot tell whether it is the primary of $target"
+  elif echo "$out" | grep -Eq '"type": *"PRIMARY"'; then
+    log "$alias" "primary of $target: PlannedReparentShard --avoid-primary=$alias"
+    if out=$(client PlannedReparentShard "$target" "--avoid-primary=$alias" --wait-replicas-timeout=%[2]ds 2>&1); then
+      log "$alias" "the primary of $target moved away"; rc=0; break
+    fi
+    why="planned reparent failed"
   else
-    rc=1; log "$alias" "planned reparent failed, stopping anyway: $out"
+    log "$alias" "not the primary of $target: nothing to move"; rc=0; break
   fi
-else
-  log "$alias" "not the primary of $target: nothing to move"
-fi
+  left=$((%[1]d - $(date +%%s) + start))
+  if [ "$attempt" -ge %[4]d ] || [ "$left" -lt %[5]d ]; then
+    log "$alias" "$why, stopping anyway: $out"; rc=1; break
+  fi
+  log "$alias" "attempt $attempt: $why, trying again: $out"
+  attempt=$((attempt+1)); sleep 2; left=$((left-2))
+done
 touch %[3]s
-exit $rc`, tm.reparent, max(tm.reparent/2, 1), reparentDone)
+exit $rc`, tm.reparent, max(tm.reparent/2, 1), reparentDone, reparentAttempts, tm.reparent/2+2)
 	return shell.Command("prestop", script, alias, target, s.GetClusterConfig().GetVtctldAddress())
 }
 

@@ -69,10 +69,15 @@ func TestReparentScript(t *testing.T) {
 			[]string{"primary of main/-80: PlannedReparentShard", "the primary of main/-80 moved away"}},
 		{"a replica does nothing", "REPLICA", false, false, 0,
 			[]string{"GetTablet zone1-0214747900"}, []string{"not the primary of main/-80: nothing to move"}},
+		// A failure is tried again, twice, asking afresh each time whether
+		// the tablet is still the primary; then the Pod stops anyway.
 		{"no other candidate", "PRIMARY", false, true, 1,
-			[]string{"GetTablet", "PlannedReparentShard"}, []string{"planned reparent failed, stopping anyway: cannot find a tablet to reparent to"}},
+			[]string{"--action-timeout=60s GetTablet", "--action-timeout=60s PlannedReparentShard", "GetTablet", "PlannedReparentShard", "GetTablet", "PlannedReparentShard"},
+			[]string{"attempt 1: planned reparent failed, trying again: cannot find a tablet to reparent to",
+				"attempt 2: planned reparent failed, trying again", "planned reparent failed, stopping anyway: cannot find a tablet to reparent to"}},
 		{"vtctld unreachable", "", true, false, 1,
-			[]string{"GetTablet"}, []string{"cannot tell whether it is the primary of main/-80, stopping anyway: rpc error"}},
+			[]string{"GetTablet", "GetTablet", "GetTablet"}, []string{"attempt 1: cannot tell whether it is the primary of main/-80, trying again: rpc error",
+				"cannot tell whether it is the primary of main/-80, stopping anyway: rpc error"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
