@@ -446,7 +446,8 @@ func (b builder) vtgateAuth() (args []string, vols []corev1.Volume, mounts []cor
 }
 
 // Vtgate is the cell's query gateway. It watches the tablets of every cell
-// that has some, so it can route to a primary wherever it runs. Published
+// that has some, so it can route to a primary wherever it runs, and buffers
+// primary traffic through a reparent. Published
 // outside the cluster, its Service carries the MySQL port alone: the web
 // and gRPC ports take no authentication.
 func (b builder) Vtgate() component {
@@ -458,6 +459,11 @@ func (b builder) Vtgate() component {
 			vtflags.Flag("cell", b.s.GetName()),
 			vtflags.Flag("cells-to-watch", b.watched()),
 			vtflags.Flag("tablet-types-to-wait", "PRIMARY,REPLICA"),
+			// A planned reparent (a rollout, a drain) stalls a shard's
+			// primary traffic for seconds: vtgate holds it (at most 10 s
+			// a query, 20 s a failover) and sends it to the new primary,
+			// where without this the client gets an error.
+			vtflags.Flag("enable-buffer", "true"),
 			vtflags.Flag("port", fmt.Sprint(spec.WebPort)),
 			vtflags.Flag("grpc-port", fmt.Sprint(spec.GRPCPort)),
 			vtflags.Flag("mysql-server-port", fmt.Sprint(spec.MySQLPort)),
