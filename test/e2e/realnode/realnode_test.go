@@ -70,7 +70,7 @@ func TestRealNodeRunsVitessAndMySQL(t *testing.T) {
 		if err := plane.Build(t.Logf); err != nil {
 			return err
 		}
-		imgs, err = images.All()
+		imgs, err = images.All(t.Logf)
 		return err
 	})
 	var p *plane.Plane

@@ -210,7 +210,7 @@ func NewVtctld(ctx context.Context, c kubernetes.Interface) (*Vtctld, error) {
 
 // NewVtctldOf finds the vtctld Service's address of a cluster.
 func NewVtctldOf(ctx context.Context, c kubernetes.Interface, cluster string) (*Vtctld, error) {
-	dir, err := images.BuildVitessBinaries()
+	dir, err := images.BuildVitessBinaries(nil) // built with the images
 	if err != nil {
 		return nil, err
 	}

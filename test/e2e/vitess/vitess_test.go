@@ -72,7 +72,7 @@ func TestVitessOnARealNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	imgStart := time.Now()
-	imgs, err := images.All()
+	imgs, err := images.All(t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,7 +60,7 @@ func run(ctx context.Context, exit bool) error {
 	if err := plane.Build(say); err != nil {
 		return err
 	}
-	imgs, err := images.All()
+	imgs, err := images.All(say)
 	if err != nil {
 		return err
 	}

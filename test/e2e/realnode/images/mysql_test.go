@@ -131,7 +131,7 @@ func TestMySQLImage(t *testing.T) {
 	})
 
 	t.Run("mysqlctld initializes MySQL with Vitess's stock config", func(t *testing.T) {
-		bin, err := BuildVitessBinaries()
+		bin, err := BuildVitessBinaries(t.Logf)
 		if err != nil {
 			t.Fatal(err)
 		}

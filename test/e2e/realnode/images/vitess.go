@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/vtmeta/vtmeta/test/e2e/plane"
 	"github.com/vtmeta/vtmeta/test/e2e/realnode/debian"
 )
 
@@ -36,8 +37,9 @@ func vitessBin() string { return filepath.Join(filepath.Dir(Dir()), "vitess-"+Vi
 
 // BuildVitessBinaries builds (or finds, cached) the Vitess commands from
 // the vitess.io/vitess module with CGO_ENABLED=0, each a static binary, in
-// the module ./vitess, outside go.work.
-func BuildVitessBinaries() (string, error) {
+// the module ./vitess, outside go.work, in one go build; logf (nil: quiet)
+// receives its progress.
+func BuildVitessBinaries(logf plane.Logf) (string, error) {
 	bin := vitessBin()
 	stamp := filepath.Join(bin, "built")
 	// Without the symbol table and DWARF (-s -w) the binaries are a third
@@ -48,15 +50,18 @@ func BuildVitessBinaries() (string, error) {
 	if got, err := os.ReadFile(stamp); err == nil && string(got) == want {
 		return bin, nil
 	}
-	args := []string{"build", "-trimpath", "-ldflags", ldflags, "-o", bin + "/"}
+	var pkgs []string
 	for _, b := range VitessBinaries {
-		args = append(args, "vitess.io/vitess/go/cmd/"+b)
+		pkgs = append(pkgs, "vitess.io/vitess/go/cmd/"+b)
 	}
-	cmd := exec.Command("go", args...)
-	cmd.Dir = filepath.Join(here(), "vitess")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=-buildvcs=false")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+	if err := (plane.GoBuild{
+		What: "Vitess " + VitessRelease + " (" + strings.Join(VitessBinaries, ", ") + ")",
+		Dir:  filepath.Join(here(), "vitess"),
+		Env:  []string{"CGO_ENABLED=0", "GOFLAGS=-buildvcs=false"},
+		Args: append([]string{"build", "-trimpath", "-ldflags", ldflags, "-o", bin + "/"}, pkgs...),
+		List: pkgs,
+	}).Run(logf); err != nil {
+		return "", err
 	}
 	return bin, os.WriteFile(stamp, []byte(want), 0o644)
 }
@@ -90,8 +95,9 @@ func vitessModuleDir() (string, error) {
 	return m.Dir, nil
 }
 
-// BuildVitess builds the Vitess image.
-func BuildVitess() (Image, error) {
+// BuildVitess builds the Vitess image; logf (nil: quiet) receives the
+// progress of its binaries' build.
+func BuildVitess(logf plane.Logf) (Image, error) {
 	if err := debian.Ensure("busybox-static"); err != nil {
 		return Image{}, err
 	}
@@ -103,7 +109,7 @@ func BuildVitess() (Image, error) {
 		ref: Vitess,
 		key: VitessModuleVersion + "-" + binariesKey() + "-busybox" + sanitize(bb) + "-" + layout,
 		layer: func() (*tree, error) {
-			bin, err := BuildVitessBinaries()
+			bin, err := BuildVitessBinaries(logf)
 			if err != nil {
 				return nil, err
 			}
