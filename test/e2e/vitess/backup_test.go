@@ -45,7 +45,12 @@ func shardOfLabel(l string) string {
 
 // cronJobs are the scenario cluster's backup CronJobs, by shard.
 func (s *scenario) cronJobs(ctx context.Context) (map[string]batchv1.CronJob, error) {
-	list, err := s.c.BatchV1().CronJobs(Namespace).List(ctx, metav1.ListOptions{LabelSelector: "vitess.io/cluster=" + Cluster + ",vitess.io/component=vtbackup"})
+	return s.cronJobsOf(ctx, Cluster)
+}
+
+// cronJobsOf are a cluster's backup CronJobs, by shard.
+func (s *scenario) cronJobsOf(ctx context.Context, cluster string) (map[string]batchv1.CronJob, error) {
+	list, err := s.c.BatchV1().CronJobs(Namespace).List(ctx, metav1.ListOptions{LabelSelector: "vitess.io/cluster=" + cluster + ",vitess.io/component=vtbackup"})
 	if err != nil {
 		return nil, err
 	}
@@ -94,18 +99,11 @@ func backupNames(ctx context.Context, v *Vtctld, shard string) ([]string, error)
 // the backup claim's volume (Vitess file storage keeps a backup under
 // <root>/<keyspace>/<shard>/<name>).
 func (s *scenario) backupBytes(ctx context.Context, shard string) (map[string]int64, error) {
-	claim, err := s.c.CoreV1().PersistentVolumeClaims(Namespace).Get(ctx, BackupClaim, metav1.GetOptions{})
+	base, err := s.backupRoot(ctx)
 	if err != nil {
 		return nil, err
 	}
-	pv, err := s.c.CoreV1().PersistentVolumes().Get(ctx, claim.Spec.VolumeName, metav1.GetOptions{})
-	if err != nil {
-		return nil, err
-	}
-	if pv.Spec.HostPath == nil {
-		return nil, fmt.Errorf("volume %s is not on the node", pv.Name)
-	}
-	root := filepath.Join(pv.Spec.HostPath.Path, Keyspace, shard)
+	root := filepath.Join(base, Keyspace, shard)
 	out := map[string]int64{}
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
@@ -258,34 +256,34 @@ func restoredBackupTime(ctx context.Context, pod *corev1.Pod) (string, error) {
 	return vars.RestoredBackupTime, nil
 }
 
-// finalBackup runs one more backup of every shard, now, from each
-// shard's CronJob (as kubectl create job --from=cronjob does), and waits
-// for them.
-func (s *scenario) finalBackup(t *testing.T, ctx context.Context) {
-	cjs, err := s.cronJobs(ctx)
+// backupNow runs one more backup of every shard of a cluster, now, from
+// each shard's CronJob (as kubectl create job --from=cronjob does), as
+// Jobs named <prefix>-<shard>, and waits for them.
+func (s *scenario) backupNow(t *testing.T, ctx context.Context, cluster, prefix string) {
+	cjs, err := s.cronJobsOf(ctx, cluster)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, sh := range Shards {
 		cj, ok := cjs[sh]
 		if !ok {
-			t.Fatalf("shard %s has no backup CronJob", sh)
+			t.Fatalf("shard %s of %s has no backup CronJob", sh, cluster)
 		}
-		if out, err := s.e.Kubectl(ctx, "create", "job", "final-"+cj.Labels["vitess.io/shard"], "--from=cronjob/"+cj.Name); err != nil {
-			t.Fatalf("create the final backup of %s: %v %s", sh, err, out)
+		if out, err := s.e.Kubectl(ctx, "create", "job", prefix+"-"+cj.Labels["vitess.io/shard"], "--from=cronjob/"+cj.Name); err != nil {
+			t.Fatalf("create the %s backup of %s: %v %s", prefix, sh, err, out)
 		}
 	}
 	if err := retry(ctx, 10*time.Minute, func() error {
 		for _, sh := range Shards {
-			j, err := s.c.BatchV1().Jobs(Namespace).Get(ctx, "final-"+cjs[sh].Labels["vitess.io/shard"], metav1.GetOptions{})
+			j, err := s.c.BatchV1().Jobs(Namespace).Get(ctx, prefix+"-"+cjs[sh].Labels["vitess.io/shard"], metav1.GetOptions{})
 			if err != nil {
 				return err
 			}
 			if j.Status.Failed > 2 {
-				return backoff(fmt.Errorf("the final backup of %s failed %d times", sh, j.Status.Failed))
+				return backoff(fmt.Errorf("the %s backup of %s failed %d times", prefix, sh, j.Status.Failed))
 			}
 			if j.Status.Succeeded == 0 {
-				return fmt.Errorf("the final backup of %s runs", sh)
+				return fmt.Errorf("the %s backup of %s runs", prefix, sh)
 			}
 		}
 		return nil
@@ -301,17 +299,24 @@ func backoff(err error) error { return errors.Join(errStop, err) }
 var errStop = errors.New("giving up")
 
 // restore: every row is read (by key) and each shard backed up once more,
-// with no write in flight; the cluster is deleted; a new cluster on the
-// same backup storage restores every shard from its latest backup before
-// it serves (vtbackup's seed finds the backups and does nothing; each
-// tablet's vttablet says which backup it restored); vtorc elects the
-// primaries; and the new cluster holds every row, compared by key.
+// with no write in flight; the cluster is deleted; its backups are copied
+// to an S3-compatible server (SeaweedFS, on the host), as a user moving
+// them to an object store would; a new cluster on that S3 storage restores
+// every shard from its latest backup before it serves (vtbackup's seed
+// finds the backups and does nothing; each tablet's vttablet says which
+// backup it restored); vtorc elects the primaries; the new cluster holds
+// every row, compared by key; and it backs every shard up to S3 from its
+// CronJob, which GetBackups then lists.
 func (s *scenario) restore(t *testing.T, ctx context.Context) {
+	weed, err := buildWeed(t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
 	want, err := Present(ctx, s.gates["zone1"], 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.finalBackup(t, ctx)
+	s.backupNow(t, ctx, Cluster, "final")
 	latest := map[string]string{}
 	for _, sh := range Shards {
 		names, err := backupNames(ctx, s.vtctld, sh)
@@ -340,6 +345,19 @@ func (s *scenario) restore(t *testing.T, ctx context.Context) {
 		t.Fatalf("deleting %s: %v\n%s", Cluster, err, s.pods(ctx))
 	}
 	t.Logf("%s deleted; %d rows acknowledged before its last backups (%v)", Cluster, len(want), latest)
+	startS3(t, ctx, weed, t.TempDir())
+	copyStart := time.Now()
+	files, size, err := s.copyBackupsToS3(ctx)
+	if err != nil || files == 0 {
+		t.Fatalf("copy the backups to S3: %d files (%v)", files, err)
+	}
+	t.Logf("copied %d files (%.1f MB) of %s's backups to s3://%s/%s on %s in %s", files, float64(size)/1e6, Cluster, S3Bucket, S3Root, S3Endpoint(), time.Since(copyStart).Round(time.Second))
+	if _, err := s.c.CoreV1().Secrets(Namespace).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: S3Secret},
+		StringData: map[string]string{"AWS_ACCESS_KEY_ID": "vtmeta", "AWS_SECRET_ACCESS_KEY": "vtmeta-s3-secret"},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 
 	vc, err := plane.Decode(RestoredManifest(s.etcd))
 	if err != nil {
@@ -433,6 +451,37 @@ func (s *scenario) restore(t *testing.T, ctx context.Context) {
 	s.vtctld = v
 	if err := s.conditionTrue(ctx, Restored, "Ready", 10*time.Minute); err != nil {
 		t.Error(err)
+	}
+	// The write path: each shard backed up to S3 by vtbackup (which
+	// restores the latest backup from S3 first), listed by vtctld.
+	backupStart := time.Now()
+	s.backupNow(t, ctx, Restored, "s3")
+	took := time.Since(backupStart).Round(time.Second)
+	for _, sh := range Shards {
+		names, err := backupNames(ctx, v, sh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(names) < 2 || names[len(names)-1] == latest[sh] || !slices.Contains(names, latest[sh]) {
+			t.Errorf("shard %s: GetBackups on S3 lists %v; want %s and a newer one", sh, names, latest[sh])
+			continue
+		}
+		newest := names[len(names)-1]
+		objs, err := s3Objects(ctx, S3Root+"/"+Keyspace+"/"+sh+"/"+newest+"/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var size int64
+		for _, n := range objs {
+			size += n
+		}
+		line := fmt.Sprintf("s3: shard %s backed up to s3://%s/%s/%s/%s/%s (%d objects, %.1f MB) by its CronJob's vtbackup in %s; GetBackups lists %d",
+			sh, S3Bucket, S3Root, Keyspace, sh, newest, len(objs), float64(size)/1e6, took, len(names))
+		t.Log(line)
+		fmt.Println(line)
+		if len(objs) == 0 || size == 0 {
+			t.Errorf("shard %s: backup %s has no objects in the bucket", sh, newest)
+		}
 	}
 }
 

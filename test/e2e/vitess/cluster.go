@@ -107,14 +107,31 @@ spec:
 `, name, Namespace, Secret, images.Vitess, images.MySQL, etcd)
 }
 
+// The S3-compatible server the restored cluster keeps its backups on:
+// SeaweedFS's weed, built from its Go module (test/e2e/realnode/seaweedfs),
+// run on the host at the node's address, where the Pods reach it.
+const (
+	S3Bucket = "vitess-backups"
+	S3Root   = "vt"
+	// S3Secret holds the restored cluster's S3 credentials.
+	S3Secret = "vt-s3"
+	s3Port   = 18333
+)
+
+// S3Endpoint is the URL the Pods and the test reach the S3 server at.
+func S3Endpoint() string { return fmt.Sprintf("http://%s:%d", realnode.IP, s3Port) }
+
 // RestoredManifest is the VitessCluster restored from the scenario
-// cluster's backups once that is deleted: one cell, a one-member etcd, the
-// same keyspace, shards and VSchema, two primary-eligible tablets per
-// shard, on the same backup storage.
+// cluster's backups once that is deleted and its backups are copied to an
+// S3-compatible server: one cell, a one-member etcd, the same keyspace,
+// shards and VSchema, two primary-eligible tablets per shard, its backups
+// on S3 (endpoint, path-style addressing, credentials from a Secret) with
+// a daily schedule.
 func RestoredManifest(etcd string) string {
 	claim := fmt.Sprintf("{accessModes: [ReadWriteOnce], storageClassName: %s, resources: {requests: {storage: 1Gi}}}", realnode.StorageClass)
 	return header(Restored, etcd) + fmt.Sprintf(`  backup:
-    volume: {claimName: %[9]s}
+    s3: {bucket: %[9]s, root: %[10]s, endpoint: "%[11]s", region: us-east-1, forcePathStyle: true, credentialsSecretName: %[12]s}
+    schedules: [{name: daily, schedule: "0 3 * * *"}]
   cells:
   - name: zone1
     etcd: {size: 1, volumeClaim: %[7]s}
@@ -133,14 +150,15 @@ func RestoredManifest(etcd string) string {
       defaults:
         volumeClaim: %[7]s
       replica: {replicas: 2}
-`, Restored, Namespace, Secret, images.Vitess, images.MySQL, etcd, claim, Keyspace, BackupClaim)
+`, Restored, Namespace, Secret, images.Vitess, images.MySQL, etcd, claim, Keyspace, S3Bucket, S3Root, S3Endpoint(), S3Secret)
 }
 
 // Volumes is how many volumes the node needs: a claim per tablet and etcd
 // member, the backups', one per vtbackup run (each restores into a volume
-// of its own, and the node's volumes are not reused once released), the
-// restored cluster's, and spares for claims made anew.
-func Volumes() int { return len(Tablets()) + 3 + 1 + 16 + 5 + 3 }
+// of its own, and the node's volumes are not reused once released; the
+// restored cluster's backups to S3 are two more), the restored cluster's,
+// and spares for claims made anew.
+func Volumes() int { return len(Tablets()) + 3 + 1 + 16 + 2 + 5 + 3 }
 
 // Prerequisites creates the credentials Secret (vtgate's user and the
 // MySQL users' passwords) and the backups' claim.
