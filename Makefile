@@ -123,7 +123,7 @@ test-e2e: ## End to end on a real control plane: etcd, kube-apiserver, controlle
 
 .PHONY: test-vitess
 test-vitess: ## Real Vitess and MySQL on a real node (root, Debian): the mysqld image checked alone (chroot); each shard seeded by vtbackup, vtorc elects the primaries, SQL through both cells' vtgates on the spec's VSchema; under load, scheduled backups with retention, an image rollout (primaries moved from the preStop), a primary crash, a drain and a lost volume restored from backup keep every acknowledged write; every series the dashboards and alerts select scraped from the real processes; a new cluster restores every row from a deleted one's backups (METACONTROLLER_BIN: the real Metacontroller).
-	VTMETA_E2E=1 go test -p 1 -count=1 -timeout 70m -v $(MODULE)/test/e2e/realnode/images/... $(MODULE)/test/e2e/vitess/...
+	VTMETA_E2E=1 go test -p 1 -count=1 -timeout 80m -v $(MODULE)/test/e2e/realnode/images/... $(MODULE)/test/e2e/vitess/...
 
 .PHONY: test-realnode
 test-realnode: ## A real node on the control plane (root, Debian): kubelet, kube-proxy, CoreDNS and Vitess built from Go modules, containerd from Debian, MySQL 9.7 from Debian sid; a Pod runs Vitess and MySQL; the mysqld image checked alone (chroot). The node alone, for debugging it; `make test` runs test-vitess, which builds on it.

@@ -58,7 +58,7 @@ func TestVitessOnARealNode(t *testing.T) {
 	if os.Getenv("VTMETA_E2E") == "" {
 		t.Skip("set VTMETA_E2E=1 (make test-vitess) to run Vitess on a real node")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 65*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 75*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	start := time.Now()
