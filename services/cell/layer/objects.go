@@ -464,6 +464,13 @@ func (b builder) Vtgate() component {
 			// a query, 20 s a failover) and sends it to the new primary,
 			// where without this the client gets an error.
 			vtflags.Flag("enable-buffer", "true"),
+			// vtgate learns where a tablet listens from the topology, on
+			// this tick (1 min by default). A tablet that restarted in a
+			// rollout rewrites its record; until vtgate reads it again it
+			// sends that tablet nothing, so a primary moved onto it stays
+			// unreachable past the buffer's 20 s. 5 s keeps that window
+			// shorter than a restarted tablet takes to become Ready.
+			vtflags.Flag("tablet-refresh-interval", "5s"),
 			vtflags.Flag("port", fmt.Sprint(spec.WebPort)),
 			vtflags.Flag("grpc-port", fmt.Sprint(spec.GRPCPort)),
 			vtflags.Flag("mysql-server-port", fmt.Sprint(spec.MySQLPort)),
