@@ -308,9 +308,8 @@ var errStop = errors.New("giving up")
 // every row, compared by key; and it backs every shard up to S3 from its
 // CronJob, which GetBackups then lists.
 func (s *scenario) restore(t *testing.T, ctx context.Context) {
-	weed, err := buildWeed(t.Logf)
-	if err != nil {
-		t.Fatal(err)
+	if s.weed == "" {
+		t.Fatal("SeaweedFS was not built before the scenario")
 	}
 	want, err := Present(ctx, s.gates["zone1"], 0)
 	if err != nil {
@@ -345,7 +344,7 @@ func (s *scenario) restore(t *testing.T, ctx context.Context) {
 		t.Fatalf("deleting %s: %v\n%s", Cluster, err, s.pods(ctx))
 	}
 	t.Logf("%s deleted; %d rows acknowledged before its last backups (%v)", Cluster, len(want), latest)
-	startS3(t, ctx, weed, t.TempDir())
+	startS3(t, ctx, s.weed, t.TempDir())
 	copyStart := time.Now()
 	files, size, err := s.copyBackupsToS3(ctx)
 	if err != nil || files == 0 {

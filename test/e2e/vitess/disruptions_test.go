@@ -204,44 +204,60 @@ func (s *scenario) rejoin(t *testing.T, ctx context.Context, tb Tablet) bool {
 	line := fmt.Sprintf("crash: %s came back with an errant GTID (a transaction in its binlog no replica acknowledged and no client saw commit); rebuilding it from the latest backup: its claim and Pod deleted", tb.Alias)
 	t.Log(line)
 	fmt.Println(line)
-	claim, err := s.c.CoreV1().PersistentVolumeClaims(Namespace).Get(ctx, tb.Pod, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pod, err := s.c.CoreV1().Pods(Namespace).Get(ctx, tb.Pod, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.c.CoreV1().PersistentVolumeClaims(Namespace).Delete(ctx, tb.Pod, metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.c.CoreV1().Pods(Namespace).Delete(ctx, tb.Pod, metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
+	s.rebuild(t, ctx, tb)
+	line = fmt.Sprintf("crash: %s rebuilt and serving %s later", tb.Alias, time.Since(start).Round(time.Second))
+	t.Log(line)
+	fmt.Println(line)
+	return true
+}
+
+// rebuild deletes a tablet's claim and Pod, as losing a node's disk would,
+// and waits until the tablet serves again: a new claim Bound to a new
+// volume, a new Pod Ready. It returns the old volume's name and the new's.
+func (s *scenario) rebuild(t *testing.T, ctx context.Context, tb Tablet) (was, now string) {
+	t.Helper()
+	fail := t.Fatalf
+	claims, pods := s.c.CoreV1().PersistentVolumeClaims(Namespace), s.c.CoreV1().Pods(Namespace)
+	claim, err := claims.Get(ctx, tb.Pod, metav1.GetOptions{})
+	if err != nil {
+		fail("rebuild %s: %v", tb.Alias, err)
+	}
+	pod, err := pods.Get(ctx, tb.Pod, metav1.GetOptions{})
+	if err != nil {
+		fail("rebuild %s: %v", tb.Alias, err)
+	}
+	if err := claims.Delete(ctx, tb.Pod, metav1.DeleteOptions{}); err != nil {
+		fail("rebuild %s: %v", tb.Alias, err)
+	}
+	if err := pods.Delete(ctx, tb.Pod, metav1.DeleteOptions{}); err != nil {
+		fail("rebuild %s: %v", tb.Alias, err)
+	}
+	var fresh *corev1.PersistentVolumeClaim
 	if err := retry(ctx, 10*time.Minute, func() error {
-		c, err := s.c.CoreV1().PersistentVolumeClaims(Namespace).Get(ctx, tb.Pod, metav1.GetOptions{})
+		c, err := claims.Get(ctx, tb.Pod, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
 		if c.UID == claim.UID || c.Status.Phase != corev1.ClaimBound {
 			return fmt.Errorf("claim %s: %s, %s", tb.Pod, c.UID, c.Status.Phase)
 		}
-		p, err := s.c.CoreV1().Pods(Namespace).Get(ctx, tb.Pod, metav1.GetOptions{})
+		p, err := pods.Get(ctx, tb.Pod, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
 		if p.UID == pod.UID || !podReady(p) {
-			return errors.New("the rebuilt tablet's Pod is not Ready yet")
+			return errors.New("the tablet's new Pod is not Ready yet")
 		}
+		fresh = c
 		return nil
 	}); err != nil {
-		t.Fatalf("rebuild %s: %v\n%s", tb.Alias, err, s.pods(ctx))
+		fail("rebuild %s: %v\n%s", tb.Alias, err, s.pods(ctx))
 	}
-	line = fmt.Sprintf("crash: %s rebuilt and serving %s later", tb.Alias, time.Since(start).Round(time.Second))
-	t.Log(line)
-	fmt.Println(line)
-	return true
+	if fresh.Spec.VolumeName == claim.Spec.VolumeName {
+		t.Errorf("rebuild %s: the new claim is bound to the old volume %s", tb.Alias, fresh.Spec.VolumeName)
+	}
+	return claim.Spec.VolumeName, fresh.Spec.VolumeName
 }
 
 // drain evicts every tablet Pod of one shard, in both cells, through the
@@ -370,48 +386,10 @@ func (s *scenario) lostVolume(t *testing.T, ctx context.Context) {
 			}
 		}
 	}
-	claims := s.c.CoreV1().PersistentVolumeClaims(Namespace)
-	old, err := claims.Get(ctx, tb.Pod, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pod, err := s.c.CoreV1().Pods(Namespace).Get(ctx, tb.Pod, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	l := s.startLoad()
-	if err := claims.Delete(ctx, tb.Pod, metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.c.CoreV1().Pods(Namespace).Delete(ctx, tb.Pod, metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
-	var now *corev1.PersistentVolumeClaim
-	if err := retry(ctx, 10*time.Minute, func() error {
-		c, err := claims.Get(ctx, tb.Pod, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if c.UID == old.UID || c.Status.Phase != corev1.ClaimBound {
-			return fmt.Errorf("claim %s: %s, %s", tb.Pod, c.UID, c.Status.Phase)
-		}
-		p, err := s.c.CoreV1().Pods(Namespace).Get(ctx, tb.Pod, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		if p.UID == pod.UID || !podReady(p) {
-			return errors.New("the tablet's new Pod is not Ready yet")
-		}
-		now = c
-		return nil
-	}); err != nil {
-		t.Fatalf("%s: %v\n%s", tb.Alias, err, s.pods(ctx))
-	}
+	was, now := s.rebuild(t, ctx, tb)
 	back := time.Since(start)
-	if now.Spec.VolumeName == old.Spec.VolumeName {
-		t.Errorf("the new claim is bound to the old volume %s", now.Spec.VolumeName)
-	}
 	s.ready(t, ctx, 10*time.Minute)
 	s.finish(t, ctx, l, plannedGap)
 
@@ -456,7 +434,7 @@ func (s *scenario) lostVolume(t *testing.T, ctx context.Context) {
 		t.Errorf("%s: %v", tb.Alias, err)
 	}
 	line := fmt.Sprintf("lost volume: %s came back %s later on a new volume (%s, was %s), restored the backup of %s, caught up with the primary %s (rows, highest id: %s) %s after the load stopped, serving: %v",
-		tb.Alias, back.Round(time.Second), now.Spec.VolumeName, old.Spec.VolumeName, restored, primary, strings.ReplaceAll(got, "\t", ", "), behind, serving)
+		tb.Alias, back.Round(time.Second), now, was, restored, primary, strings.ReplaceAll(got, "\t", ", "), behind, serving)
 	t.Log(line)
 	fmt.Println(line)
 }
