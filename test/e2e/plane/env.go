@@ -124,7 +124,7 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	if err := Build(logf); err != nil {
+	if err := BuildPlane(logf); err != nil {
 		return nil, err
 	}
 	logf("starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok")

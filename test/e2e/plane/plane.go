@@ -51,16 +51,31 @@ func BinDir() string { return filepath.Join(root(), ".bin") }
 // Build builds (or finds, cached) every binary of the plane, and kubectl,
 // reporting progress through logf (nil: quietly).
 func Build(logf Logf) error {
+	if err := BuildPlane(logf); err != nil {
+		return err
+	}
+	return BuildKubectl(logf)
+}
+
+// planeStamp names what BuildPlane built; an earlier release stamped the
+// plane and kubectl together, with " kubectl" after it.
+func planeStamp() string { return KubernetesVersion + " " + KwokVersion }
+
+// BuildPlane builds (or finds, cached) what a control plane runs: etcd,
+// kube-apiserver, kube-controller-manager, kube-scheduler and kwok, in one
+// go build and kwok's go install, reporting progress through logf (nil:
+// quietly). kubectl is not among them: nothing the plane starts needs it,
+// so a first run can start without waiting for it (BuildKubectl).
+func BuildPlane(logf Logf) error {
 	bin := BinDir()
 	stamp := filepath.Join(bin, "versions")
-	want := strings.Join([]string{KubernetesVersion, KwokVersion, "kubectl"}, " ")
-	if got, err := os.ReadFile(stamp); err == nil && string(got) == want {
+	if got, err := os.ReadFile(stamp); err == nil && strings.TrimSuffix(string(got), " kubectl") == planeStamp() {
 		return nil
 	}
 	if logf != nil {
-		logf("building the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) and kubectl into %s: one go build, then kwok's go install", bin)
+		logf("building the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) into %s: one go build, then kwok's go install", bin)
 	}
-	if err := BuildKubernetes(logf, "./cmd/kube-apiserver", "./cmd/kube-controller-manager", "./cmd/kube-scheduler", "./cmd/etcd", "./cmd/kubectl"); err != nil {
+	if err := BuildKubernetes(logf, "./cmd/kube-apiserver", "./cmd/kube-controller-manager", "./cmd/kube-scheduler", "./cmd/etcd"); err != nil {
 		return err
 	}
 	// go install of a path@version builds in the module kwok's go.mod
@@ -79,7 +94,24 @@ func Build(logf Logf) error {
 	if err := kwok.Run(logf); err != nil {
 		return err
 	}
-	return os.WriteFile(stamp, []byte(want), 0o644)
+	return os.WriteFile(stamp, []byte(planeStamp()), 0o644)
+}
+
+// BuildKubectl builds (or finds, cached) kubectl of KubernetesVersion into
+// BinDir, reporting progress through logf (nil: quietly).
+func BuildKubectl(logf Logf) error {
+	bin := BinDir()
+	stamp := filepath.Join(bin, "kubectl.version")
+	if got, err := os.ReadFile(stamp); err == nil && string(got) == KubernetesVersion {
+		return nil
+	}
+	if got, err := os.ReadFile(filepath.Join(bin, "versions")); err == nil && string(got) == planeStamp()+" kubectl" {
+		return nil // built with the plane by an earlier release
+	}
+	if err := BuildKubernetes(logf, "./cmd/kubectl"); err != nil {
+		return err
+	}
+	return os.WriteFile(stamp, []byte(KubernetesVersion), 0o644)
 }
 
 // BuildKubernetes builds commands of the binaries module (./cmd/NAME) into
@@ -190,7 +222,7 @@ func Start(ctx context.Context, dir string) (*Plane, error) {
 // StartOn starts a control plane in dir, listening as nw says; Stop
 // tears it down.
 func StartOn(ctx context.Context, dir string, nw Network) (*Plane, error) {
-	if err := Build(nil); err != nil {
+	if err := BuildPlane(nil); err != nil {
 		return nil, err
 	}
 	p := &Plane{dir: dir}

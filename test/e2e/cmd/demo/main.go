@@ -5,7 +5,8 @@
 // Metacontroller (the real one when METACONTROLLER_BIN names a binary, the
 // test stand-in otherwise), applies a VitessCluster and shows its tree
 // converging to Ready, then rolls an image edit through every layer. It
-// then prints how to reach the plane with kubectl and the services'
+// then prints how to reach the plane with kubectl (which a first run
+// builds in the background while the cluster converges) and the services'
 // /metrics, and tears everything down on Ctrl-C.
 package main
 
@@ -78,6 +79,12 @@ func run(ctx context.Context, file, image string, exit bool) error {
 		e.Stop()
 	}()
 	say("Metacontroller: %s", e.Driver)
+	// kubectl is for the user once the demo is done; nothing before
+	// needs it. A first run builds it now, while the cluster converges.
+	kubectl := make(chan error, 1)
+	go func() {
+		kubectl <- plane.BuildKubectl(func(format string, args ...any) { say("(in the background) "+format, args...) })
+	}()
 
 	fmt.Printf("\n== kubectl apply -f %s\n", file)
 	if err := e.CreateAll(ctx, []*unstructured.Unstructured{vc}); err != nil {
@@ -107,6 +114,17 @@ func run(ctx context.Context, file, image string, exit bool) error {
 		}
 	}
 
+	if len(kubectl) == 0 {
+		say("waiting for kubectl's build to finish")
+	}
+	select {
+	case err := <-kubectl:
+		if err != nil {
+			return fmt.Errorf("kubectl: %w", err)
+		}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	fmt.Printf("\n== the plane is yours\n")
 	fmt.Printf("  export KUBECONFIG=%s\n", e.Kubeconfig)
 	fmt.Printf("  export PATH=%s:$PATH   # kubectl %s, built with the plane\n", plane.BinDir(), plane.KubernetesVersion)
