@@ -61,6 +61,18 @@ func Build(logf Logf) error {
 // plane and kubectl together, with " kubectl" after it.
 func planeStamp() string { return KubernetesVersion + " " + KwokVersion }
 
+// planeBuilt says whether the plane's stamp names the pinned versions,
+// written by BuildPlane or, with kubectl, by an earlier release.
+func planeBuilt(stamp string) bool {
+	return strings.TrimSuffix(stamp, " kubectl") == planeStamp()
+}
+
+// kubectlBuilt says whether kubectl of the pinned version is built: its
+// own stamp says so, or an earlier release built it with the plane.
+func kubectlBuilt(own, withPlane string) bool {
+	return own == KubernetesVersion || withPlane == planeStamp()+" kubectl"
+}
+
 // BuildPlane builds (or finds, cached) what a control plane runs: etcd,
 // kube-apiserver, kube-controller-manager, kube-scheduler and kwok, in one
 // go build and kwok's go install, reporting progress through logf (nil:
@@ -69,7 +81,7 @@ func planeStamp() string { return KubernetesVersion + " " + KwokVersion }
 func BuildPlane(logf Logf) error {
 	bin := BinDir()
 	stamp := filepath.Join(bin, "versions")
-	if got, err := os.ReadFile(stamp); err == nil && strings.TrimSuffix(string(got), " kubectl") == planeStamp() {
+	if got, err := os.ReadFile(stamp); err == nil && planeBuilt(string(got)) {
 		return nil
 	}
 	if logf != nil {
@@ -102,11 +114,10 @@ func BuildPlane(logf Logf) error {
 func BuildKubectl(logf Logf) error {
 	bin := BinDir()
 	stamp := filepath.Join(bin, "kubectl.version")
-	if got, err := os.ReadFile(stamp); err == nil && string(got) == KubernetesVersion {
+	own, _ := os.ReadFile(stamp)
+	withPlane, _ := os.ReadFile(filepath.Join(bin, "versions"))
+	if kubectlBuilt(string(own), string(withPlane)) {
 		return nil
-	}
-	if got, err := os.ReadFile(filepath.Join(bin, "versions")); err == nil && string(got) == planeStamp()+" kubectl" {
-		return nil // built with the plane by an earlier release
 	}
 	if err := BuildKubernetes(logf, "./cmd/kubectl"); err != nil {
 		return err
