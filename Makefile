@@ -118,7 +118,7 @@ test-unit: ## Unit, golden, HTTP and gRPC tests of every module.
 	go test -count=1 $$(go list $(MODULE)/... | grep -v '^$(MODULE)/test/e2e/')
 
 .PHONY: test-e2e
-test-e2e: ## End to end on a real control plane: etcd, kube-apiserver, controller-manager, scheduler and kwok built from Go modules (about 10 minutes the first time), the five services, and Metacontroller (the real one when METACONTROLLER_BIN names a binary, else the stand-in).
+test-e2e: ## End to end on a real control plane: etcd, kube-apiserver, controller-manager, scheduler and kwok built from Go modules (about 15 minutes the first time on 2 cores), the five services, and Metacontroller (the real one when METACONTROLLER_BIN names a binary, else the stand-in).
 	VTMETA_E2E=1 go test -count=1 -timeout 40m -v $(MODULE)/test/e2e/plane/...
 
 .PHONY: test-vitess
