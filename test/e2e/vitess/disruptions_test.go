@@ -217,21 +217,20 @@ func (s *scenario) rejoin(t *testing.T, ctx context.Context, tb Tablet) bool {
 // volume, a new Pod Ready. It returns the old volume's name and the new's.
 func (s *scenario) rebuild(t *testing.T, ctx context.Context, tb Tablet) (was, now string) {
 	t.Helper()
-	fail := t.Fatalf
 	claims, pods := s.c.CoreV1().PersistentVolumeClaims(Namespace), s.c.CoreV1().Pods(Namespace)
 	claim, err := claims.Get(ctx, tb.Pod, metav1.GetOptions{})
 	if err != nil {
-		fail("rebuild %s: %v", tb.Alias, err)
+		t.Fatalf("rebuild %s: %v", tb.Alias, err)
 	}
 	pod, err := pods.Get(ctx, tb.Pod, metav1.GetOptions{})
 	if err != nil {
-		fail("rebuild %s: %v", tb.Alias, err)
+		t.Fatalf("rebuild %s: %v", tb.Alias, err)
 	}
 	if err := claims.Delete(ctx, tb.Pod, metav1.DeleteOptions{}); err != nil {
-		fail("rebuild %s: %v", tb.Alias, err)
+		t.Fatalf("rebuild %s: %v", tb.Alias, err)
 	}
 	if err := pods.Delete(ctx, tb.Pod, metav1.DeleteOptions{}); err != nil {
-		fail("rebuild %s: %v", tb.Alias, err)
+		t.Fatalf("rebuild %s: %v", tb.Alias, err)
 	}
 	var fresh *corev1.PersistentVolumeClaim
 	if err := retry(ctx, 10*time.Minute, func() error {
@@ -252,7 +251,7 @@ func (s *scenario) rebuild(t *testing.T, ctx context.Context, tb Tablet) (was, n
 		fresh = c
 		return nil
 	}); err != nil {
-		fail("rebuild %s: %v\n%s", tb.Alias, err, s.pods(ctx))
+		t.Fatalf("rebuild %s: %v\n%s", tb.Alias, err, s.pods(ctx))
 	}
 	if fresh.Spec.VolumeName == claim.Spec.VolumeName {
 		t.Errorf("rebuild %s: the new claim is bound to the old volume %s", tb.Alias, fresh.Spec.VolumeName)
@@ -369,9 +368,9 @@ func (s *scenario) gone(ctx context.Context, name string, uid types.UID, deadlin
 }
 
 // lostVolume deletes a replica's claim and Pod, as losing a node's disk
-// would: the tablet comes back on a new, empty volume, catches up from the
-// primary (there is no backup to restore), and serves with every row of
-// its shard.
+// would: the tablet comes back on a new, empty volume, restores the latest
+// backup, catches up from the primary, and serves with every row of its
+// shard.
 func (s *scenario) lostVolume(t *testing.T, ctx context.Context) {
 	shard := Shards[0]
 	primary, err := s.vtctld.ShardPrimary(ctx, shard)
