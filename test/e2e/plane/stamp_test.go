@@ -1,6 +1,11 @@
 package plane
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
 
 // A cache built before kubectl had a build of its own (one stamp for the
 // plane and kubectl) is still used for both; anything else is rebuilt.
@@ -27,5 +32,34 @@ func TestStamps(t *testing.T) {
 				t.Errorf("kubectlBuilt(%q, %q) = %v, want %v", tc.kubectl, tc.plane, got, tc.kubeOK)
 			}
 		})
+	}
+}
+
+// The stamp says which kwok the plane runs: binaries/go.mod must require
+// that version and build kwok's command as a tool of the module.
+func TestKwokVersionPinned(t *testing.T) {
+	mod, err := os.ReadFile(filepath.Join("binaries", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var version string
+	tool := false
+	for _, line := range strings.Split(string(mod), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 2 && f[0] == "sigs.k8s.io/kwok":
+			version = f[1]
+		case len(f) >= 3 && f[0] == "require" && f[1] == "sigs.k8s.io/kwok":
+			version = f[2]
+		case len(f) == 2 && f[0] == "tool" && f[1] == kwokCmd,
+			len(f) == 1 && f[0] == kwokCmd:
+			tool = true
+		}
+	}
+	if version != KwokVersion {
+		t.Errorf("binaries/go.mod requires sigs.k8s.io/kwok %q; KwokVersion is %q: change both together", version, KwokVersion)
+	}
+	if !tool {
+		t.Errorf("binaries/go.mod has no tool line for %s: BuildPlane builds it from that module", kwokCmd)
 	}
 }
