@@ -344,7 +344,7 @@ func (e *Env) established(ctx context.Context) error {
 // port.
 func (e *Env) services(ctx context.Context, dir string) error {
 	bin := filepath.Join(dir, "services")
-	args := []string{"build", "-o", bin + "/"}
+	args := append(append([]string{"build"}, BuildFlags...), "-o", bin+"/")
 	for _, l := range manifests.Layers {
 		args = append(args, "./services/"+l)
 	}

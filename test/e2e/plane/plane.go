@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,7 +88,10 @@ func BuildPlane(logf Logf) error {
 	bin := BinDir()
 	stamp := filepath.Join(bin, "versions")
 	if got, err := os.ReadFile(stamp); err == nil && planeBuilt(string(got)) {
-		return nil
+		if _, err := os.Stat(filepath.Join(bin, KwokStages)); err == nil {
+			return nil
+		}
+		return writeKwokStages(bin)
 	}
 	if logf != nil {
 		logf("building the control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok) into %s", bin)
@@ -95,7 +99,48 @@ func BuildPlane(logf Logf) error {
 	if err := BuildKubernetes(logf, "./cmd/kube-apiserver", "./cmd/kube-controller-manager", "./cmd/kube-scheduler", "./cmd/etcd", kwokCmd); err != nil {
 		return err
 	}
+	if err := writeKwokStages(bin); err != nil {
+		return err
+	}
 	return os.WriteFile(stamp, []byte(planeStamp()), 0o644)
+}
+
+// KwokStages is the file in BinDir that kwok reads its Stages from.
+const KwokStages = "kwok-stages.yaml"
+
+// kwokStageFiles are the files of kwok's module whose Stages make a node
+// Ready and renew its status, and take a Pod to Running and Ready, to
+// Succeeded when its containers end, and away when it is deleted. kwok
+// v0.7 used these when its configuration named no Stage; v0.8 runs only
+// the Stages its configuration names.
+var kwokStageFiles = []string{
+	"kustomize/stage/node/fast/node-initialize.yaml",
+	"kustomize/stage/node/heartbeat/node-heartbeat.yaml",
+	"kustomize/stage/pod/fast/pod-ready.yaml",
+	"kustomize/stage/pod/fast/pod-complete.yaml",
+	"kustomize/stage/pod/fast/pod-delete.yaml",
+}
+
+// writeKwokStages writes KwokStages into bin: kwokStageFiles from the
+// module the binaries module builds kwok from, one YAML document each.
+func writeKwokStages(bin string) error {
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/kwok")
+	cmd.Dir = filepath.Join(root(), "plane", "binaries")
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("find kwok's module for its stages: %w", err)
+	}
+	dir := strings.TrimSpace(string(out))
+	var docs []string
+	for _, f := range kwokStageFiles {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			return fmt.Errorf("kwok's stages: %w", err)
+		}
+		docs = append(docs, strings.TrimSpace(string(b)))
+	}
+	return os.WriteFile(filepath.Join(bin, KwokStages), []byte(strings.Join(docs, "\n---\n")+"\n"), 0o644)
 }
 
 // BuildKubectl builds (or finds, cached) kubectl of KubernetesVersion into
@@ -135,18 +180,22 @@ func BuildKubernetes(logf Logf, cmds ...string) error {
 	}.Run(logf)
 }
 
-// kubernetesFlags are the go build flags of the binaries: the version
-// Kubernetes reports, and no DWARF (-dwarf=false, -w). Nothing debugs these
-// binaries; without DWARF a package compiles about an eighth faster and
-// kube-apiserver links in half the time (17.4 s and 8.5 s here,
-// 2026-12-06). Stack traces and profiles do not use DWARF. The standard
-// library keeps the default flags (the later -gcflags wins for it), so its
-// packages are the ones every other build on the machine compiled.
+// BuildFlags are the go build flags of every binary the plane and the demo
+// build (the Makefile's DEMO_BUILD names them too): no DWARF (-dwarf=false,
+// -w). Nothing debugs these binaries; without DWARF a package compiles
+// about an eighth faster and kube-apiserver links in half the time (17.4 s
+// and 8.5 s here, 2026-12-06); stack traces and profiles do not use it.
+// The standard library keeps the default flags (the later -gcflags wins for
+// it), so it is the one every other build on the machine compiled. One set
+// of flags everywhere, and the binaries module requiring the versions the
+// demo's packages come from, let the plane's build reuse the packages the
+// demo command's build compiled first.
+var BuildFlags = []string{"-gcflags=all=-dwarf=false", "-gcflags=std=", "-ldflags=-w"}
+
+// kubernetesFlags are BuildFlags with the version Kubernetes reports.
 func kubernetesFlags() []string {
-	return []string{
-		"-gcflags", "all=-dwarf=false", "-gcflags", "std=",
-		"-ldflags", fmt.Sprintf("-w -X k8s.io/component-base/version.gitVersion=%s -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37", KubernetesVersion),
-	}
+	return append(slices.Clone(BuildFlags[:2]),
+		fmt.Sprintf("-ldflags=-w -X k8s.io/component-base/version.gitVersion=%s -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37", KubernetesVersion))
 }
 
 // FakeNodeAnnotation marks the nodes kwok plays the kubelet of (value
@@ -330,7 +379,7 @@ current-context: e2e
 	}
 	// kwok plays the kubelet of the fake nodes only (their annotation), so
 	// that a real node beside them keeps its own.
-	if err := p.run("kwok", filepath.Join(bin, "kwok"),
+	if err := p.run("kwok", filepath.Join(bin, "kwok"), "--config="+filepath.Join(bin, KwokStages),
 		"--kubeconfig="+p.Kubeconfig, "--manage-nodes-with-annotation-selector="+FakeNodeAnnotation+"=fake",
 		"--cidr=10.0.0.0/16", "--node-ip=10.0.0.1", "--server-address=127.0.0.1:0"); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package plane
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,5 +62,68 @@ func TestKwokVersionPinned(t *testing.T) {
 	}
 	if !tool {
 		t.Errorf("binaries/go.mod has no tool line for %s: BuildPlane builds it from that module", kwokCmd)
+	}
+}
+
+// The Makefile builds the demo commands with the plane's flags, or the
+// plane's first build compiles again what the demo's build compiled.
+func TestDemoBuildFlags(t *testing.T) {
+	mk, err := os.ReadFile(filepath.Join("..", "..", "..", "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	for _, line := range strings.Split(string(mk), "\n") {
+		if v, ok := strings.CutPrefix(line, "DEMO_BUILD :="); ok {
+			got = strings.TrimSpace(v)
+		}
+	}
+	if want := strings.Join(BuildFlags, " "); got != want {
+		t.Errorf("the Makefile's DEMO_BUILD is %q; plane.BuildFlags is %q: change both together", got, want)
+	}
+	if !strings.Contains(string(mk), "go build $(DEMO_BUILD) -o $(BIN)/vtmeta-demo ./test/e2e/cmd/demo") {
+		t.Error("make demo does not build its command with $(DEMO_BUILD)")
+	}
+}
+
+// Every package the demo command and the plane both compile comes from
+// the same module version in both builds, so the plane's first build finds
+// it in the build cache. Upgrading a module on one side asks for the same
+// version on the other (go get in test/e2e/plane/binaries).
+func TestDemoSharesThePlanesModules(t *testing.T) {
+	if os.Getenv("VTMETA_E2E") == "" {
+		t.Skip("set VTMETA_E2E=1: lists the plane's packages, downloading its modules")
+	}
+	const format = "{{.ImportPath}} {{with .Module}}{{.Path}}@{{with .Replace}}{{.Version}}{{else}}{{.Version}}{{end}}{{end}}"
+	list := func(dir string, env []string, pkgs ...string) map[string]string {
+		cmd := exec.Command("go", append([]string{"list", "-deps", "-f", format}, pkgs...)...)
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), env...)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list in %s: %v", dir, err)
+		}
+		mods := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			if f := strings.Fields(line); len(f) == 2 {
+				mods[f[0]] = f[1]
+			}
+		}
+		return mods
+	}
+	demo := list(filepath.Join("..", "cmd", "demo"), nil, ".")
+	plane := list("binaries", []string{"GOWORK=off"}, "./cmd/kube-apiserver", "./cmd/kube-controller-manager", "./cmd/kube-scheduler", "./cmd/etcd", kwokCmd)
+	shared := 0
+	for pkg, mod := range demo {
+		other, ok := plane[pkg]
+		if !ok {
+			continue
+		}
+		shared++
+		if other != mod {
+			t.Errorf("%s: the demo compiles it from %s, the plane from %s", pkg, mod, other)
+		}
+	}
+	if shared < 100 {
+		t.Errorf("the demo and the plane share %d packages; expected client-go and its dependencies (over 100)", shared)
 	}
 }
