@@ -349,7 +349,7 @@ func (e *Env) services(ctx context.Context, dir string) error {
 		args = append(args, "./services/"+l)
 	}
 	build := exec.Command("go", args...)
-	build.Dir, build.Env = manifests.Repo(), append(os.Environ(), BuildGOGC)
+	build.Dir = manifests.Repo()
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
 	}

@@ -174,7 +174,7 @@ func BuildKubernetes(logf Logf, cmds ...string) error {
 	return GoBuild{
 		What: strings.Join(names, ", "),
 		Dir:  filepath.Join(root(), "plane", "binaries"),
-		Env:  []string{"GOFLAGS=-buildvcs=false", "GOBIN=" + BinDir(), BuildGOGC},
+		Env:  []string{"GOFLAGS=-buildvcs=false", "GOBIN=" + BinDir()},
 		Args: append(append([]string{"build"}, kubernetesFlags()...), append([]string{"-o", BinDir() + "/"}, cmds...)...),
 		List: cmds,
 	}.Run(logf)
@@ -191,13 +191,6 @@ func BuildKubernetes(logf Logf, cmds ...string) error {
 // demo's packages come from, let the plane's build reuse the packages the
 // demo command's build compiled first.
 var BuildFlags = []string{"-gcflags=all=-dwarf=false", "-gcflags=std=", "-ldflags=-w"}
-
-// BuildGOGC is the environment of the go builds BuildFlags are for: the
-// compiler and linker collect garbage a quarter as often, which takes
-// about an eighth off their CPU time (k8s.io/api/core/v1 compiled in 6.2 s
-// of CPU rather than 7.3 s here, 2026-12-06); on 2 cores that is wall time.
-// A compile holds up to a few hundred MB more.
-const BuildGOGC = "GOGC=400"
 
 // kubernetesFlags are BuildFlags with the version Kubernetes reports.
 func kubernetesFlags() []string {
