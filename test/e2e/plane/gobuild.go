@@ -18,7 +18,7 @@ const ProgressEvery = 15 * time.Second
 
 // GoBuild is one `go build` or `go install` in a module of its own,
 // outside go.work. Run adds -v, to count the packages as they compile,
-// and -p with one compile per core.
+// and -p (jobs).
 type GoBuild struct {
 	// What is built, as the progress lines name it: "the control plane
 	// (kube-apiserver, ...)".
@@ -37,6 +37,11 @@ type GoBuild struct {
 	List    []string
 	ListDir string
 }
+
+// jobs is the go command's -p: one more package at a time than there are
+// cores, so that a core is not idle while a compile reads its files or the
+// go command writes the cache.
+func jobs() int { return runtime.NumCPU() + 1 }
 
 // Logf receives a line of progress; nil discards them.
 type Logf func(format string, args ...any)
@@ -57,7 +62,7 @@ func (b GoBuild) run(logf Logf, goCmd string, now func() time.Time, every time.D
 	if len(b.Args) == 0 {
 		return fmt.Errorf("go build of %s: no arguments", b.What)
 	}
-	cores := strconv.Itoa(runtime.NumCPU())
+	cores := strconv.Itoa(jobs())
 	if logf == nil {
 		args := append([]string{b.Args[0], "-p", cores}, b.Args[1:]...)
 		cmd := exec.Command(goCmd, args...)
@@ -79,7 +84,7 @@ func (b GoBuild) run(logf Logf, goCmd string, now func() time.Time, every time.D
 			p.expect(pkgs)
 		}
 	}
-	logf("%s", p.begin(now(), runtime.NumCPU()))
+	logf("%s", p.begin(now(), jobs()))
 
 	cmd := exec.Command(goCmd, args...)
 	cmd.Dir, cmd.Env = b.Dir, b.env()

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -227,7 +226,7 @@ func TestGoBuildFailure(t *testing.T) {
 			t.Fatalf("logged %v: a broken module built", logged)
 		}
 		msg := err.Error()
-		for _, want := range []string{"go build ", "-p " + strconv.Itoa(runtime.NumCPU()), "# example.com/tiny/a", "cannot use \"not an int\""} {
+		for _, want := range []string{"go build ", "-p " + strconv.Itoa(jobs()), "# example.com/tiny/a", "cannot use \"not an int\""} {
 			if !strings.Contains(msg, want) {
 				t.Errorf("logged %v: error %q lacks %q", logged, msg, want)
 			}
@@ -282,7 +281,7 @@ esac
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "list -deps ./cmd/x\nbuild -v -p " + strconv.Itoa(runtime.NumCPU()) + " -o out/ ./cmd/x\n"
+	want := "list -deps ./cmd/x\nbuild -v -p " + strconv.Itoa(jobs()) + " -o out/ ./cmd/x\n"
 	if string(got) != want {
 		t.Errorf("go ran with\n%s\nwant\n%s", got, want)
 	}
