@@ -17,8 +17,9 @@ SERVICES := $(patsubst services/%/main.go,%,$(wildcard services/*/main.go))
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # The demo commands build without DWARF, with the flags the plane's
 # binaries build with (test/e2e/plane.BuildFlags; TestDemoBuildFlags), so
-# the plane's first build reuses the packages the demo's build compiled.
-DEMO_BUILD := -gcflags=all=-dwarf=false -gcflags=std= -ldflags=-w
+# the plane's first build reuses the packages the demo's build compiled;
+# one more package at a time than there are cores, as the plane's builds.
+DEMO_BUILD := -gcflags=all=-dwarf=false -ldflags=-w
 # Before the plane is first built, its modules download in the background
 # while the demo command compiles (the plane's build waits on none).
 PLANE_PREFETCH := [ -e test/e2e/.bin/versions ] || { cd test/e2e/plane/binaries && GOWORK=off go list -deps ./cmd/kube-apiserver ./cmd/kube-controller-manager ./cmd/kube-scheduler ./cmd/etcd sigs.k8s.io/kwok/cmd/kwok >/dev/null 2>&1 & }
@@ -188,13 +189,13 @@ images: ## Build one container image per layer service (needs a container engine
 .PHONY: demo
 demo: ## vtmeta at work on a real control plane built here: the original example comes up Ready, then an image edit rolls through; Ctrl-C tears it down (METACONTROLLER_BIN: the real Metacontroller).
 	@$(PLANE_PREFETCH)
-	go build $(DEMO_BUILD) -o $(BIN)/vtmeta-demo ./test/e2e/cmd/demo
+	go build -p $$(( $$(nproc) + 1 )) $(DEMO_BUILD) -o $(BIN)/vtmeta-demo ./test/e2e/cmd/demo
 	$(BIN)/vtmeta-demo -f deploy/examples/original/my-vitess.yaml $(DEMO_FLAGS)
 
 .PHONY: demo-vitess
 demo-vitess: ## Real Vitess and MySQL on a real node here (root, Debian): the Vitess scenario's cluster comes up, vtorc elects its primaries; prints how to connect with the MySQL client it built; Ctrl-C tears it down.
 	@$(PLANE_PREFETCH)
-	go build $(DEMO_BUILD) -o $(BIN)/vtmeta-demo-vitess ./test/e2e/cmd/demo-vitess
+	go build -p $$(( $$(nproc) + 1 )) $(DEMO_BUILD) -o $(BIN)/vtmeta-demo-vitess ./test/e2e/cmd/demo-vitess
 	$(BIN)/vtmeta-demo-vitess $(DEMO_FLAGS)
 
 .PHONY: clean

@@ -127,6 +127,10 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 	if err := BuildPlane(logf); err != nil {
 		return nil, err
 	}
+	// The services compile while the plane's processes start, which
+	// mostly wait on each other.
+	servicesBuilt := make(chan error, 1)
+	go func() { servicesBuilt <- buildServices(opts.Dir) }()
 	logf("starting etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok")
 	p, err := StartOn(ctx, opts.Dir, opts.Network)
 	if err != nil {
@@ -164,7 +168,10 @@ func Up(ctx context.Context, opts Options) (*Env, error) {
 	if err := e.established(ctx); err != nil {
 		return nil, err
 	}
-	logf("building and starting the five layer services")
+	logf("starting the five layer services (built while the plane started)")
+	if err := <-servicesBuilt; err != nil {
+		return nil, err
+	}
 	if err := e.services(ctx, opts.Dir); err != nil {
 		return nil, err
 	}
@@ -340,11 +347,10 @@ func (e *Env) established(ctx context.Context) error {
 	}
 }
 
-// services builds the five layer services and starts each on a loopback
-// port.
-func (e *Env) services(ctx context.Context, dir string) error {
-	bin := filepath.Join(dir, "services")
-	args := append(append([]string{"build"}, BuildFlags...), "-o", bin+"/")
+// buildServices builds the five layer services into dir/services, with
+// BuildFlags.
+func buildServices(dir string) error {
+	args := append(append([]string{"build"}, BuildFlags...), "-o", filepath.Join(dir, "services")+"/")
 	for _, l := range manifests.Layers {
 		args = append(args, "./services/"+l)
 	}
@@ -353,6 +359,13 @@ func (e *Env) services(ctx context.Context, dir string) error {
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
+	return nil
+}
+
+// services starts each of the five layer services buildServices built on
+// a loopback port.
+func (e *Env) services(ctx context.Context, dir string) error {
+	bin := filepath.Join(dir, "services")
 	for _, l := range manifests.Layers {
 		port, err := freePort()
 		if err != nil {

@@ -185,16 +185,14 @@ func BuildKubernetes(logf Logf, cmds ...string) error {
 // -w). Nothing debugs these binaries; without DWARF a package compiles
 // about an eighth faster and kube-apiserver links in half the time (17.4 s
 // and 8.5 s here, 2026-12-06); stack traces and profiles do not use it.
-// The standard library keeps the default flags (the later -gcflags wins for
-// it), so it is the one every other build on the machine compiled. One set
-// of flags everywhere, and the binaries module requiring the versions the
-// demo's packages come from, let the plane's build reuse the packages the
-// demo command's build compiled first.
-var BuildFlags = []string{"-gcflags=all=-dwarf=false", "-gcflags=std=", "-ldflags=-w"}
+// One set of flags everywhere, and the binaries module requiring the
+// versions the demo's packages come from, let the plane's build reuse the
+// packages the demo command's build compiled first.
+var BuildFlags = []string{"-gcflags=all=-dwarf=false", "-ldflags=-w"}
 
 // kubernetesFlags are BuildFlags with the version Kubernetes reports.
 func kubernetesFlags() []string {
-	return append(slices.Clone(BuildFlags[:2]),
+	return append(slices.Clone(BuildFlags[:1]),
 		fmt.Sprintf("-ldflags=-w -X k8s.io/component-base/version.gitVersion=%s -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=37", KubernetesVersion))
 }
 

@@ -81,7 +81,7 @@ func TestDemoBuildFlags(t *testing.T) {
 	if want := strings.Join(BuildFlags, " "); got != want {
 		t.Errorf("the Makefile's DEMO_BUILD is %q; plane.BuildFlags is %q: change both together", got, want)
 	}
-	if !strings.Contains(string(mk), "go build $(DEMO_BUILD) -o $(BIN)/vtmeta-demo ./test/e2e/cmd/demo") {
+	if !strings.Contains(string(mk), "go build -p $$(( $$(nproc) + 1 )) $(DEMO_BUILD) -o $(BIN)/vtmeta-demo ./test/e2e/cmd/demo") {
 		t.Error("make demo does not build its command with $(DEMO_BUILD)")
 	}
 }
